@@ -1,0 +1,282 @@
+/*
+ * The thread-pool backend: the reference backend, portable, any allowed call.
+ *
+ * Ready calls wait in one FIFO queue per class.  Workers start on demand, up
+ * to max_threads running bounded calls plus max_blocking_threads running
+ * calls that may block forever, so that a crowd of pipe reads or polls can
+ * never starve file I/O, and the thread count stays bounded whatever the
+ * number of pending calls.  An idle worker exits after idle_msec.  Workers
+ * block every signal (a process-directed signal must never land on one).
+ *
+ * pool.lock guards everything here.  Wake-ups are counted: `idle` workers
+ * sleep unsignalled, `wakeups` signals are not consumed yet; a waking worker
+ * consumes a signal if there is one, else leaves `idle` itself.  kick() then
+ * knows exactly how many workers are awake and looking for work.
+ */
+#include <signal.h>
+#include <time.h>
+
+#include "internal.h"
+
+#define WORKER_STACK_SIZE (256 * 1024)
+
+struct queue {
+	struct asys_call *head, *tail;
+	unsigned len;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct queue queue[ASYS__NCLASSES];
+	unsigned busy[ASYS__NCLASSES];	/* workers running a call of each class */
+	unsigned threads;		/* workers alive, starting ones included */
+	unsigned idle;			/* asleep and not signalled */
+	unsigned wakeups;		/* signals sent and not consumed */
+} pool = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void push(struct asys_call *call)
+{
+	struct queue *q = &pool.queue[call->__class];
+
+	call->__qnext = NULL;
+	call->__qprev = q->tail;
+	if (q->tail)
+		q->tail->__qnext = call;
+	else
+		q->head = call;
+	q->tail = call;
+	q->len++;
+}
+
+static void unlink_call(struct asys_call *call)
+{
+	struct queue *q = &pool.queue[call->__class];
+
+	if (call->__qprev)
+		call->__qprev->__qnext = call->__qnext;
+	else
+		q->head = call->__qnext;
+	if (call->__qnext)
+		call->__qnext->__qprev = call->__qprev;
+	else
+		q->tail = call->__qprev;
+	q->len--;
+}
+
+static unsigned limit(int class)
+{
+	const struct asys_config *c = &asys__engine.config;
+
+	return class == ASYS__BOUNDED ? c->max_threads : c->max_blocking_threads;
+}
+
+static unsigned room(int class)
+{
+	return pool.busy[class] < limit(class) ? limit(class) - pool.busy[class] : 0;
+}
+
+/* Calls that an awake worker could start now. */
+static unsigned runnable(void)
+{
+	unsigned n = 0;
+	int c;
+
+	for (c = 0; c < ASYS__NCLASSES; c++)
+		n += pool.queue[c].len < room(c) ? pool.queue[c].len : room(c);
+	return n;
+}
+
+/* The next call a worker may start, claimed (RUNNING), or NULL. */
+static struct asys_call *take(void)
+{
+	int c;
+
+	for (c = 0; c < ASYS__NCLASSES; c++) {
+		struct asys_call *call = pool.queue[c].head;
+
+		if (call && room(c)) {
+			unlink_call(call);
+			asys__transition(call, ASYS_QUEUED, ASYS_RUNNING);
+			return call;
+		}
+	}
+	return NULL;
+}
+
+static void *worker(void *unused);
+
+static int spawn(void)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	pthread_t thread;
+	int err;
+
+	if (pthread_attr_init(&attr))
+		return -EAGAIN;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, WORKER_STACK_SIZE);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&thread, &attr, worker, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (err)
+		return -err;
+	pool.threads++;
+	return 0;
+}
+
+/* Make sure every runnable call has an awake worker: signal, else spawn. */
+static void kick(void)
+{
+	unsigned awake = pool.threads - pool.busy[0] - pool.busy[1] - pool.idle;
+	unsigned need = runnable();
+
+	for (; need > awake; awake++) {
+		if (pool.idle) {
+			pool.idle--;
+			pool.wakeups++;
+			pthread_cond_signal(&pool.wake);
+		} else if (pool.threads >= limit(0) + limit(1) || spawn() < 0) {
+			return;
+		}
+	}
+}
+
+static void *worker(void *unused)
+{
+	pthread_mutex_lock(&pool.lock);
+	for (;;) {
+		struct asys_call *call = take();
+		struct timespec deadline;
+		int class, rc;
+
+		if (call) {
+			class = call->__class;
+			pool.busy[class]++;
+			pthread_mutex_unlock(&pool.lock);
+			do
+				call = asys__finish(call, asys__execute(call));
+			while (call);
+			pthread_mutex_lock(&pool.lock);
+			pool.busy[class]--;
+			continue;
+		}
+		asys__now(&deadline);
+		deadline.tv_sec += asys__engine.config.idle_msec / 1000;
+		deadline.tv_nsec += (asys__engine.config.idle_msec % 1000) * 1000000L;
+		if (deadline.tv_nsec >= 1000000000) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000;
+		}
+		pool.idle++;
+		rc = pthread_cond_timedwait(&pool.wake, &pool.lock, &deadline);
+		if (pool.wakeups)
+			pool.wakeups--;
+		else
+			pool.idle--;
+		if (rc == ETIMEDOUT && !runnable())
+			break;
+	}
+	pool.threads--;
+	pthread_mutex_unlock(&pool.lock);
+	return NULL;
+}
+
+static void init_wake(void)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&pool.wake, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+
+static int threads_submit(struct asys_call *const calls[], size_t n)
+{
+	size_t i;
+
+	pthread_mutex_lock(&pool.lock);
+	if (!pool.threads && spawn() < 0) {
+		pthread_mutex_unlock(&pool.lock);
+		return -EAGAIN;
+	}
+	for (i = 0; i < n; i++) {
+		if (calls[i]->flags & (ASYS_LINK | ASYS_LINK_ARG))
+			continue;
+		__atomic_fetch_and(&calls[i]->state, ~ASYS__SUBMITTING, __ATOMIC_RELEASE);
+		push(calls[i]);
+	}
+	kick();
+	pthread_mutex_unlock(&pool.lock);
+	return 0;
+}
+
+static int threads_cancel(struct asys_call *call)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&pool.lock);
+	if (asys__transition(call, ASYS_QUEUED, ASYS_RUNNING))
+		unlink_call(call);
+	else
+		err = -EBUSY;
+	pthread_mutex_unlock(&pool.lock);
+	return err;
+}
+
+static void threads_requeue(struct asys_call *call)
+{
+	pthread_mutex_lock(&pool.lock);
+	push(call);
+	kick();
+	pthread_mutex_unlock(&pool.lock);
+}
+
+static void threads_lock(void)
+{
+	pthread_mutex_lock(&pool.lock);
+}
+
+static void threads_unlock_config(void)
+{
+	kick();
+	pthread_mutex_unlock(&pool.lock);
+}
+
+static void threads_unlock(void)
+{
+	pthread_mutex_unlock(&pool.lock);
+}
+
+/* The child has no workers: nothing queued in the parent belongs to it. */
+static void threads_fork_child(void)
+{
+	int c;
+
+	pthread_mutex_init(&pool.lock, NULL);
+	init_wake();
+	for (c = 0; c < ASYS__NCLASSES; c++) {
+		pool.queue[c].head = pool.queue[c].tail = NULL;
+		pool.queue[c].len = 0;
+		pool.busy[c] = 0;
+	}
+	pool.threads = pool.idle = pool.wakeups = 0;
+}
+
+const struct asys__backend asys__threads = {
+	.name = "threads",
+	.init = init_wake,
+	.submit = threads_submit,
+	.cancel = threads_cancel,
+	.requeue = threads_requeue,
+	.lock_config = threads_lock,
+	.unlock_config = threads_unlock_config,
+	.fork_prepare = threads_lock,
+	.fork_parent = threads_unlock,
+	.fork_child = threads_fork_child,
+};

@@ -1,0 +1,52 @@
+/*
+ * asys_cancel: a queued call is claimed (QUEUED -> RUNNING) under the lock of
+ * the place where it waits, so that no worker can start it, then completed
+ * as CANCELED with -ECANCELED; running and final calls are left alone.
+ */
+#include "internal.h"
+
+static int state_error(const struct asys_call *call)
+{
+	switch (asys_state(call)) {
+	case ASYS_IDLE:
+		return EINVAL;
+	case ASYS_DONE:
+	case ASYS_CANCELED:
+		return EALREADY;
+	default:
+		return EBUSY;
+	}
+}
+
+int asys_cancel(struct asys_call *call)
+{
+	uint32_t s;
+	bool chained;
+	int err;
+
+	if (!call) {
+		errno = EINVAL;
+		return -1;
+	}
+	s = asys__load(call);
+	if ((s & ~ASYS__WAITERS) != ASYS_QUEUED ||
+	    (call->__saved & ASYS__GEN_MASK) != asys__engine.generation) {
+		errno = state_error(call);
+		return -1;
+	}
+	chained = call->__saved & ASYS__IN_CHAIN;
+	if (chained)
+		pthread_mutex_lock(&asys__engine.chain_lock);
+	if (chained && call->__cprev)
+		err = asys__transition(call, ASYS_QUEUED, ASYS_RUNNING) ? 0 : -EBUSY;
+	else
+		err = asys__engine.backend->cancel(call);
+	if (err) {
+		if (chained)
+			pthread_mutex_unlock(&asys__engine.chain_lock);
+		errno = state_error(call);
+		return -1;
+	}
+	asys__settle(call, -ECANCELED, ASYS_CANCELED, true, chained);
+	return 0;
+}

@@ -1,0 +1,111 @@
+/*
+ * The process-wide engine: its one-time set-up on the first call (a preloaded
+ * library must start nothing in processes that never use it), tuning from
+ * the environment and asys_configure(), and fork.
+ */
+#include <limits.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+#define DEFAULT_MAX_THREADS 20
+#define DEFAULT_MAX_BLOCKING_THREADS 64
+#define DEFAULT_IDLE_MSEC 1000
+#define MAX_THREADS_LIMIT 4096
+#define MAX_IDLE_MSEC 3600000
+
+struct asys__engine asys__engine = {
+	.chain_lock = PTHREAD_MUTEX_INITIALIZER,
+	.generation = 1u << 16,
+};
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+/* A value in [1, max] from a secure_getenv variable, or dflt. */
+static unsigned env_value(const char *name, unsigned max, unsigned dflt)
+{
+	const char *s = secure_getenv(name);
+	unsigned long v;
+	char *end;
+
+	if (!s || !*s)
+		return dflt;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < 1 || v > max)
+		return dflt;
+	return (unsigned)v;
+}
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&asys__engine.chain_lock);
+	asys__engine.backend->fork_prepare();
+}
+
+static void fork_parent(void)
+{
+	asys__engine.backend->fork_parent();
+	pthread_mutex_unlock(&asys__engine.chain_lock);
+}
+
+/*
+ * The child has none of the parent's workers: it starts with an empty engine.
+ * Calls that were pending in the parent stay as they are in the child's copy
+ * of memory; the new generation keeps asys_cancel() away from them.
+ */
+static void fork_child(void)
+{
+	pthread_mutex_init(&asys__engine.chain_lock, NULL);
+	asys__engine.backend->fork_child();
+	asys__engine.seq_waiters = 0;
+	asys__engine.generation += 1u << 16;
+	if (!asys__engine.generation)
+		asys__engine.generation = 1u << 16;
+}
+
+static void setup(void)
+{
+	int saved = errno;
+
+	asys__engine.config.max_threads =
+		env_value("RTAIO_MAX_THREADS", MAX_THREADS_LIMIT, DEFAULT_MAX_THREADS);
+	asys__engine.config.max_blocking_threads =
+		env_value("RTAIO_MAX_BLOCKING_THREADS", MAX_THREADS_LIMIT,
+			  DEFAULT_MAX_BLOCKING_THREADS);
+	asys__engine.config.idle_msec =
+		env_value("RTAIO_IDLE_MSEC", MAX_IDLE_MSEC, DEFAULT_IDLE_MSEC);
+	asys__engine.backend = &asys__threads;
+	asys__engine.backend->init();
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	errno = saved;
+}
+
+void asys__init(void)
+{
+	pthread_once(&once, setup);
+}
+
+int asys_configure(const struct asys_config *set, struct asys_config *old)
+{
+	struct asys__engine *e = &asys__engine;
+
+	asys__init();
+	if (set && (set->max_threads > MAX_THREADS_LIMIT ||
+		    set->max_blocking_threads > MAX_THREADS_LIMIT ||
+		    set->idle_msec > MAX_IDLE_MSEC)) {
+		errno = EINVAL;
+		return -1;
+	}
+	e->backend->lock_config();
+	if (old)
+		*old = e->config;
+	if (set && set->max_threads)
+		e->config.max_threads = set->max_threads;
+	if (set && set->max_blocking_threads)
+		e->config.max_blocking_threads = set->max_blocking_threads;
+	if (set && set->idle_msec)
+		e->config.idle_msec = set->idle_msec;
+	e->backend->unlock_config();
+	return 0;
+}

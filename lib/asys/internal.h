@@ -1,0 +1,158 @@
+/*
+ * The asys engine's internal interface: between the core (submit, complete,
+ * cancel, wait, config) and its backends.
+ *
+ * Design
+ * ------
+ * A call's memory belongs to its caller; the engine keeps its bookkeeping in
+ * the call's __ fields while the call is pending, so submission and
+ * completion never allocate.
+ *
+ * State word (asys_call.state, also the futex that waiters sleep on):
+ *
+ *     IDLE/DONE/CANCELED --submit--> QUEUED|SUBMITTING --backend--> QUEUED
+ *     QUEUED --worker--> RUNNING --worker--> DONE
+ *     QUEUED --asys_cancel, or a failed link--> CANCELED
+ *
+ * Every transition is one CAS (or an exchange into a final state) that keeps
+ * the WAITERS bit.  A waiter sets WAITERS before it sleeps; whoever moves the
+ * call into a final state wakes the futex only if WAITERS was set, so a
+ * completion nobody waits for costs no system call.  SUBMITTING marks a call
+ * whose asys_submit() has not returned yet: cancel answers EBUSY for it, and
+ * no worker can see it.  Cancel wins only by QUEUED -> CANCELED, a worker only
+ * by QUEUED -> RUNNING, and both happen under the lock that guards where the
+ * call is queued, so exactly one side completes a call, exactly once.
+ *
+ * Once a call is final the engine never touches it again; with a done hook,
+ * the final touch is the hook call itself (the caller keeps the call alive
+ * until the hook runs).
+ *
+ * Chains: calls joined by ASYS_LINK form a chain that runs one call at a time
+ * in list order.  Only a chain's first unfinished call is queued in the
+ * backend; the others wait, linked by __cnext/__cprev.  When a chain call
+ * finishes, the finisher passes its result (__input) to the later calls that
+ * link to it (__src), and takes the next call as RUNNING itself.  A cancelled
+ * call is unlinked before it is completed, so nobody follows a link into it.
+ *
+ * Locks, in this order: chain_lock (only for calls in chains), then the
+ * backend's own lock.  asys_wait, asys_wait_any and asys_state take no lock
+ * and never allocate: they are async-signal-safe.
+ */
+#ifndef ASYS_INTERNAL_H
+#define ASYS_INTERNAL_H
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "asys.h"
+
+#define ASYS__HIDDEN __attribute__((visibility("hidden")))
+
+/* Private bits of the state word, beside ASYS_STATE_MASK. */
+#define ASYS__SUBMITTING 0x40000000u
+#define ASYS__WAITERS 0x80000000u
+
+/* __class: which workers may run a call (a chain takes its most blocking class). */
+enum asys__class {
+	ASYS__BOUNDED = 0,	/* completes in bounded time: files, metadata */
+	ASYS__BLOCKING = 1,	/* may wait forever: pipes, sockets, poll, sleeps */
+	ASYS__NCLASSES
+};
+
+/* __saved bits (fixed while the call is pending) */
+#define ASYS__IN_CHAIN 0x100u	/* part of a chain of two or more calls */
+#define ASYS__PREV_MASK 0xffu	/* the state before submission, for rollback */
+#define ASYS__GEN_MASK 0xffff0000u /* the engine generation (fork) it was submitted in */
+
+/* __input when the linked call failed or was cancelled */
+#define ASYS__INPUT_FAILED LONG_MIN
+
+/* What an allowed system call is like (syscalls.c). */
+enum asys__kind {
+	ASYS__NOT_ALLOWED = 0,
+	ASYS__KIND_BOUNDED,	/* always bounded (metadata, fsync, ...) */
+	ASYS__KIND_FD,		/* bounded on regular files and block devices only */
+	ASYS__KIND_BLOCKING	/* may block indefinitely whatever its arguments */
+};
+ASYS__HIDDEN enum asys__kind asys__syscall_kind(long nr);
+
+/* One backend: where queued calls wait and who runs them. */
+struct asys__backend {
+	const char *name;
+	void (*init)(void);	/* once, before the first call */
+	/*
+	 * Queue n ready calls (chain heads), clearing SUBMITTING under the
+	 * backend's lock; all or nothing: -EAGAIN when no worker can run them.
+	 */
+	int (*submit)(struct asys_call *const heads[], size_t n);
+	/* Remove a QUEUED call from the queue as CANCELED: 0, or -EBUSY. */
+	int (*cancel)(struct asys_call *call);
+	/* Queue a call that became ready (a chain's next call); never fails. */
+	void (*requeue)(struct asys_call *call);
+	/* config is read under the backend's lock; unlocking applies changes. */
+	void (*lock_config)(void);
+	void (*unlock_config)(void);
+	void (*fork_prepare)(void);
+	void (*fork_parent)(void);
+	void (*fork_child)(void);
+};
+ASYS__HIDDEN extern const struct asys__backend asys__threads;
+
+/* config.c: the process-wide engine. */
+struct asys__engine {
+	const struct asys__backend *backend;
+	struct asys_config config;
+	pthread_mutex_t chain_lock;
+	/* wait_any over more calls than one futex_waitv takes, or no futex_waitv */
+	uint32_t seq;
+	uint32_t seq_waiters;
+	uint32_t generation;	/* bumped in a fork child, within ASYS__GEN_MASK */
+};
+ASYS__HIDDEN extern struct asys__engine asys__engine;
+ASYS__HIDDEN void asys__init(void);
+
+/* complete.c, for backends: run a RUNNING call, then finish it. */
+ASYS__HIDDEN long asys__execute(struct asys_call *call);
+/* Publish the result; returns the chain's next call, already RUNNING, or NULL. */
+ASYS__HIDDEN struct asys_call *asys__finish(struct asys_call *call, long result);
+/*
+ * Complete a claimed (RUNNING) call as `final` with `result`, then follow its
+ * chain: a next call whose link failed is cancelled in turn; a ready one is
+ * returned claimed, or put back in the backend's queue with requeue.
+ * locked: the caller holds chain_lock (it is released).
+ */
+ASYS__HIDDEN struct asys_call *asys__settle(struct asys_call *call, long result,
+					    uint32_t final, bool requeue, bool locked);
+
+/* State word helpers. */
+static inline uint32_t asys__load(const struct asys_call *call)
+{
+	return __atomic_load_n(&call->state, __ATOMIC_ACQUIRE);
+}
+
+/* Move `from` -> `to` keeping the private bits; false if the state was not `from`. */
+static inline bool asys__transition(struct asys_call *call, uint32_t from, uint32_t to)
+{
+	uint32_t s = asys__load(call);
+
+	do {
+		if ((s & ~ASYS__WAITERS) != from)
+			return false;
+	} while (!__atomic_compare_exchange_n(&call->state, &s, to | (s & ASYS__WAITERS),
+					      false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+	return true;
+}
+
+/* futex.c */
+ASYS__HIDDEN void asys__wake(uint32_t *word);
+/* Wake the waiters of a call that was just made final; never touches the call's memory otherwise. */
+ASYS__HIDDEN void asys__publish(struct asys_call *call, long result, uint32_t final_state);
+ASYS__HIDDEN int asys__futex_wait(uint32_t *word, uint32_t val, const struct timespec *deadline);
+ASYS__HIDDEN int asys__futex_waitv(struct futex_waitv *w, size_t n,
+				   const struct timespec *deadline);
+ASYS__HIDDEN void asys__now(struct timespec *ts);
+
+#endif /* ASYS_INTERNAL_H */

@@ -1,0 +1,46 @@
+/*
+ * The allow-list: the system calls that asys runs on another thread, and
+ * whether each can block indefinitely.  Anything absent (exit, clone, execve,
+ * mmap, set*id, signals, prctl, ...) changes the process itself, or only
+ * makes sense on the calling thread, and is refused with EINVAL.
+ * asys(7) documents this table; keep the two in step.
+ */
+#include <sys/syscall.h>
+
+#include "internal.h"
+
+#define B ASYS__KIND_BOUNDED
+#define F ASYS__KIND_FD
+#define W ASYS__KIND_BLOCKING
+
+static const unsigned char syscall_kind[] = {
+	/* file I/O: argument 0 is the fd */
+	[SYS_read] = F, [SYS_write] = F,
+	[SYS_pread64] = F, [SYS_pwrite64] = F,
+	[SYS_readv] = F, [SYS_writev] = F,
+	[SYS_preadv] = F, [SYS_pwritev] = F,
+	[SYS_preadv2] = F, [SYS_pwritev2] = F,
+	[SYS_sendfile] = F,
+	/* data and metadata on files */
+	[SYS_fsync] = B, [SYS_fdatasync] = B, [SYS_sync_file_range] = B,
+	[SYS_fallocate] = B, [SYS_ftruncate] = B, [SYS_readahead] = B,
+	[SYS_fadvise64] = B, [SYS_copy_file_range] = B,
+	[SYS_openat] = B, [SYS_close] = B,
+	[SYS_statx] = B, [SYS_newfstatat] = B, [SYS_fstat] = B,
+	[SYS_renameat2] = B, [SYS_unlinkat] = B, [SYS_mkdirat] = B,
+	[SYS_linkat] = B, [SYS_symlinkat] = B, [SYS_readlinkat] = B,
+	[SYS_getdents64] = B,
+	/* may wait for another party or for time */
+	[SYS_splice] = W,
+	[SYS_sendmsg] = W, [SYS_recvmsg] = W, [SYS_sendto] = W,
+	[SYS_recvfrom] = W, [SYS_accept4] = W, [SYS_connect] = W,
+	[SYS_poll] = W, [SYS_ppoll] = W,
+	[SYS_nanosleep] = W, [SYS_clock_nanosleep] = W,
+};
+
+enum asys__kind asys__syscall_kind(long nr)
+{
+	if (nr < 0 || (unsigned long)nr >= sizeof syscall_kind)
+		return ASYS__NOT_ALLOWED;
+	return (enum asys__kind)syscall_kind[nr];
+}

@@ -1,0 +1,121 @@
+/* Helpers shared by the Check test programs. */
+#ifndef RTAIO_TESTUTIL_H
+#define RTAIO_TESTUTIL_H
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "asys.h"
+
+/* Byte `off` of every pattern file: position-dependent, so misplaced data shows. */
+static inline unsigned char pattern_byte(uint64_t off)
+{
+	return (unsigned char)((off * 131) ^ (off >> 12));
+}
+
+/* An unlinked temporary file of `size` pattern bytes, open O_RDWR|O_CLOEXEC. */
+static inline int pattern_file(size_t size)
+{
+	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	unsigned char buf[65536];
+	size_t done = 0;
+	int fd;
+
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	ck_assert_msg(fd >= 0, "O_TMPFILE in %s: %s", dir, strerror(errno));
+	while (done < size) {
+		size_t i, n = size - done < sizeof buf ? size - done : sizeof buf;
+
+		for (i = 0; i < n; i++)
+			buf[i] = pattern_byte(done + i);
+		ck_assert_int_eq(pwrite(fd, buf, n, (off_t)done), (ssize_t)n);
+		done += n;
+	}
+	return fd;
+}
+
+/* Threads in this process, from /proc/self/task. */
+static inline int thread_count(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static inline struct timespec ms_ts(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	return ts;
+}
+
+static inline double now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Iteration counts shrink under sanitizers (RTAIO_TEST_SCALE=10 divides by
+ * ten), so that the TSan and ASan builds finish in CI's time.
+ */
+static inline unsigned long scaled(unsigned long n)
+{
+	const char *s = getenv("RTAIO_TEST_SCALE");
+	unsigned long d = s ? strtoul(s, NULL, 10) : 1;
+
+	return d > 1 ? (n / d ? n / d : 1) : n;
+}
+
+/* Wait for a call with a generous bound, failing the test instead of hanging. */
+static inline void wait_done(struct asys_call *c)
+{
+	struct timespec t = ms_ts(30000);
+
+	ck_assert_msg(asys_wait(c, &t) == 0, "asys_wait: %s", strerror(errno));
+}
+
+/*
+ * A read on the read end of a pipe: it occupies a worker until the pipe is
+ * written to.  With `bounded` it takes a bounded worker's slot (the flag's
+ * promise is broken on purpose), which lets a test fill the bounded pool.
+ */
+static inline void prep_pipe_read(struct asys_call *c, int rfd, void *buf, size_t len,
+				  int bounded)
+{
+	asys_prep(c, SYS_read, rfd, (long)buf, (long)len, 0, 0, 0);
+	if (bounded)
+		c->flags |= ASYS_BOUNDED;
+}
+
+/* Run a suite, print Check's summary, exit 0 only if every test passed. */
+#define TEST_MAIN(make_suite)                                           \
+	int main(void)                                                  \
+	{                                                               \
+		SRunner *sr = srunner_create(make_suite());             \
+		int failed;                                             \
+                                                                        \
+		srunner_run_all(sr, CK_NORMAL);                         \
+		failed = srunner_ntests_failed(sr);                     \
+		srunner_free(sr);                                       \
+		return failed ? EXIT_FAILURE : EXIT_SUCCESS;            \
+	}
+
+#endif
