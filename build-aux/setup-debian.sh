@@ -1,0 +1,19 @@
+#!/bin/sh
+# Install what rtaio needs to build and test, on Debian 12, when it is missing.
+set -eu
+packages="autoconf automake libtool pkg-config make gcc g++ check mandoc groff-base"
+missing=
+for p in $packages; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "setup-debian: missing packages:$missing (run as root to install them)" >&2
+	exit 1
+fi
+echo "setup-debian: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing

@@ -75,9 +75,7 @@ static inline unsigned asys_state(const struct asys_call *call)
 static inline void asys_prep(struct asys_call *call, long nr, long a0, long a1,
 			     long a2, long a3, long a4, long a5)
 {
-	struct asys_call zero = { 0 };
-
-	*call = zero;
+	__builtin_memset(call, 0, sizeof *call);
 	call->nr = nr;
 	call->arg[0] = a0;
 	call->arg[1] = a1;

@@ -22,10 +22,9 @@ void asys__wake(uint32_t *word)
 }
 
 /*
- * Sleep while *word == val, until the absolute CLOCK_MONOTONIC deadline
- * (NULL: none).  0 on a wake-up or a changed value; -ETIMEDOUT; -EINTR when
- * a signal handler ran (the kernel restarts the wait itself for SA_RESTART
- * handlers).
+ * Sleep while *word == val, until the absolute CLOCK_MONOTONIC deadline.
+ * 0 on a wake-up or a changed value; -ETIMEDOUT; -EINTR when a signal
+ * handler ran (a timed futex wait is never restarted).
  */
 int asys__futex_wait(uint32_t *word, uint32_t val, const struct timespec *deadline)
 {
@@ -33,17 +32,6 @@ int asys__futex_wait(uint32_t *word, uint32_t val, const struct timespec *deadli
 		    deadline, NULL, FUTEX_BITSET_MATCH_ANY) == 0)
 		return 0;
 	return errno == ETIMEDOUT || errno == EINTR ? -errno : 0;
-}
-
-/*
- * Sleep on up to FUTEX_WAITV_MAX words at once, while each still holds its
- * val.  Same returns as asys__futex_wait, and -ENOSYS before Linux 5.16.
- */
-int asys__futex_waitv(struct futex_waitv *w, size_t n, const struct timespec *deadline)
-{
-	if (syscall(SYS_futex_waitv, w, n, 0, deadline, CLOCK_MONOTONIC) >= 0)
-		return 0;
-	return errno == ETIMEDOUT || errno == EINTR || errno == ENOSYS ? -errno : 0;
 }
 
 /*

@@ -42,7 +42,6 @@
 #define ASYS_INTERNAL_H
 
 #include <errno.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -106,7 +105,7 @@ struct asys__engine {
 	const struct asys__backend *backend;
 	struct asys_config config;
 	pthread_mutex_t chain_lock;
-	/* wait_any over more calls than one futex_waitv takes, or no futex_waitv */
+	/* completion sequence for asys_wait_any, bumped while seq_waiters > 0 */
 	uint32_t seq;
 	uint32_t seq_waiters;
 	uint32_t generation;	/* bumped in a fork child, within ASYS__GEN_MASK */
@@ -151,8 +150,6 @@ ASYS__HIDDEN void asys__wake(uint32_t *word);
 /* Wake the waiters of a call that was just made final; never touches the call's memory otherwise. */
 ASYS__HIDDEN void asys__publish(struct asys_call *call, long result, uint32_t final_state);
 ASYS__HIDDEN int asys__futex_wait(uint32_t *word, uint32_t val, const struct timespec *deadline);
-ASYS__HIDDEN int asys__futex_waitv(struct futex_waitv *w, size_t n,
-				   const struct timespec *deadline);
 ASYS__HIDDEN void asys__now(struct timespec *ts);
 
 #endif /* ASYS_INTERNAL_H */

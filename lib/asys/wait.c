@@ -3,7 +3,16 @@
  * functions are async-signal-safe.  A waiter flags the state word
  * (ASYS__WAITERS) before it sleeps, so that only completions somebody waits
  * for make a wake-up system call.
+ *
+ * Every wait runs against an absolute deadline, a distant one when the
+ * caller gave none: the kernel then ends the wait with EINTR after any signal
+ * handler, SA_RESTART or not, where an untimed wait would be restarted
+ * silently.  For the same reason a wait for any of several calls sleeps on
+ * the engine's completion sequence rather than with futex_waitv(2), which
+ * the kernel restarts after SA_RESTART handlers.
  */
+#include <limits.h>
+
 #include "internal.h"
 
 static bool is_final(uint32_t s)
@@ -11,11 +20,15 @@ static bool is_final(uint32_t s)
 	return (s & ASYS_STATE_MASK) >= ASYS_DONE;
 }
 
-/* Relative timeout -> absolute CLOCK_MONOTONIC deadline (NULL stays NULL). */
+/* Relative timeout (NULL: none) -> absolute CLOCK_MONOTONIC deadline. */
 static int deadline_from(const struct timespec *timeout, struct timespec *deadline)
 {
-	if (!timeout)
+	if (!timeout) {
+		/* far beyond anything the kernel's clock reaches; it saturates */
+		deadline->tv_sec = (time_t)1 << 40;
+		deadline->tv_nsec = 0;
 		return 0;
+	}
 	if (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000)
 		return -EINVAL;
 	asys__now(deadline);
@@ -49,6 +62,23 @@ static int fail(int err)
 	return -1;
 }
 
+/* Sleep on the call's own state word: 0 once it is final, or -errno. */
+static int wait_one(struct asys_call *call, const struct timespec *deadline)
+{
+	for (;;) {
+		uint32_t s = flag_waiter(call);
+		int err;
+
+		if ((s & ASYS_STATE_MASK) == ASYS_IDLE)
+			return -EINVAL;
+		if (is_final(s))
+			return 0;
+		err = asys__futex_wait(&call->state, s, deadline);
+		if (err)
+			return err;
+	}
+}
+
 int asys_wait(struct asys_call *call, const struct timespec *timeout)
 {
 	struct timespec deadline;
@@ -57,19 +87,9 @@ int asys_wait(struct asys_call *call, const struct timespec *timeout)
 	if (!call)
 		return fail(-EINVAL);
 	err = deadline_from(timeout, &deadline);
-	if (err)
-		return fail(err);
-	for (;;) {
-		uint32_t s = flag_waiter(call);
-
-		if ((s & ASYS_STATE_MASK) == ASYS_IDLE)
-			return fail(-EINVAL);
-		if (is_final(s))
-			return 0;
-		err = asys__futex_wait(&call->state, s, timeout ? &deadline : NULL);
-		if (err)
-			return fail(err);
-	}
+	if (!err)
+		err = wait_one(call, &deadline);
+	return err ? fail(err) : 0;
 }
 
 /* Index of the first final call; -1 if none; -2 if none can ever finish. */
@@ -93,42 +113,11 @@ static long find_final(struct asys_call *const calls[], size_t n)
 }
 
 /*
- * Up to FUTEX_WAITV_MAX calls: flag each one and sleep on all their words.
- * Returns the index of a final call, -1 after a wake-up, or -errno.
- */
-static long wait_vector(struct asys_call *const calls[], size_t n,
-			const struct timespec *deadline)
-{
-	struct futex_waitv w[FUTEX_WAITV_MAX];
-	size_t i, k = 0;
-	int err;
-
-	for (i = 0; i < n; i++) {
-		uint32_t s;
-
-		if (!calls[i])
-			continue;
-		s = flag_waiter(calls[i]);
-		if (is_final(s))
-			return (long)i;
-		if ((s & ASYS_STATE_MASK) == ASYS_IDLE)
-			continue;
-		w[k].val = s;
-		w[k].uaddr = (uintptr_t)&calls[i]->state;
-		w[k].flags = FUTEX_32 | FUTEX_PRIVATE_FLAG;
-		w[k].__reserved = 0;
-		k++;
-	}
-	err = asys__futex_waitv(w, k, deadline);
-	return err ? err : -1;
-}
-
-/*
- * Any number of calls: sleep on the engine's completion sequence, which
- * completions bump while somebody is registered in seq_waiters.  The
- * registration and the state loads are sequentially consistent, and so are
- * the completing side's state exchange and its seq_waiters load: either
- * the scan sees the call final, or the completion sees the waiter.
+ * Sleep on the engine's completion sequence, which completions bump while
+ * somebody is registered in seq_waiters.  The registration and the state
+ * loads are sequentially consistent, and so are the completing side's state
+ * exchange and its seq_waiters load: either the scan sees the call final, or
+ * the completion sees the waiter.
  */
 static long wait_sequence(struct asys_call *const calls[], size_t n,
 			  const struct timespec *deadline)
@@ -152,34 +141,23 @@ static long wait_sequence(struct asys_call *const calls[], size_t n,
 
 int asys_wait_any(struct asys_call *const calls[], size_t n, const struct timespec *timeout)
 {
-	struct timespec deadline, *dl = timeout ? &deadline : NULL;
-	static int no_waitv;
+	struct timespec deadline;
 	long r;
 	int err;
 
-	if (!calls && n)
+	if ((!calls && n) || n > INT_MAX)
 		return fail(-EINVAL);
 	err = deadline_from(timeout, &deadline);
 	if (err)
 		return fail(err);
-	for (;;) {
-		r = find_final(calls, n);
-		if (r >= 0)
-			return (int)r;
-		if (r == -2)
-			return fail(-EINVAL);
-		if (n <= FUTEX_WAITV_MAX && !__atomic_load_n(&no_waitv, __ATOMIC_RELAXED)) {
-			r = wait_vector(calls, n, dl);
-			if (r == -ENOSYS) {
-				__atomic_store_n(&no_waitv, 1, __ATOMIC_RELAXED);
-				continue;
-			}
-		} else {
-			r = wait_sequence(calls, n, dl);
-		}
-		if (r >= 0)
-			return (int)r;
-		if (r < -2)
-			return fail((int)r);
+	if (n == 1 && calls[0]) {
+		err = wait_one(calls[0], &deadline);
+		return err ? fail(err) : 0;
 	}
+	r = find_final(calls, n);
+	if (r == -1)
+		r = wait_sequence(calls, n, &deadline);
+	if (r >= 0)
+		return (int)r;
+	return fail(r == -2 ? -EINVAL : (int)r);
 }

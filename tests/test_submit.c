@@ -1,0 +1,440 @@
+/* asys_submit: validation, all-or-nothing, and every allowed class of call run for real. */
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/stat.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+
+#include "testutil.h"
+
+static char tmpdir[PATH_MAX];
+
+static void make_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+
+	snprintf(tmpdir, sizeof tmpdir, "%s/asys-submit-XXXXXX", base);
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void remove_tmpdir(void)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Submit one call, wait for it, and return its result. */
+static long run1(struct asys_call *c)
+{
+	struct asys_call *list[] = { c };
+
+	ck_assert_msg(asys_submit(list, 1) == 0, "submit nr %ld: %s", c->nr, strerror(errno));
+	wait_done(c);
+	ck_assert_uint_eq(asys_state(c), ASYS_DONE);
+	return c->result;
+}
+
+static long run(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	struct asys_call c;
+
+	asys_prep(&c, nr, a0, a1, a2, a3, a4, a5);
+	return run1(&c);
+}
+
+START_TEST(empty_list_is_accepted)
+{
+	ck_assert_int_eq(asys_submit(NULL, 0), 0);
+}
+END_TEST
+
+START_TEST(null_list_or_entry_is_einval)
+{
+	struct asys_call ok;
+	struct asys_call *list[] = { &ok, NULL };
+
+	asys_prep(&ok, SYS_fsync, -1, 0, 0, 0, 0, 0);
+	errno = 0;
+	ck_assert_int_eq(asys_submit(NULL, 1), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_int_eq(asys_submit(list, 2), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_uint_eq(asys_state(&ok), ASYS_IDLE);
+}
+END_TEST
+
+/* Calls that would change the process itself are refused, and nothing else in the list runs. */
+static const long refused[] = {
+	SYS_exit, SYS_exit_group, SYS_clone, SYS_clone3, SYS_fork, SYS_vfork, SYS_execve,
+	SYS_execveat, SYS_mmap, SYS_munmap, SYS_mprotect, SYS_mremap, SYS_brk, SYS_setuid,
+	SYS_setgid, SYS_setresuid, SYS_kill, SYS_tgkill, SYS_rt_sigaction,
+	SYS_rt_sigprocmask, SYS_prctl, SYS_arch_prctl, SYS_ptrace, SYS_getpid, SYS_futex,
+	SYS_io_uring_setup, SYS_chdir, SYS_unshare, SYS_setns, -1, 100000, LONG_MAX,
+};
+
+START_TEST(refused_syscalls_are_einval)
+{
+	int p[2];
+	struct asys_call w, bad;
+	struct asys_call *list[] = { &w, &bad };
+	char c;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	asys_prep(&w, SYS_write, p[1], (long)"x", 1, 0, 0, 0);
+	asys_prep(&bad, refused[_i], 0, 0, 0, 0, 0, 0);
+	errno = 0;
+	ck_assert_int_eq(asys_submit(list, 2), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_uint_eq(asys_state(&w), ASYS_IDLE);
+	ck_assert_uint_eq(asys_state(&bad), ASYS_IDLE);
+	/* the valid call did not run either */
+	ck_assert_int_eq(read(p[0], &c, 1), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+START_TEST(malformed_calls_are_einval)
+{
+	struct asys_call a, b;
+	struct asys_call *list[] = { &a, &b };
+
+	asys_prep(&a, SYS_fsync, -1, 0, 0, 0, 0, 0);
+	asys_prep(&b, SYS_fsync, -1, 0, 0, 0, 0, 0);
+	switch (_i) {
+	case 0: /* unknown flag */
+		b.flags = 0x80;
+		break;
+	case 1: /* link to itself */
+		asys_link(&b, 1, -1);
+		break;
+	case 2: /* link forward */
+		asys_link(&a, 1, -1);
+		break;
+	case 3: /* argument index out of range */
+		asys_link(&b, 0, ASYS_MAX_ARGS);
+		break;
+	case 4: /* ASYS_LINK_ARG alone implies a link: to itself here */
+		b.flags = ASYS_LINK_ARG;
+		b.link = 1;
+		break;
+	}
+	errno = 0;
+	ck_assert_int_eq(asys_submit(list, 2), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_uint_eq(asys_state(&a), ASYS_IDLE);
+	ck_assert_uint_eq(asys_state(&b), ASYS_IDLE);
+}
+END_TEST
+
+START_TEST(pending_call_is_ebusy)
+{
+	int p[2];
+	char buf[4];
+	struct asys_call r, r2;
+	struct asys_call *one[] = { &r };
+	struct asys_call *twice[] = { &r2, &r2 };
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	prep_pipe_read(&r, p[0], buf, 1, 0);
+	ck_assert_int_eq(asys_submit(one, 1), 0);
+	errno = 0;
+	ck_assert_int_eq(asys_submit(one, 1), -1);
+	ck_assert_int_eq(errno, EBUSY);
+	/* The same call twice in one list: refused, and put back as it was. */
+	asys_prep(&r2, SYS_fsync, p[1], 0, 0, 0, 0, 0);
+	errno = 0;
+	ck_assert_int_eq(asys_submit(twice, 2), -1);
+	ck_assert_int_eq(errno, EBUSY);
+	ck_assert_uint_eq(asys_state(&r2), ASYS_IDLE);
+	ck_assert_int_eq(write(p[1], "z", 1), 1);
+	wait_done(&r);
+	ck_assert_int_eq(r.result, 1);
+	ck_assert_int_eq(buf[0], 'z');
+	/* A final call can be submitted again. */
+	ck_assert_int_eq(write(p[1], "y", 1), 1);
+	ck_assert_int_eq(asys_submit(one, 1), 0);
+	wait_done(&r);
+	ck_assert_int_eq(r.result, 1);
+	ck_assert_int_eq(buf[0], 'y');
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+START_TEST(errors_come_back_as_negative_errno)
+{
+	char buf[8];
+
+	ck_assert_int_eq(run(SYS_read, -1, (long)buf, 8, 0, 0, 0), -EBADF);
+	ck_assert_int_eq(run(SYS_openat, AT_FDCWD, (long)"/nonexistent/x", O_RDONLY, 0, 0, 0),
+			 -ENOENT);
+	ck_assert_int_eq(run(SYS_read, 0x7fffffff, (long)buf, 8, 0, 0, 0), -EBADF);
+}
+END_TEST
+
+static int hook_calls;
+static unsigned hook_state;
+
+static void count_hook(struct asys_call *c)
+{
+	__atomic_fetch_add(&hook_calls, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&hook_state, asys_state(c), __ATOMIC_SEQ_CST);
+}
+
+START_TEST(done_hook_runs_once_after_final)
+{
+	struct asys_call c;
+	struct asys_call *list[] = { &c };
+	struct timespec t = ms_ts(10);
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		asys_prep(&c, SYS_nanosleep, (long)&t, 0, 0, 0, 0, 0);
+		t = ms_ts(0);
+		c.done = count_hook;
+		ck_assert_int_eq(asys_submit(list, 1), 0);
+		wait_done(&c);
+		/* the hook may still be running when the waiter wakes: wait for it */
+		while (__atomic_load_n(&hook_calls, __ATOMIC_SEQ_CST) != i + 1)
+			sched_yield();
+		ck_assert_uint_eq(__atomic_load_n(&hook_state, __ATOMIC_SEQ_CST), ASYS_DONE);
+	}
+	ck_assert_int_eq(hook_calls, 100);
+}
+END_TEST
+
+/* --- every allowed class of call, run for real --- */
+
+START_TEST(file_io_calls_run)
+{
+	int fd = pattern_file(8192);
+	char a[16], b[16], big[4096];
+	struct iovec iov[2] = { { a, 4 }, { b, 4 } };
+	int i;
+
+	/* positioned reads see the pattern */
+	ck_assert_int_eq(run(SYS_pread64, fd, (long)big, sizeof big, 4096, 0, 0), 4096);
+	for (i = 0; i < 4096; i++)
+		ck_assert_uint_eq((unsigned char)big[i], pattern_byte(4096 + i));
+	ck_assert_int_eq(run(SYS_preadv, fd, (long)iov, 2, 100, 0, 0), 8);
+	ck_assert_uint_eq((unsigned char)a[0], pattern_byte(100));
+	ck_assert_uint_eq((unsigned char)b[3], pattern_byte(107));
+	ck_assert_int_eq(run(SYS_preadv2, fd, (long)iov, 2, 200, 0, 0), 8);
+	ck_assert_uint_eq((unsigned char)a[0], pattern_byte(200));
+	/* read/readv use and move the file offset */
+	ck_assert_int_eq(lseek(fd, 10, SEEK_SET), 10);
+	ck_assert_int_eq(run(SYS_read, fd, (long)a, 4, 0, 0, 0), 4);
+	ck_assert_uint_eq((unsigned char)a[0], pattern_byte(10));
+	ck_assert_int_eq(run(SYS_readv, fd, (long)iov, 2, 0, 0, 0), 8);
+	ck_assert_uint_eq((unsigned char)a[0], pattern_byte(14));
+	ck_assert_int_eq(lseek(fd, 0, SEEK_CUR), 22);
+	/* writes land where asked */
+	memcpy(a, "ABCD", 4);
+	memcpy(b, "EFGH", 4);
+	ck_assert_int_eq(run(SYS_pwrite64, fd, (long)"wxyz", 4, 0, 0, 0), 4);
+	ck_assert_int_eq(run(SYS_pwritev, fd, (long)iov, 2, 4, 0, 0), 8);
+	ck_assert_int_eq(run(SYS_pwritev2, fd, (long)iov, 1, 12, 0, 0), 4);
+	ck_assert_int_eq(lseek(fd, 16, SEEK_SET), 16);
+	ck_assert_int_eq(run(SYS_write, fd, (long)"12", 2, 0, 0, 0), 2);
+	ck_assert_int_eq(run(SYS_writev, fd, (long)iov, 1, 0, 0, 0), 4);
+	ck_assert_int_eq(pread(fd, big, 22, 0), 22);
+	ck_assert_int_eq(memcmp(big, "wxyzABCDEFGHABCD12ABCD", 22), 0);
+	close(fd);
+}
+END_TEST
+
+START_TEST(sync_and_space_calls_run)
+{
+	int fd = pattern_file(4096);
+	struct stat st;
+
+	ck_assert_int_eq(run(SYS_fsync, fd, 0, 0, 0, 0, 0), 0);
+	ck_assert_int_eq(run(SYS_fdatasync, fd, 0, 0, 0, 0, 0), 0);
+	ck_assert_int_eq(run(SYS_sync_file_range, fd, 0, 4096, SYNC_FILE_RANGE_WRITE, 0, 0), 0);
+	ck_assert_int_eq(run(SYS_fallocate, fd, 0, 0, 1 << 20, 0, 0), 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_int_eq(st.st_size, 1 << 20);
+	ck_assert_int_eq(run(SYS_ftruncate, fd, 1000, 0, 0, 0, 0), 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_int_eq(st.st_size, 1000);
+	ck_assert_int_eq(run(SYS_readahead, fd, 0, 1000, 0, 0, 0), 0);
+	ck_assert_int_eq(run(SYS_fadvise64, fd, 0, 1000, POSIX_FADV_WILLNEED, 0, 0), 0);
+	close(fd);
+}
+END_TEST
+
+START_TEST(metadata_calls_run)
+{
+	char path[PATH_MAX + 32], path2[PATH_MAX + 32], link[PATH_MAX + 32], target[PATH_MAX];
+	char dents[4096];
+	struct statx sx;
+	struct stat st;
+	int fd, dfd;
+
+	make_tmpdir();
+	snprintf(path, sizeof path, "%s/a", tmpdir);
+	snprintf(path2, sizeof path2, "%s/b", tmpdir);
+	snprintf(link, sizeof link, "%s/l", tmpdir);
+	fd = (int)run(SYS_openat, AT_FDCWD, (long)path, O_CREAT | O_RDWR | O_CLOEXEC, 0600, 0, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "hello", 5), 5);
+	ck_assert_int_eq(run(SYS_fstat, fd, (long)&st, 0, 0, 0, 0), 0);
+	ck_assert_int_eq(st.st_size, 5);
+	ck_assert_int_eq(run(SYS_close, fd, 0, 0, 0, 0, 0), 0);
+	ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
+	ck_assert_int_eq(run(SYS_newfstatat, AT_FDCWD, (long)path, (long)&st, 0, 0, 0), 0);
+	ck_assert_int_eq(st.st_size, 5);
+	ck_assert_int_eq(run(SYS_statx, AT_FDCWD, (long)path, 0, STATX_SIZE, (long)&sx, 0), 0);
+	ck_assert_int_eq(sx.stx_size, 5);
+	ck_assert_int_eq(run(SYS_renameat2, AT_FDCWD, (long)path, AT_FDCWD, (long)path2, 0, 0), 0);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	ck_assert_int_eq(run(SYS_linkat, AT_FDCWD, (long)path2, AT_FDCWD, (long)path, 0, 0), 0);
+	ck_assert_int_eq(run(SYS_symlinkat, (long)"b", AT_FDCWD, (long)link, 0, 0, 0), 0);
+	memset(target, 0, sizeof target);
+	ck_assert_int_eq(run(SYS_readlinkat, AT_FDCWD, (long)link, (long)target, sizeof target, 0, 0), 1);
+	ck_assert_str_eq(target, "b");
+	snprintf(link, sizeof link, "%s/d", tmpdir);
+	ck_assert_int_eq(run(SYS_mkdirat, AT_FDCWD, (long)link, 0700, 0, 0, 0), 0);
+	ck_assert_int_eq(stat(link, &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	dfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_gt(run(SYS_getdents64, dfd, (long)dents, sizeof dents, 0, 0, 0), 0);
+	ck_assert_int_eq(run(SYS_unlinkat, dfd, (long)"d", AT_REMOVEDIR, 0, 0, 0), 0);
+	ck_assert_int_eq(run(SYS_unlinkat, dfd, (long)"a", 0, 0, 0, 0), 0);
+	ck_assert_int_eq(faccessat(dfd, "a", F_OK, 0), -1);
+	close(dfd);
+	remove_tmpdir();
+}
+END_TEST
+
+START_TEST(copy_and_splice_calls_run)
+{
+	int src = pattern_file(65536), dst = pattern_file(0), p[2];
+	loff_t in = 0, out = 0;
+	unsigned char buf[4096];
+	int i;
+
+	ck_assert_int_eq(run(SYS_copy_file_range, src, (long)&in, dst, (long)&out, 4096, 0), 4096);
+	ck_assert_int_eq(pread(dst, buf, 4096, 0), 4096);
+	for (i = 0; i < 4096; i++)
+		ck_assert_uint_eq(buf[i], pattern_byte(i));
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	in = 8192;
+	ck_assert_int_eq(run(SYS_splice, src, (long)&in, p[1], 0, 100, 0), 100);
+	ck_assert_int_eq(read(p[0], buf, 100), 100);
+	ck_assert_uint_eq(buf[0], pattern_byte(8192));
+	in = 16384;
+	ck_assert_int_eq(run(SYS_sendfile, p[1], src, (long)&in, 50, 0, 0), 50);
+	ck_assert_int_eq(read(p[0], buf, 50), 50);
+	ck_assert_uint_eq(buf[49], pattern_byte(16384 + 49));
+	close(p[0]);
+	close(p[1]);
+	close(src);
+	close(dst);
+}
+END_TEST
+
+START_TEST(socket_calls_run)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char buf[16];
+	struct iovec iov = { buf, 5 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct asys_call acc;
+	struct asys_call *list[] = { &acc };
+	int sv[2], lfd, cfd;
+	socklen_t alen;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	ck_assert_int_eq(run(SYS_sendto, sv[0], (long)"hello", 5, 0, 0, 0), 5);
+	ck_assert_int_eq(run(SYS_recvfrom, sv[1], (long)buf, sizeof buf, 0, 0, 0), 5);
+	ck_assert_int_eq(memcmp(buf, "hello", 5), 0);
+	memcpy(buf, "world", 5);
+	ck_assert_int_eq(run(SYS_sendmsg, sv[1], (long)&msg, 0, 0, 0, 0), 5);
+	memset(buf, 0, sizeof buf);
+	ck_assert_int_eq(run(SYS_recvmsg, sv[0], (long)&msg, 0, 0, 0, 0), 5);
+	ck_assert_int_eq(memcmp(buf, "world", 5), 0);
+	close(sv[0]);
+	close(sv[1]);
+
+	/* accept4 pending on a worker, then connect through the engine */
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(lfd, 0);
+	snprintf(addr.sun_path + 1, sizeof addr.sun_path - 1, "asys-test-%d", getpid());
+	alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(addr.sun_path + 1));
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&addr, alen), 0);
+	ck_assert_int_eq(listen(lfd, 4), 0);
+	asys_prep(&acc, SYS_accept4, lfd, 0, 0, SOCK_CLOEXEC, 0, 0);
+	ck_assert_int_eq(asys_submit(list, 1), 0);
+	cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_eq(run(SYS_connect, cfd, (long)&addr, alen, 0, 0, 0), 0);
+	wait_done(&acc);
+	ck_assert_int_ge(acc.result, 0);
+	ck_assert_int_eq(write(cfd, "ok", 2), 2);
+	ck_assert_int_eq(read((int)acc.result, buf, 2), 2);
+	close((int)acc.result);
+	close(cfd);
+	close(lfd);
+}
+END_TEST
+
+START_TEST(poll_and_sleep_calls_run)
+{
+	struct timespec t = ms_ts(5), zero = ms_ts(0);
+	struct pollfd pfd;
+	int p[2];
+	double t0;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(write(p[1], "x", 1), 1);
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	ck_assert_int_eq(run(SYS_poll, (long)&pfd, 1, 1000, 0, 0, 0), 1);
+	ck_assert(pfd.revents & POLLIN);
+	pfd.revents = 0;
+	ck_assert_int_eq(run(SYS_ppoll, (long)&pfd, 1, (long)&zero, 0, 8, 0), 1);
+	ck_assert(pfd.revents & POLLIN);
+	t0 = now_sec();
+	ck_assert_int_eq(run(SYS_nanosleep, (long)&t, 0, 0, 0, 0, 0), 0);
+	ck_assert_int_eq(run(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, (long)&t, 0, 0, 0), 0);
+	/* both sleeps really slept: they ran, they were not skipped */
+	ck_assert(now_sec() - t0 >= 0.010);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+static Suite *submit_suite(void)
+{
+	Suite *s = suite_create("asys_submit");
+	TCase *v = tcase_create("validation");
+	TCase *r = tcase_create("allowed calls");
+
+	tcase_add_test(v, empty_list_is_accepted);
+	tcase_add_test(v, null_list_or_entry_is_einval);
+	tcase_add_loop_test(v, refused_syscalls_are_einval, 0,
+			    (int)(sizeof refused / sizeof refused[0]));
+	tcase_add_loop_test(v, malformed_calls_are_einval, 0, 5);
+	tcase_add_test(v, pending_call_is_ebusy);
+	tcase_add_test(v, errors_come_back_as_negative_errno);
+	tcase_add_test(v, done_hook_runs_once_after_final);
+	suite_add_tcase(s, v);
+	tcase_add_test(r, file_io_calls_run);
+	tcase_add_test(r, sync_and_space_calls_run);
+	tcase_add_test(r, metadata_calls_run);
+	tcase_add_test(r, copy_and_splice_calls_run);
+	tcase_add_test(r, socket_calls_run);
+	tcase_add_test(r, poll_and_sleep_calls_run);
+	suite_add_tcase(s, r);
+	return s;
+}
+
+TEST_MAIN(submit_suite)
