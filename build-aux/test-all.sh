@@ -40,6 +40,26 @@ check asan RTAIO_TEST_SCALE=10 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 build tsan --enable-sanitizers=thread
 check tsan RTAIO_TEST_SCALE=10 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 
+# An installed rtaio is found through pkg-config, and programs run against it.
+echo "== install and pkg-config"
+dest=$(mktemp -d)
+# shellcheck disable=SC2086
+if (cd build/plain && make -s install DESTDIR="$dest" prefix=/usr/local >/dev/null) &&
+	flags=$(PKG_CONFIG_PATH="$dest/usr/local/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$dest" \
+		pkg-config --cflags --libs rtaio) &&
+	cc -o "$dest/copy" examples/asys-copy.c $flags &&
+	LD_LIBRARY_PATH="$dest/usr/local/lib" "$dest/copy" README.md "$dest/readme" &&
+	cmp README.md "$dest/readme" &&
+	LD_LIBRARY_PATH="$dest/usr/local/lib" ldd "$dest/copy" | grep -q "$dest/usr/local/lib/librtaio.so" &&
+	[ -f "$dest/usr/local/include/rtaio/asys.h" ] &&
+	[ -f "$dest/usr/local/share/man/man7/asys.7" ]; then
+	echo "ok: installed under DESTDIR, built with pkg-config, ran against the installed library"
+else
+	echo "FAIL: install or pkg-config use"
+	status=1
+fi
+rm -rf "$dest"
+
 echo "== make distcheck"
 (cd build/plain && make -s distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror) || status=1
 

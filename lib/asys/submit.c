@@ -92,22 +92,34 @@ static enum asys__class classify(const struct asys_call *c)
 	}
 }
 
+/* Reset the engine's fields of each call and decide which workers may run it. */
+static void classify_all(struct asys_call *const calls[], size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct asys_call *c = calls[i];
+
+		c->__qnext = c->__qprev = c->__cnext = c->__cprev = c->__src = NULL;
+		c->__input = 0;
+		c->__class = classify(c);
+	}
+}
+
 /*
- * Reset the engine's fields, classify each call, and join each linked call
- * to the chain of the call it links to.  While this runs, a chain's first call keeps the chain's last call in __qnext and each
- * later call keeps the first in __qprev; both are cleared before the backend
- * sees them.  A chain takes the most blocking class of its calls.
+ * With chain_lock held: join each linked call to the chain of the call it
+ * links to.  While this runs, a chain's first call keeps the chain's last
+ * call in __qnext and each later call keeps the first in __qprev; both are
+ * cleared before the backend sees them.  A chain takes the most blocking
+ * class of its calls.
  */
-static void prepare(struct asys_call *const calls[], size_t n, bool linked)
+static void link_chains(struct asys_call *const calls[], size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		struct asys_call *c = calls[i], *head;
 
-		c->__qnext = c->__qprev = c->__cnext = c->__cprev = c->__src = NULL;
-		c->__input = 0;
-		c->__class = classify(c);
 		if (!(c->flags & LINKED))
 			continue;
 		c->__src = calls[c->link];
@@ -119,8 +131,6 @@ static void prepare(struct asys_call *const calls[], size_t n, bool linked)
 		if (c->__class > head->__class)
 			head->__class = c->__class;
 	}
-	if (!linked)
-		return;
 	for (i = 0; i < n; i++) {
 		struct asys_call *c = calls[i];
 
@@ -153,14 +163,16 @@ int asys_submit(struct asys_call *const calls[], size_t n)
 		errno = -err;
 		return -1;
 	}
+	classify_all(calls, n);
 	/*
 	 * Holding chain_lock from the moment chain calls become visible until
 	 * the backend has the heads keeps workers and cancels off them, so a
 	 * failed submission can still be undone.
 	 */
-	if (linked)
+	if (linked) {
 		pthread_mutex_lock(&asys__engine.chain_lock);
-	prepare(calls, n, linked);
+		link_chains(calls, n);
+	}
 	err = asys__engine.backend->submit(calls, n);
 	if (err)
 		unclaim(calls, n);

@@ -42,18 +42,21 @@ static int deadline_from(const struct timespec *timeout, struct timespec *deadli
 }
 
 /*
- * Set the waiter flag on a call that is not final yet.  Returns the state
- * word to sleep on, or the final state it found.
+ * Set the waiter flag on a pending call.  Returns the state word to sleep
+ * on, or the final or idle state it found.
  */
 static uint32_t flag_waiter(struct asys_call *call)
 {
 	uint32_t s = asys__load(call);
 
-	while (!is_final(s) && !(s & ASYS__WAITERS) &&
-	       !__atomic_compare_exchange_n(&call->state, &s, s | ASYS__WAITERS, false,
-					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		;
-	return is_final(s) ? s : s | ASYS__WAITERS;
+	for (;;) {
+		if (is_final(s) || (s & ASYS_STATE_MASK) == ASYS_IDLE)
+			return s;
+		if ((s & ASYS__WAITERS) ||
+		    __atomic_compare_exchange_n(&call->state, &s, s | ASYS__WAITERS, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			return s | ASYS__WAITERS;
+	}
 }
 
 static int fail(int err)
