@@ -25,16 +25,19 @@ static const unsigned char syscall_kind[] = {
 	[SYS_fsync] = B, [SYS_fdatasync] = B, [SYS_sync_file_range] = B,
 	[SYS_fallocate] = B, [SYS_ftruncate] = B, [SYS_readahead] = B,
 	[SYS_fadvise64] = B, [SYS_copy_file_range] = B,
-	[SYS_openat] = B, [SYS_close] = B,
+	[SYS_close] = B,
 	[SYS_statx] = B, [SYS_newfstatat] = B, [SYS_fstat] = B,
 	[SYS_renameat2] = B, [SYS_unlinkat] = B, [SYS_mkdirat] = B,
 	[SYS_linkat] = B, [SYS_symlinkat] = B, [SYS_readlinkat] = B,
 	[SYS_getdents64] = B,
-	/* may wait for another party or for time */
-	[SYS_splice] = W,
+	/* may wait for another party or for time (openat: a FIFO's other end) */
+	[SYS_openat] = W, [SYS_splice] = W,
 	[SYS_sendmsg] = W, [SYS_recvmsg] = W, [SYS_sendto] = W,
 	[SYS_recvfrom] = W, [SYS_accept4] = W, [SYS_connect] = W,
-	[SYS_poll] = W, [SYS_ppoll] = W,
+#ifdef SYS_poll	/* not on arm64 and riscv64, which have only ppoll */
+	[SYS_poll] = W,
+#endif
+	[SYS_ppoll] = W,
 	[SYS_nanosleep] = W, [SYS_clock_nanosleep] = W,
 };
 

@@ -1,0 +1,80 @@
+#!/bin/sh
+# Lint the manual pages: for every man/*.3 and man/*.7,
+#   mandoc -Tlint -Wwarning  must exit 0 and print nothing, and
+#   groff -t -man -ww -z     must print nothing (it exits 0 even when it
+#                            warns, so its output is what counts), both for
+#                            the default device and for a terminal (utf8).
+# Also checks that the table of allowed system calls in asys(7) matches
+# lib/asys/syscalls.c, name by name and kind by kind.
+# Exit status: 0 all clean, 1 a problem, 77 (skip) mandoc or groff missing.
+
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+mandir=$top_srcdir/man
+
+for tool in mandoc groff; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		echo "SKIP: $tool is not installed"
+		exit 77
+	fi
+done
+
+status=0
+found=0
+for page in "$mandir"/*.3 "$mandir"/*.7; do
+	[ -f "$page" ] || continue
+	found=$((found + 1))
+	name=${page##*/}
+	out=$(mandoc -Tlint -Wwarning "$page" 2>&1)
+	rc=$?
+	for dev in ps utf8; do
+		more=$(groff -t -man -ww -z -T"$dev" "$page" 2>&1)
+		[ -n "$more" ] && out="$out${out:+
+}groff -T$dev: $more"
+	done
+	if [ "$rc" -ne 0 ] || [ -n "$out" ]; then
+		echo "FAIL: $name${out:+ (mandoc exit $rc)}"
+		printf '%s\n' "$out" | sed 's/^/    /'
+		status=1
+	else
+		echo "ok: $name"
+	fi
+done
+
+if [ "$found" -eq 0 ]; then
+	echo "FAIL: no manual pages in $mandir"
+	exit 1
+fi
+
+# The allow-list: "[SYS_name] = K" in syscalls.c (K: B bounded, F depends on
+# the fd, W may block) against the rows "name<TAB>no|fd|yes<TAB>..." of the
+# table in asys(7).
+src=$top_srcdir/lib/asys/syscalls.c
+page=$mandir/asys.7
+if [ -f "$src" ] && [ -f "$page" ]; then
+	from_code=$(grep -o '\[SYS_[a-z0-9_]*\] *= *[BFW]' "$src" |
+		sed 's/^\[SYS_\([a-z0-9_]*\)\] *= *\([BFW]\)$/\1 \2/' |
+		sed 's/ B$/ no/; s/ F$/ fd/; s/ W$/ yes/' | sort)
+	tab=$(printf '\t')
+	from_page=$(sed -n '/^\.TS/,/^\.TE/p' "$page" |
+		grep -E "^[a-z0-9_]+${tab}(no|fd|yes)${tab}" |
+		cut -f1,2 | tr "$tab" ' ' | sort)
+	if [ -z "$from_code" ]; then
+		echo "FAIL: asys.7 table: no system calls found in $src"
+		status=1
+	elif [ "$from_code" != "$from_page" ]; then
+		echo "FAIL: asys.7 table differs from lib/asys/syscalls.c"
+		printf '%s\n' "$from_code" | while IFS= read -r line; do
+			printf '%s\n' "$from_page" | grep -qxF "$line" ||
+				echo "    only in syscalls.c: $line"
+		done
+		printf '%s\n' "$from_page" | while IFS= read -r line; do
+			printf '%s\n' "$from_code" | grep -qxF "$line" ||
+				echo "    only in asys.7: $line"
+		done
+		status=1
+	else
+		echo "ok: asys.7 table matches lib/asys/syscalls.c"
+	fi
+fi
+
+exit $status
