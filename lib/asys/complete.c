@@ -23,6 +23,23 @@ long asys__execute(struct asys_call *call)
 	return r == -1 ? -errno : r;
 }
 
+/*
+ * Make a claimed call final: the result first, then the state (so that a
+ * waiter that sees the state sees the result), then wake whoever sleeps.
+ * After the exchange the call may be freed by its owner: only its address
+ * is used from then on, and a futex wake on a stale address is harmless.
+ */
+void asys__publish(struct asys_call *call, long result, uint32_t final_state)
+{
+	uint32_t prev;
+
+	call->result = result;
+	prev = __atomic_exchange_n(&call->state, final_state, __ATOMIC_SEQ_CST);
+	if (prev & ASYS__WAITERS)
+		asys__wake(&call->state);
+	asys__seq_bump(&asys__engine.completions);
+}
+
 static bool link_failed(const struct asys_call *call)
 {
 	return call->__src && call->__input == ASYS__INPUT_FAILED;

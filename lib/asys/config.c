@@ -58,7 +58,7 @@ static void fork_child(void)
 {
 	pthread_mutex_init(&asys__engine.chain_lock, NULL);
 	asys__engine.backend->fork_child();
-	asys__engine.seq_waiters = 0;
+	asys__engine.completions.waiters = 0;
 	asys__engine.generation += 1u << 16;
 	if (!asys__engine.generation)
 		asys__engine.generation = 1u << 16;

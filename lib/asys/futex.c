@@ -1,7 +1,4 @@
-/*
- * Futex primitives and the publication of a final state.  Everything here is
- * async-signal-safe: plain system calls and atomics, no lock, no allocation.
- */
+/* Futex primitives, deadlines and completion sequences: see futex.h. */
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdbool.h>
@@ -9,7 +6,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include <errno.h>
+
+#include "futex.h"
 
 void asys__now(struct timespec *ts)
 {
@@ -21,11 +20,7 @@ void asys__wake(uint32_t *word)
 	syscall(SYS_futex, word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, INT_MAX, NULL, NULL, 0);
 }
 
-/*
- * Sleep while *word == val, until the absolute CLOCK_MONOTONIC deadline.
- * 0 on a wake-up or a changed value; -ETIMEDOUT; -EINTR when a signal
- * handler ran (a timed futex wait is never restarted).
- */
+/* A timed futex wait is never restarted after a signal handler: -EINTR. */
 int asys__futex_wait(uint32_t *word, uint32_t val, const struct timespec *deadline)
 {
 	if (syscall(SYS_futex, word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, val,
@@ -34,22 +29,55 @@ int asys__futex_wait(uint32_t *word, uint32_t val, const struct timespec *deadli
 	return errno == ETIMEDOUT || errno == EINTR ? -errno : 0;
 }
 
-/*
- * Make a claimed call final: the result first, then the state (so that a
- * waiter that sees the state sees the result), then wake whoever sleeps.
- * After the exchange the call may be freed by its owner: only its address
- * is used from then on, and a futex wake on a stale address is harmless.
- */
-void asys__publish(struct asys_call *call, long result, uint32_t final_state)
+int asys__deadline(const struct timespec *timeout, struct timespec *deadline)
 {
-	uint32_t prev;
-
-	call->result = result;
-	prev = __atomic_exchange_n(&call->state, final_state, __ATOMIC_SEQ_CST);
-	if (prev & ASYS__WAITERS)
-		asys__wake(&call->state);
-	if (__atomic_load_n(&asys__engine.seq_waiters, __ATOMIC_SEQ_CST)) {
-		__atomic_fetch_add(&asys__engine.seq, 1, __ATOMIC_SEQ_CST);
-		asys__wake(&asys__engine.seq);
+	if (!timeout) {
+		/* far beyond anything the kernel's clock reaches; it saturates */
+		deadline->tv_sec = (time_t)1 << 40;
+		deadline->tv_nsec = 0;
+		return 0;
 	}
+	if (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000)
+		return -EINVAL;
+	asys__now(deadline);
+	deadline->tv_sec += timeout->tv_sec;
+	deadline->tv_nsec += timeout->tv_nsec;
+	if (deadline->tv_nsec >= 1000000000) {
+		deadline->tv_sec++;
+		deadline->tv_nsec -= 1000000000;
+	}
+	return 0;
+}
+
+/*
+ * The bump's publication and its waiters load are sequentially consistent,
+ * and so are a waiter's registration and its scan: either the scan sees
+ * what was published, or the bump sees the waiter.
+ */
+void asys__seq_bump(struct asys__seq *s)
+{
+	if (__atomic_load_n(&s->waiters, __ATOMIC_SEQ_CST)) {
+		__atomic_fetch_add(&s->seq, 1, __ATOMIC_SEQ_CST);
+		asys__wake(&s->seq);
+	}
+}
+
+long asys__seq_wait(struct asys__seq *s, long (*scan)(const void *ctx), const void *ctx,
+		    const struct timespec *deadline)
+{
+	long r;
+
+	__atomic_fetch_add(&s->waiters, 1, __ATOMIC_SEQ_CST);
+	for (;;) {
+		uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_SEQ_CST);
+
+		r = scan(ctx);
+		if (r != -1)
+			break;
+		r = asys__futex_wait(&s->seq, seq, deadline);
+		if (r)
+			break;
+	}
+	__atomic_fetch_sub(&s->waiters, 1, __ATOMIC_SEQ_CST);
+	return r;
 }

@@ -47,8 +47,8 @@
 #include <stdint.h>
 
 #include "asys.h"
+#include "futex.h"
 
-#define ASYS__HIDDEN __attribute__((visibility("hidden")))
 
 /* Private bits of the state word, beside ASYS_STATE_MASK. */
 #define ASYS__SUBMITTING 0x40000000u
@@ -105,9 +105,7 @@ struct asys__engine {
 	const struct asys__backend *backend;
 	struct asys_config config;
 	pthread_mutex_t chain_lock;
-	/* completion sequence for asys_wait_any, bumped while seq_waiters > 0 */
-	uint32_t seq;
-	uint32_t seq_waiters;
+	struct asys__seq completions;	/* for asys_wait_any */
 	uint32_t generation;	/* bumped in a fork child, within ASYS__GEN_MASK */
 };
 ASYS__HIDDEN extern struct asys__engine asys__engine;
@@ -145,11 +143,7 @@ static inline bool asys__transition(struct asys_call *call, uint32_t from, uint3
 	return true;
 }
 
-/* futex.c */
-ASYS__HIDDEN void asys__wake(uint32_t *word);
-/* Wake the waiters of a call that was just made final; never touches the call's memory otherwise. */
+/* Make a claimed call final and wake its waiters (complete.c). */
 ASYS__HIDDEN void asys__publish(struct asys_call *call, long result, uint32_t final_state);
-ASYS__HIDDEN int asys__futex_wait(uint32_t *word, uint32_t val, const struct timespec *deadline);
-ASYS__HIDDEN void asys__now(struct timespec *ts);
 
 #endif /* ASYS_INTERNAL_H */

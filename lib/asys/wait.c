@@ -20,27 +20,6 @@ static bool is_final(uint32_t s)
 	return (s & ASYS_STATE_MASK) >= ASYS_DONE;
 }
 
-/* Relative timeout (NULL: none) -> absolute CLOCK_MONOTONIC deadline. */
-static int deadline_from(const struct timespec *timeout, struct timespec *deadline)
-{
-	if (!timeout) {
-		/* far beyond anything the kernel's clock reaches; it saturates */
-		deadline->tv_sec = (time_t)1 << 40;
-		deadline->tv_nsec = 0;
-		return 0;
-	}
-	if (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000)
-		return -EINVAL;
-	asys__now(deadline);
-	deadline->tv_sec += timeout->tv_sec;
-	deadline->tv_nsec += timeout->tv_nsec;
-	if (deadline->tv_nsec >= 1000000000) {
-		deadline->tv_sec++;
-		deadline->tv_nsec -= 1000000000;
-	}
-	return 0;
-}
-
 /*
  * Set the waiter flag on a pending call.  Returns the state word to sleep
  * on, or the final or idle state it found.
@@ -89,78 +68,54 @@ int asys_wait(struct asys_call *call, const struct timespec *timeout)
 
 	if (!call)
 		return fail(-EINVAL);
-	err = deadline_from(timeout, &deadline);
+	err = asys__deadline(timeout, &deadline);
 	if (!err)
 		err = wait_one(call, &deadline);
 	return err ? fail(err) : 0;
 }
 
-/* Index of the first final call; -1 if none; -2 if none can ever finish. */
-static long find_final(struct asys_call *const calls[], size_t n)
+struct call_list {
+	struct asys_call *const *calls;
+	size_t n;
+};
+
+/* Index of the first final call; -1 if none; -EINVAL if none can ever finish. */
+static long find_final(const void *ctx)
 {
+	const struct call_list *l = ctx;
 	bool waitable = false;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < l->n; i++) {
 		uint32_t s;
 
-		if (!calls[i])
+		if (!l->calls[i])
 			continue;
-		s = __atomic_load_n(&calls[i]->state, __ATOMIC_SEQ_CST);
+		s = __atomic_load_n(&l->calls[i]->state, __ATOMIC_SEQ_CST);
 		if (is_final(s))
 			return (long)i;
 		if ((s & ASYS_STATE_MASK) != ASYS_IDLE)
 			waitable = true;
 	}
-	return waitable ? -1 : -2;
-}
-
-/*
- * Sleep on the engine's completion sequence, which completions bump while
- * somebody is registered in seq_waiters.  The registration and the state
- * loads are sequentially consistent, and so are the completing side's state
- * exchange and its seq_waiters load: either the scan sees the call final, or
- * the completion sees the waiter.
- */
-static long wait_sequence(struct asys_call *const calls[], size_t n,
-			  const struct timespec *deadline)
-{
-	long r;
-
-	__atomic_fetch_add(&asys__engine.seq_waiters, 1, __ATOMIC_SEQ_CST);
-	for (;;) {
-		uint32_t seq = __atomic_load_n(&asys__engine.seq, __ATOMIC_SEQ_CST);
-
-		r = find_final(calls, n);
-		if (r != -1)
-			break;
-		r = asys__futex_wait(&asys__engine.seq, seq, deadline);
-		if (r)
-			break;
-	}
-	__atomic_fetch_sub(&asys__engine.seq_waiters, 1, __ATOMIC_SEQ_CST);
-	return r;
+	return waitable ? -1 : -EINVAL;
 }
 
 int asys_wait_any(struct asys_call *const calls[], size_t n, const struct timespec *timeout)
 {
+	struct call_list list = { calls, n };
 	struct timespec deadline;
 	long r;
 	int err;
 
 	if ((!calls && n) || n > INT_MAX)
 		return fail(-EINVAL);
-	err = deadline_from(timeout, &deadline);
+	err = asys__deadline(timeout, &deadline);
 	if (err)
 		return fail(err);
 	if (n == 1 && calls[0]) {
 		err = wait_one(calls[0], &deadline);
 		return err ? fail(err) : 0;
 	}
-	r = find_final(calls, n);
-	if (r == -1)
-		r = wait_sequence(calls, n, &deadline);
-	if (r >= 0)
-		return (int)r;
-	return fail(r == -2 ? -EINVAL : (int)r);
+	r = asys__seq_wait(&asys__engine.completions, find_final, &list, &deadline);
+	return r >= 0 ? (int)r : fail((int)r);
 }
