@@ -1,21 +1,34 @@
 #!/bin/sh
-# librtaio.so exports exactly the names in lib/librtaio.map, under its version node.
+# librtaio.so exports exactly the names of lib/librtaio.map, each with every
+# version node that lists it: the newest node as the default (@@), the older
+# ones as plain versions (@), just as glibc exports the POSIX AIO names.
 set -eu
 lib="${top_builddir:?}/lib/.libs/librtaio.so"
 map="${top_srcdir:?}/lib/librtaio.map"
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
-# The global names of the version script, one per line, sorted.
-sed -n '/global:/,/local:/p' "$map" | tr -d ' \t;' | grep -v -e '^global:' -e '^local:' -e '^$' |
-	sort >"$dir/want"
-node=$(sed -n 's/^\([A-Z_0-9.]*\) {.*/\1/p' "$map")
-# What the dynamic symbol table defines, besides the version node itself.
-nm -D --defined-only --with-symbol-versions "$lib" | awk '{print $3}' |
-	grep -v "^$node\$" | grep -v "^$node@@$node\$" | sort >"$dir/got"
-sed "s/\$/@@$node/" "$dir/want" >"$dir/want-versioned"
-if diff -u "$dir/want-versioned" "$dir/got"; then
-	echo "ok: $(wc -l <"$dir/got") exported names, all under $node"
+# "node name" pairs, in the order the nodes appear in the map.
+grep -v '^[[:space:]]*/\{0,1\}\*' "$map" | sed 's/[{};]/ & /g' | tr -s ' \t' '\n' | awk '
+	$0 == "{" { node = last; inside = 1; local = 0; next }
+	$0 == "}" { inside = 0; next }
+	!inside { last = $0; next }
+	$0 == "global:" { next }
+	$0 == "local:" { local = 1; next }
+	$0 == ";" || $0 == "" { next }
+	!local { print node, $0 }
+' >"$dir/pairs"
+awk '{ last[$2] = $1; pairs[NR] = $0 }
+	END { for (i = 1; i <= NR; i++) { split(pairs[i], p, " ");
+		print p[2] (last[p[2]] == p[1] ? "@@" : "@") p[1] } }' "$dir/pairs" | sort >"$dir/want"
+nodes=$(cut -d' ' -f1 "$dir/pairs" | sort -u)
+# What the dynamic symbol table defines, less the version nodes themselves.
+nm -D --defined-only --with-symbol-versions "$lib" | awk '{print $3}' | sort >"$dir/all"
+grep -vxF -f /dev/stdin "$dir/all" >"$dir/got" <<EOF2
+$(for n in $nodes; do echo "$n"; echo "$n@@$n"; done)
+EOF2
+if diff -u "$dir/want" "$dir/got"; then
+	echo "ok: $(wc -l <"$dir/got") exported symbol versions, exactly those of $(basename "$map")"
 else
 	echo "FAIL: exported names differ from $map (- expected, + found)"
 	exit 1

@@ -1,0 +1,36 @@
+/*
+ * Completing a request, in the order internal.h gives: status, wake-up,
+ * notification, list, fd, release.
+ */
+#include <stddef.h>
+
+#include "internal.h"
+
+void aio__complete(struct aio__request *r, long result)
+{
+	struct aiocb *cb = r->cb;
+	struct aio__list *list = r->list;
+
+	cb->__return_value = result < 0 ? -1 : result;
+	__atomic_store_n(&cb->__error_code, result < 0 ? (int)-result : 0, __ATOMIC_SEQ_CST);
+	/* From here on the aiocb is the program's again. */
+	__atomic_store_n(&r->published, 1, __ATOMIC_RELEASE);
+	asys__seq_bump(&aio__completions);
+	if (r->note.sev.sigev_notify == SIGEV_THREAD)
+		aio__request_ref(r);	/* dropped by r->note.release */
+	aio__notify(&r->note);
+	if (list)
+		aio__list_done(list, result < 0);
+	if (r->fd)	/* requests that failed at submission never got there */
+		aio__fd_done(r);
+	aio__request_put(r);
+}
+
+/* The engine's completion hook of every request's call. */
+void aio__call_done(struct asys_call *call)
+{
+	struct aio__request *r = (struct aio__request *)((char *)call -
+							 offsetof(struct aio__request, call));
+
+	aio__complete(r, call->result);
+}

@@ -1,0 +1,253 @@
+/*
+ * The fd table: every unfinished request per file descriptor, and the
+ * order in which "ordered" requests start (see internal.h).  An entry
+ * exists while its fd has requests; entries are recycled, never freed.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+#define BUCKETS 64
+
+struct aio__fd {
+	int fd;
+	struct aio__fd *next;			/* in its bucket, or free */
+	struct aio__request *head, *tail;	/* all unfinished requests */
+	struct aio__request *order_head, *order_tail;
+	bool ordered_running;
+};
+
+static struct bucket {
+	pthread_mutex_t lock;
+	struct aio__fd *fds;
+} buckets[BUCKETS] = { [0 ... BUCKETS - 1] = { PTHREAD_MUTEX_INITIALIZER, NULL } };
+
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct aio__fd *spare;
+
+static struct bucket *bucket_of(int fd)
+{
+	return &buckets[(unsigned)fd % BUCKETS];
+}
+
+static struct aio__fd *find(struct bucket *b, int fd)
+{
+	struct aio__fd *e;
+
+	for (e = b->fds; e; e = e->next)
+		if (e->fd == fd)
+			return e;
+	return NULL;
+}
+
+static struct aio__fd *find_or_add(struct bucket *b, int fd)
+{
+	struct aio__fd *e = find(b, fd);
+
+	if (e)
+		return e;
+	pthread_mutex_lock(&spare_lock);
+	e = spare;
+	if (e)
+		spare = e->next;
+	pthread_mutex_unlock(&spare_lock);
+	if (!e)
+		e = malloc(sizeof *e);
+	if (!e)
+		return NULL;
+	*e = (struct aio__fd){ .fd = fd, .next = b->fds };
+	b->fds = e;
+	return e;
+}
+
+static void drop_if_idle(struct bucket *b, struct aio__fd *e)
+{
+	struct aio__fd **p;
+
+	if (e->head || e->order_head)
+		return;
+	for (p = &b->fds; *p != e; p = &(*p)->next)
+		;
+	*p = e->next;
+	pthread_mutex_lock(&spare_lock);
+	e->next = spare;
+	spare = e;
+	pthread_mutex_unlock(&spare_lock);
+}
+
+static int start(struct aio__request *r)
+{
+	struct asys_call *call = &r->call;
+
+	r->started = true;
+	return asys_submit(&call, 1) < 0 ? -errno : 0;
+}
+
+/*
+ * With the bucket lock: start the fd's next ordered requests, one at a
+ * time, an fsync only once everything submitted before it has finished.
+ * Requests the engine refuses are chained on *failed, to be completed
+ * after the lock is released.
+ */
+static void start_ordered(struct aio__fd *e, struct aio__request **failed)
+{
+	while (e->order_head && !e->ordered_running) {
+		struct aio__request *r = e->order_head;
+		int err;
+
+		if (r->op >= AIO__FSYNC && e->head != r)
+			return;
+		e->order_head = r->order_next;
+		if (!e->order_head)
+			e->order_tail = NULL;
+		r->waiting = false;
+		err = start(r);
+		if (err) {
+			r->call.result = err;
+			r->order_next = *failed;
+			*failed = r;
+		} else {
+			e->ordered_running = true;
+		}
+	}
+}
+
+static void complete_failed(struct aio__request *failed)
+{
+	while (failed) {
+		struct aio__request *r = failed;
+
+		failed = r->order_next;
+		aio__complete(r, r->call.result);
+	}
+}
+
+static void unlink_request(struct aio__fd *e, struct aio__request *r)
+{
+	if (r->fd_prev)
+		r->fd_prev->fd_next = r->fd_next;
+	else
+		e->head = r->fd_next;
+	if (r->fd_next)
+		r->fd_next->fd_prev = r->fd_prev;
+	else
+		e->tail = r->fd_prev;
+}
+
+int aio__fd_add(struct aio__request *r)
+{
+	int fd = r->fildes;
+	struct bucket *b = bucket_of(fd);
+	struct aio__request *failed = NULL;
+	struct aio__fd *e;
+	int err = 0;
+
+	pthread_mutex_lock(&b->lock);
+	e = find_or_add(b, fd);
+	if (!e) {
+		pthread_mutex_unlock(&b->lock);
+		return -EAGAIN;
+	}
+	r->fd = e;
+	r->fd_next = NULL;
+	r->fd_prev = e->tail;
+	if (e->tail)
+		e->tail->fd_next = r;
+	else
+		e->head = r;
+	e->tail = r;
+	if (r->ordered) {
+		r->waiting = true;
+		r->order_next = NULL;
+		if (e->order_tail)
+			e->order_tail->order_next = r;
+		else
+			e->order_head = r;
+		e->order_tail = r;
+		start_ordered(e, &failed);
+	} else {
+		err = start(r);
+		if (err) {
+			unlink_request(e, r);
+			drop_if_idle(b, e);
+		}
+	}
+	pthread_mutex_unlock(&b->lock);
+	complete_failed(failed);
+	return err;
+}
+
+void aio__fd_done(struct aio__request *r)
+{
+	struct aio__fd *e = r->fd;
+	struct bucket *b = bucket_of(r->fildes);
+	struct aio__request *failed = NULL;
+
+	pthread_mutex_lock(&b->lock);
+	unlink_request(e, r);
+	if (r->ordered && r->started)
+		e->ordered_running = false;
+	start_ordered(e, &failed);
+	drop_if_idle(b, e);
+	pthread_mutex_unlock(&b->lock);
+	complete_failed(failed);
+}
+
+size_t aio__fd_collect(int fd, const struct aiocb *cb, struct aio__request **out, size_t max,
+		       size_t *total)
+{
+	struct bucket *b = bucket_of(fd);
+	struct aio__request *r;
+	struct aio__fd *e;
+	size_t n = 0;
+
+	*total = 0;
+	pthread_mutex_lock(&b->lock);
+	e = find(b, fd);
+	for (r = e ? e->head : NULL; r; r = r->fd_next) {
+		if ((cb && r->cb != cb) || __atomic_load_n(&r->published, __ATOMIC_ACQUIRE))
+			continue;
+		if (n < max) {
+			aio__request_ref(r);
+			out[n++] = r;
+		}
+		(*total)++;
+	}
+	pthread_mutex_unlock(&b->lock);
+	return n;
+}
+
+bool aio__fd_unqueue(struct aio__request *r)
+{
+	struct bucket *b = bucket_of(r->fildes);
+	struct aio__request **p, *prev = NULL;
+	bool was_waiting = false;
+
+	pthread_mutex_lock(&b->lock);
+	if (r->waiting) {
+		struct aio__fd *e = r->fd;
+
+		for (p = &e->order_head; *p != r; p = &(*p)->order_next)
+			prev = *p;
+		*p = r->order_next;
+		if (e->order_tail == r)
+			e->order_tail = prev;
+		r->waiting = false;
+		was_waiting = true;
+	}
+	pthread_mutex_unlock(&b->lock);
+	return was_waiting;
+}
+
+void aio__fd_fork_child(void)
+{
+	int i;
+
+	for (i = 0; i < BUCKETS; i++) {
+		pthread_mutex_init(&buckets[i].lock, NULL);
+		buckets[i].fds = NULL;
+	}
+	pthread_mutex_init(&spare_lock, NULL);
+	spare = NULL;
+}

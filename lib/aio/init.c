@@ -1,0 +1,49 @@
+/*
+ * The POSIX layer's process-wide set-up, on the first request (a preloaded
+ * library must start nothing in processes that never use AIO), its fork
+ * handling, and GNU aio_init.
+ */
+#include <pthread.h>
+
+#include "internal.h"
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+/* The child starts with no requests, no lists, no notification threads. */
+static void fork_child(void)
+{
+	aio__request_fork_child();
+	aio__fd_fork_child();
+	aio__notify_fork_child();
+	aio__completions.waiters = 0;
+}
+
+static void setup(void)
+{
+	pthread_atfork(NULL, NULL, fork_child);
+}
+
+void aio__init(void)
+{
+	pthread_once(&once, setup);
+}
+
+void aio__init_gnu(const struct aioinit *init);
+
+/* aio_threads caps the workers for file I/O; aio_idle_time is in seconds. */
+void aio__init_gnu(const struct aioinit *init)
+{
+	struct asys_config cfg = { 0 };
+
+	if (!init)
+		return;
+	if (init->aio_threads > 0)
+		cfg.max_threads = init->aio_threads > 4096 ? 4096 : (unsigned)init->aio_threads;
+	if (init->aio_idle_time > 0)
+		cfg.idle_msec = init->aio_idle_time > 3600 ? 3600000u
+							   : (unsigned)init->aio_idle_time * 1000;
+	asys_configure(&cfg, NULL);
+}
+extern __typeof(aio__init_gnu) aio__init_gnu_225 __attribute__((alias("aio__init_gnu")));
+__asm__(".symver aio__init_gnu, aio_init@@GLIBC_2.34");
+__asm__(".symver aio__init_gnu_225, aio_init@GLIBC_2.2.5");

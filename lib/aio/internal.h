@@ -1,0 +1,137 @@
+/*
+ * The POSIX AIO layer's internal interface: the aiocb API as a thin layer
+ * over the asys engine.
+ *
+ * Design
+ * ------
+ * A request is a record of rtaio's own (struct aio__request), taken from a
+ * pool that grows in slabs (no malloc per request).  It holds the engine
+ * call and a snapshot of what completion needs (the sigevent, the list it
+ * belongs to), because once a request's status is published in its aiocb
+ * the program may free or reuse the aiocb at once: completion never reads
+ * the aiocb, and writes only its __return_value and then __error_code.
+ *
+ * Completion, on the thread that completed the engine call (a worker, or
+ * the caller of aio_cancel) or at submission for requests that fail there,
+ * goes: status (__return_value, then __error_code with release), wake
+ * aio_suspend waiters, notification from the snapshot, list accounting, fd
+ * bookkeeping (which may start the fd's next ordered request), release.
+ *
+ * Per-fd order (fdtable.c): requests on regular files and block devices run
+ * concurrently; writes to O_APPEND files, every request on other fds (pipes,
+ * sockets, terminals) and aio_fsync are "ordered": they run one at a time
+ * in submission order, and an fsync starts only when every request
+ * submitted before it on that fd has completed.  The fd table also lists
+ * every request per fd, for aio_cancel.
+ *
+ * References: a record is freed when its last reference goes: the request
+ * itself (dropped at the end of completion), aio_cancel while it looks at
+ * it, and a SIGEV_THREAD notification queued to the notification pool.
+ *
+ * Locks: an fd bucket lock, then the engine's.  Completion takes a bucket
+ * lock itself, so nobody calls into the engine's cancel (which completes
+ * synchronously) while holding one.  aio_error, aio_return and aio_suspend
+ * take no lock and never allocate: they are async-signal-safe.
+ */
+#ifndef AIO_INTERNAL_H
+#define AIO_INTERNAL_H
+
+#include <aio.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "asys.h"
+#include "../asys/futex.h"
+
+#define AIO__PRIO_DELTA_MAX 20
+
+/* What a request does, beside LIO_READ and LIO_WRITE. */
+enum { AIO__FSYNC = 16, AIO__FDATASYNC };
+
+/* A notification to deliver: a request's own, or a lio_listio list's. */
+struct aio__notification {
+	struct sigevent sev;
+	struct aio__notification *next;		/* in the notification queue */
+	void (*release)(struct aio__notification *n);
+};
+
+struct aio__list;
+struct aio__fd;
+
+struct aio__request {
+	struct asys_call call;
+	struct aiocb *cb;
+	struct aio__notification note;
+	struct aio__list *list;
+	struct aio__fd *fd;
+	struct aio__request *fd_next, *fd_prev;	/* the fd's requests, oldest first */
+	struct aio__request *order_next;	/* the fd's ordered requests not started */
+	int fildes;		/* the aiocb's, kept: completion must not read the aiocb */
+	int op;
+	bool ordered;
+	bool waiting;		/* in its fd's order queue (ordered, not started yet) */
+	bool started;		/* handed to the engine */
+	uint32_t published;	/* the status is in the aiocb */
+	uint32_t refs;
+};
+
+/* request.c */
+ASYS__HIDDEN struct aio__request *aio__request_get(void);
+ASYS__HIDDEN void aio__request_ref(struct aio__request *r);
+ASYS__HIDDEN void aio__request_put(struct aio__request *r);
+ASYS__HIDDEN void aio__request_fork_child(void);
+
+/*
+ * submit.c: queue one aiocb (op: LIO_READ, LIO_WRITE, AIO__FSYNC,
+ * AIO__FDATASYNC, or anything else, which fails with EINVAL through
+ * aio_error).  0, or -errno when it could not be queued (its aiocb then
+ * says so too).  notify false: the aiocb's own sigevent is ignored.
+ */
+ASYS__HIDDEN int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify);
+
+/* init.c: once per process, before the first request. */
+ASYS__HIDDEN void aio__init(void);
+
+/* complete.c */
+ASYS__HIDDEN void aio__complete(struct aio__request *r, long result);
+ASYS__HIDDEN void aio__call_done(struct asys_call *call);
+
+/* fdtable.c */
+ASYS__HIDDEN int aio__fd_add(struct aio__request *r);
+ASYS__HIDDEN void aio__fd_done(struct aio__request *r);
+/* Collect fd's unfinished requests (for cb, or all of them with cb NULL), referenced. */
+ASYS__HIDDEN size_t aio__fd_collect(int fd, const struct aiocb *cb, struct aio__request **out,
+				    size_t max, size_t *total);
+/* Take an ordered request out of its order queue before it starts: true if it was there. */
+ASYS__HIDDEN bool aio__fd_unqueue(struct aio__request *r);
+ASYS__HIDDEN void aio__fd_fork_child(void);
+
+/* notify.c */
+ASYS__HIDDEN int aio__sigevent_check(const struct sigevent *sev);
+/* Deliver n; for SIGEV_THREAD, n->release(n) runs once the function has. */
+ASYS__HIDDEN void aio__notify(struct aio__notification *n);
+ASYS__HIDDEN void aio__notify_fork_child(void);
+
+/* suspend.c */
+ASYS__HIDDEN extern struct asys__seq aio__completions;
+
+/* listio.c: a list element finished (or, held, was counted in). */
+ASYS__HIDDEN void aio__list_hold(struct aio__list *l);
+ASYS__HIDDEN void aio__list_done(struct aio__list *l, bool failed);
+
+/*
+ * Export impl under glibc's names, each with both of glibc's versions:
+ * name@GLIBC_2.2.5 (programs linked with -lrt before glibc 2.34) and
+ * name@@GLIBC_2.34 (programs linked since), and the same for name64.
+ */
+#define AIO__EXPORT(impl, name)							\
+	extern __typeof(impl) impl##_225 __attribute__((alias(#impl)));		\
+	extern __typeof(impl) impl##_64 __attribute__((alias(#impl)));		\
+	extern __typeof(impl) impl##_64_225 __attribute__((alias(#impl)));	\
+	__asm__(".symver " #impl "," #name "@@GLIBC_2.34");			\
+	__asm__(".symver " #impl "_225," #name "@GLIBC_2.2.5");			\
+	__asm__(".symver " #impl "_64," #name "64@@GLIBC_2.34");		\
+	__asm__(".symver " #impl "_64_225," #name "64@GLIBC_2.2.5")
+
+#endif /* AIO_INTERNAL_H */

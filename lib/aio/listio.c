@@ -1,0 +1,132 @@
+/*
+ * lio_listio: a list of requests with one completion for the whole list:
+ * LIO_WAIT sleeps until every element is done, LIO_NOWAIT delivers the
+ * list's sigevent then.  The list's state is rtaio's own, counted by
+ * reference, so a waiter that leaves early (EINTR) leaves nothing behind.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct aio__list {
+	uint32_t pending;	/* unfinished elements, +1 while lio_listio submits */
+	uint32_t refs;		/* the submitter, the elements, a queued notification */
+	uint32_t failed;	/* elements that failed or could not be queued */
+	struct aio__notification note;
+};
+
+static void list_put(struct aio__list *l)
+{
+	if (!__atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL))
+		free(l);
+}
+
+static void release_note(struct aio__notification *n)
+{
+	list_put((struct aio__list *)((char *)n - offsetof(struct aio__list, note)));
+}
+
+void aio__list_hold(struct aio__list *l)
+{
+	__atomic_fetch_add(&l->refs, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&l->pending, 1, __ATOMIC_RELAXED);
+}
+
+void aio__list_done(struct aio__list *l, bool failed)
+{
+	if (failed)
+		__atomic_fetch_add(&l->failed, 1, __ATOMIC_RELAXED);
+	if (!__atomic_sub_fetch(&l->pending, 1, __ATOMIC_ACQ_REL)) {
+		if (l->note.sev.sigev_notify == SIGEV_THREAD)
+			__atomic_fetch_add(&l->refs, 1, __ATOMIC_RELAXED);
+		aio__notify(&l->note);
+		asys__wake(&l->pending);
+	}
+	list_put(l);
+}
+
+/* old_abi: lio_listio@GLIBC_2.2.5, which ignores each element's sigevent. */
+static int listio(int mode, struct aiocb *const list[], int nent, struct sigevent *sig,
+		  bool old_abi)
+{
+	struct aio__list *l;
+	bool again = false;
+	int i, err = 0;
+
+	if ((mode != LIO_WAIT && mode != LIO_NOWAIT) || nent < 0 || (!list && nent > 0)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (mode == LIO_NOWAIT && sig && aio__sigevent_check(sig)) {
+		errno = EINVAL;
+		return -1;
+	}
+	aio__init();
+	l = calloc(1, sizeof *l);
+	if (!l) {
+		errno = EAGAIN;
+		return -1;
+	}
+	l->pending = l->refs = 1;
+	l->note.release = release_note;
+	l->note.sev.sigev_notify = SIGEV_NONE;
+	if (mode == LIO_NOWAIT && sig)
+		l->note.sev = *sig;
+	for (i = 0; i < nent; i++) {
+		if (!list[i] || list[i]->aio_lio_opcode == LIO_NOP)
+			continue;
+		err = aio__submit(list[i], list[i]->aio_lio_opcode, l, !old_abi);
+		if (err) {
+			__atomic_fetch_add(&l->failed, 1, __ATOMIC_RELAXED);
+			again |= err == -EAGAIN;
+		}
+	}
+	__atomic_fetch_add(&l->refs, 1, __ATOMIC_RELAXED);	/* kept for the wait */
+	aio__list_done(l, false);	/* the submitter's hold */
+	if (mode == LIO_WAIT) {
+		struct timespec forever;
+		uint32_t v;
+
+		asys__deadline(NULL, &forever);
+		while ((v = __atomic_load_n(&l->pending, __ATOMIC_ACQUIRE))) {
+			if (asys__futex_wait(&l->pending, v, &forever) == -EINTR) {
+				list_put(l);
+				errno = EINTR;
+				return -1;
+			}
+		}
+	}
+	i = __atomic_load_n(&l->failed, __ATOMIC_ACQUIRE);
+	list_put(l);
+	if (again || (i && mode == LIO_WAIT)) {
+		errno = again ? EAGAIN : EIO;
+		return -1;
+	}
+	return 0;
+}
+
+int aio__listio(int mode, struct aiocb *const list[], int nent, struct sigevent *sig);
+int aio__listio_old(int mode, struct aiocb *const list[], int nent, struct sigevent *sig);
+
+int aio__listio(int mode, struct aiocb *const list[], int nent, struct sigevent *sig)
+{
+	return listio(mode, list, nent, sig, false);
+}
+
+int aio__listio_old(int mode, struct aiocb *const list[], int nent, struct sigevent *sig)
+{
+	return listio(mode, list, nent, sig, true);
+}
+
+/* lio_listio has a third version: GLIBC_2.4, when the element sigevents began to count. */
+extern __typeof(aio__listio) aio__listio_24 __attribute__((alias("aio__listio")));
+extern __typeof(aio__listio) aio__listio_64 __attribute__((alias("aio__listio")));
+extern __typeof(aio__listio) aio__listio_64_24 __attribute__((alias("aio__listio")));
+extern __typeof(aio__listio_old) aio__listio_old_64 __attribute__((alias("aio__listio_old")));
+__asm__(".symver aio__listio, lio_listio@@GLIBC_2.34");
+__asm__(".symver aio__listio_24, lio_listio@GLIBC_2.4");
+__asm__(".symver aio__listio_64, lio_listio64@@GLIBC_2.34");
+__asm__(".symver aio__listio_64_24, lio_listio64@GLIBC_2.4");
+__asm__(".symver aio__listio_old, lio_listio@GLIBC_2.2.5");
+__asm__(".symver aio__listio_old_64, lio_listio64@GLIBC_2.2.5");

@@ -1,0 +1,174 @@
+/*
+ * Notification: SIGEV_NONE, SIGEV_SIGNAL (queued to the process, si_code
+ * SI_ASYNCIO), SIGEV_THREAD_ID (queued to one thread), and SIGEV_THREAD,
+ * whose functions run on a small pool of notification threads rather than
+ * on a new thread each (or, with sigev_notify_attributes, on a thread
+ * created with them, as POSIX asks).  rtaio's threads block every signal.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define POOL_THREADS 4
+#define POOL_IDLE_SEC 1
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct aio__notification *head, *tail;
+	unsigned threads, idle;
+} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0 };
+
+/* Signals a notification may use: not 0, and not those glibc keeps for itself. */
+static bool usable_signal(int signo)
+{
+	return signo > 0 && signo < _NSIG && (signo < 32 || signo >= SIGRTMIN);
+}
+
+int aio__sigevent_check(const struct sigevent *sev)
+{
+	switch (sev->sigev_notify) {
+	case SIGEV_NONE:
+		return 0;
+	case SIGEV_SIGNAL:
+		return usable_signal(sev->sigev_signo) ? 0 : -EINVAL;
+	case SIGEV_THREAD_ID:
+		return usable_signal(sev->sigev_signo) && sev->_sigev_un._tid > 0 ? 0 : -EINVAL;
+	case SIGEV_THREAD:
+		return sev->sigev_notify_function ? 0 : -EINVAL;
+	default:
+		return -EINVAL;
+	}
+}
+
+static void queue_signal(const struct sigevent *sev)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof si);
+	si.si_signo = sev->sigev_signo;
+	si.si_code = SI_ASYNCIO;
+	si.si_pid = getpid();
+	si.si_uid = getuid();
+	si.si_value = sev->sigev_value;
+	if (sev->sigev_notify == SIGEV_THREAD_ID)
+		syscall(SYS_rt_tgsigqueueinfo, si.si_pid, sev->_sigev_un._tid, si.si_signo, &si);
+	else
+		syscall(SYS_rt_sigqueueinfo, si.si_pid, si.si_signo, &si);
+}
+
+static void run(struct aio__notification *n)
+{
+	n->sev.sigev_notify_function(n->sev.sigev_value);
+	n->release(n);
+}
+
+static void *pool_thread(void *unused)
+{
+	pthread_mutex_lock(&pool.lock);
+	for (;;) {
+		struct aio__notification *n = pool.head;
+		struct timespec deadline;
+
+		if (n) {
+			pool.head = n->next;
+			if (!pool.head)
+				pool.tail = NULL;
+			pthread_mutex_unlock(&pool.lock);
+			run(n);
+			pthread_mutex_lock(&pool.lock);
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += POOL_IDLE_SEC;
+		pool.idle++;
+		if (pthread_cond_timedwait(&pool.wake, &pool.lock, &deadline) && !pool.head) {
+			pool.idle--;
+			break;
+		}
+		pool.idle--;
+	}
+	pool.threads--;
+	pthread_mutex_unlock(&pool.lock);
+	return NULL;
+}
+
+static void *attr_thread(void *arg)
+{
+	run(arg);
+	return NULL;
+}
+
+/* Create a thread with every signal blocked; 0 or an error number. */
+static int spawn(const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t detached;
+	sigset_t all, old;
+	pthread_t t;
+	int err;
+
+	if (!attr) {
+		pthread_attr_init(&detached);
+		pthread_attr_setdetachstate(&detached, PTHREAD_CREATE_DETACHED);
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&t, attr ? attr : &detached, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!attr)
+		pthread_attr_destroy(&detached);
+	return err;
+}
+
+static void queue_thread(struct aio__notification *n)
+{
+	if (n->sev.sigev_notify_attributes &&
+	    spawn(n->sev.sigev_notify_attributes, attr_thread, n) == 0)
+		return;
+	pthread_mutex_lock(&pool.lock);
+	if (pool.idle) {
+		pthread_cond_signal(&pool.wake);
+	} else if (pool.threads < POOL_THREADS && spawn(NULL, pool_thread, NULL) == 0) {
+		pool.threads++;
+	} else if (!pool.threads) {
+		/* no notification thread at all, and none to be had: never drop it */
+		pthread_mutex_unlock(&pool.lock);
+		run(n);
+		return;
+	}
+	n->next = NULL;
+	if (pool.tail)
+		pool.tail->next = n;
+	else
+		pool.head = n;
+	pool.tail = n;
+	pthread_mutex_unlock(&pool.lock);
+}
+
+void aio__notify(struct aio__notification *n)
+{
+	switch (n->sev.sigev_notify) {
+	case SIGEV_SIGNAL:
+	case SIGEV_THREAD_ID:
+		queue_signal(&n->sev);
+		break;
+	case SIGEV_THREAD:
+		queue_thread(n);
+		break;
+	default:
+		break;
+	}
+}
+
+void aio__notify_fork_child(void)
+{
+	pthread_mutex_init(&pool.lock, NULL);
+	pthread_cond_init(&pool.wake, NULL);
+	pool.head = pool.tail = NULL;
+	pool.threads = pool.idle = 0;
+}

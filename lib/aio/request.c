@@ -1,0 +1,65 @@
+/*
+ * The pool of request records: it grows by slabs of SLAB records and never
+ * shrinks, so that a request costs no malloc once the pool is warm.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define SLAB 256
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct aio__request *free_list;	/* linked through fd_next */
+
+struct aio__request *aio__request_get(void)
+{
+	struct aio__request *r;
+
+	pthread_mutex_lock(&lock);
+	if (!free_list) {
+		struct aio__request *slab = calloc(SLAB, sizeof *slab);
+		int i;
+
+		if (!slab) {
+			pthread_mutex_unlock(&lock);
+			return NULL;
+		}
+		for (i = 0; i < SLAB; i++) {
+			slab[i].fd_next = free_list;
+			free_list = &slab[i];
+		}
+	}
+	r = free_list;
+	free_list = r->fd_next;
+	pthread_mutex_unlock(&lock);
+	memset(r, 0, sizeof *r);
+	r->refs = 1;
+	return r;
+}
+
+void aio__request_ref(struct aio__request *r)
+{
+	__atomic_fetch_add(&r->refs, 1, __ATOMIC_RELAXED);
+}
+
+void aio__request_put(struct aio__request *r)
+{
+	if (__atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	pthread_mutex_lock(&lock);
+	r->fd_next = free_list;
+	free_list = r;
+	pthread_mutex_unlock(&lock);
+}
+
+/*
+ * The child of a fork owns none of the parent's requests: it starts with an
+ * empty pool (the parent's slabs stay behind, unused, in its copy).
+ */
+void aio__request_fork_child(void)
+{
+	pthread_mutex_init(&lock, NULL);
+	free_list = NULL;
+}

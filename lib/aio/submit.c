@@ -1,0 +1,141 @@
+/* aio_read, aio_write, aio_fsync: validate, snapshot, and queue a request. */
+#include <fcntl.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "internal.h"
+
+static void release_note(struct aio__notification *n)
+{
+	aio__request_put((struct aio__request *)((char *)n -
+						 offsetof(struct aio__request, note)));
+}
+
+/*
+ * Turn the request into its engine call, and decide whether it must wait
+ * for its turn on the fd.  -errno for a request that fails at once.
+ */
+static int prepare_call(struct aio__request *r, const struct aiocb *cb)
+{
+	long buf = (long)cb->aio_buf, len = (long)cb->aio_nbytes, off = cb->aio_offset;
+	int fd = r->fildes;
+	struct stat st;
+	bool seekable;
+
+	switch (r->op) {
+	case AIO__FSYNC:
+	case AIO__FDATASYNC:
+		asys_prep(&r->call, r->op == AIO__FSYNC ? SYS_fsync : SYS_fdatasync, fd,
+			  0, 0, 0, 0, 0);
+		r->call.flags = ASYS_BOUNDED;
+		r->ordered = true;
+		break;
+	case LIO_READ:
+	case LIO_WRITE:
+		if (fstat(fd, &st) < 0)
+			return -errno;
+		seekable = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode);
+		/* appends and non-seekable fds go in submission order, with read/write */
+		r->ordered = !seekable ||
+			     (r->op == LIO_WRITE && (fcntl(fd, F_GETFL) & O_APPEND));
+		if (r->ordered)
+			asys_prep(&r->call, r->op == LIO_READ ? SYS_read : SYS_write, fd, buf,
+				  len, 0, 0, 0);
+		else
+			asys_prep(&r->call, r->op == LIO_READ ? SYS_pread64 : SYS_pwrite64, fd,
+				  buf, len, off, 0, 0);
+		if (seekable)
+			r->call.flags = ASYS_BOUNDED;
+		break;
+	default:
+		return -EINVAL;
+	}
+	r->call.done = aio__call_done;
+	return 0;
+}
+
+/* A request that could not be queued: say so in the aiocb too. */
+static int refuse(struct aiocb *cb, int err)
+{
+	cb->__return_value = -1;
+	__atomic_store_n(&cb->__error_code, -err, __ATOMIC_RELEASE);
+	return err;
+}
+
+int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify)
+{
+	struct aio__request *r;
+	int err;
+
+	aio__init();
+	if (op < AIO__FSYNC && (cb->aio_reqprio < 0 || cb->aio_reqprio > AIO__PRIO_DELTA_MAX))
+		return refuse(cb, -EINVAL);
+	if (notify && aio__sigevent_check(&cb->aio_sigevent))
+		return refuse(cb, -EINVAL);
+	r = aio__request_get();
+	if (!r)
+		return refuse(cb, -EAGAIN);
+	r->cb = cb;
+	r->fildes = cb->aio_fildes;
+	r->op = op;
+	r->list = list;
+	if (notify)
+		r->note.sev = cb->aio_sigevent;
+	else
+		r->note.sev.sigev_notify = SIGEV_NONE;
+	r->note.release = release_note;
+	cb->__return_value = 0;
+	__atomic_store_n(&cb->__error_code, EINPROGRESS, __ATOMIC_RELEASE);
+	if (list)
+		aio__list_hold(list);
+	err = prepare_call(r, cb);
+	if (err) {
+		aio__complete(r, err);	/* reported through aio_error, notified */
+		return 0;
+	}
+	err = aio__fd_add(r);
+	if (err) {
+		if (list)
+			aio__list_done(list, true);
+		aio__request_put(r);
+		return refuse(cb, err);
+	}
+	return 0;
+}
+
+static int api_result(int err)
+{
+	if (!err)
+		return 0;
+	errno = -err;
+	return -1;
+}
+
+int aio__read(struct aiocb *cb);
+int aio__write(struct aiocb *cb);
+int aio__fsync(int operation, struct aiocb *cb);
+
+int aio__read(struct aiocb *cb)
+{
+	return api_result(aio__submit(cb, LIO_READ, NULL, true));
+}
+AIO__EXPORT(aio__read, aio_read);
+
+int aio__write(struct aiocb *cb)
+{
+	return api_result(aio__submit(cb, LIO_WRITE, NULL, true));
+}
+AIO__EXPORT(aio__write, aio_write);
+
+/* O_SYNC contains O_DSYNC's bit: compare for equality. */
+int aio__fsync(int operation, struct aiocb *cb)
+{
+	if (operation != O_SYNC && operation != O_DSYNC)
+		return api_result(-EINVAL);
+	if (fcntl(cb->aio_fildes, F_GETFL) < 0)
+		return api_result(-EBADF);
+	return api_result(aio__submit(cb, operation == O_SYNC ? AIO__FSYNC : AIO__FDATASYNC,
+				      NULL, true));
+}
+AIO__EXPORT(aio__fsync, aio_fsync);

@@ -1,0 +1,59 @@
+/*
+ * aio_suspend: futex waits on the layer's completion sequence, which
+ * completions advance after publishing a status while somebody waits here.
+ * No lock, no allocation: async-signal-safe.  A cancellation point: the
+ * cancellation signal ends the futex wait like any handler does.
+ */
+#include <limits.h>
+#include <pthread.h>
+
+#include "internal.h"
+
+struct asys__seq aio__completions;
+
+struct suspend_list {
+	const struct aiocb *const *list;
+	int n;
+};
+
+/* 0 when some listed request is not in progress (or none is listed), else -1. */
+static long scan(const void *ctx)
+{
+	const struct suspend_list *l = ctx;
+	int i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->list[i] &&
+		    __atomic_load_n(&l->list[i]->__error_code, __ATOMIC_SEQ_CST) != EINPROGRESS)
+			return 0;
+	for (i = 0; i < l->n; i++)
+		if (l->list[i])
+			return -1;
+	return 0;
+}
+
+int aio__suspend(const struct aiocb *const list[], int nent, const struct timespec *timeout);
+
+int aio__suspend(const struct aiocb *const list[], int nent, const struct timespec *timeout)
+{
+	struct suspend_list l = { list, nent };
+	struct timespec deadline;
+	long r;
+
+	if (nent < 0 || (!list && nent > 0)) {
+		errno = EINVAL;
+		return -1;
+	}
+	r = asys__deadline(timeout, &deadline);
+	if (!r && scan(&l) == -1) {
+		pthread_testcancel();
+		r = asys__seq_wait(&aio__completions, scan, &l, &deadline);
+		if (r == -EINTR)
+			pthread_testcancel();
+	}
+	if (r >= 0)
+		return 0;
+	errno = r == -ETIMEDOUT ? EAGAIN : (int)-r;
+	return -1;
+}
+AIO__EXPORT(aio__suspend, aio_suspend);
