@@ -40,6 +40,7 @@ int aio__cancel(int fd, struct aiocb *cb)
 	struct aio__request *stack[ON_STACK], **found = stack;
 	size_t n, total, i;
 	bool canceled = false, not_canceled = false;
+	int saved_errno = errno;
 
 	if (fcntl(fd, F_GETFD) < 0) {
 		errno = EBADF;
@@ -79,6 +80,7 @@ int aio__cancel(int fd, struct aiocb *cb)
 	}
 	if (found != stack)
 		free(found);
+	errno = saved_errno;
 	if (not_canceled)
 		return AIO_NOTCANCELED;
 	return canceled ? AIO_CANCELED : AIO_ALLDONE;

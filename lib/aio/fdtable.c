@@ -240,11 +240,35 @@ bool aio__fd_unqueue(struct aio__request *r)
 	return was_waiting;
 }
 
-void aio__fd_fork_child(void)
+void aio__fd_lock_all(void)
 {
 	int i;
 
+	for (i = 0; i < BUCKETS; i++)
+		pthread_mutex_lock(&buckets[i].lock);
+}
+
+void aio__fd_unlock_all(void)
+{
+	int i;
+
+	for (i = BUCKETS - 1; i >= 0; i--)
+		pthread_mutex_unlock(&buckets[i].lock);
+}
+
+void aio__fd_fork_child(void)
+{
+	struct aio__request *r;
+	struct aio__fd *e;
+	int i;
+
 	for (i = 0; i < BUCKETS; i++) {
+		for (e = buckets[i].fds; e; e = e->next)
+			for (r = e->head; r; r = r->fd_next)
+				if (!r->published) {
+					r->cb->__return_value = -1;
+					r->cb->__error_code = ECANCELED;
+				}
 		pthread_mutex_init(&buckets[i].lock, NULL);
 		buckets[i].fds = NULL;
 	}

@@ -9,18 +9,27 @@
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-/* The child starts with no requests, no lists, no notification threads. */
+/*
+ * The child starts with no requests, no lists, no notification threads; the
+ * parent's requests are not inherited (POSIX), and their aiocbs in the
+ * child's memory say ECANCELED rather than EINPROGRESS for ever.
+ */
 static void fork_child(void)
 {
-	aio__request_fork_child();
 	aio__fd_fork_child();
+	aio__request_fork_child();
 	aio__notify_fork_child();
 	aio__completions.waiters = 0;
 }
 
+/*
+ * The engine's fork handlers must be registered first: prepare handlers run
+ * in reverse order, and the fd locks come before the engine's.
+ */
 static void setup(void)
 {
-	pthread_atfork(NULL, NULL, fork_child);
+	asys_configure(NULL, NULL);
+	pthread_atfork(aio__fd_lock_all, aio__fd_unlock_all, fork_child);
 }
 
 void aio__init(void)

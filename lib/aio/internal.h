@@ -105,6 +105,9 @@ ASYS__HIDDEN size_t aio__fd_collect(int fd, const struct aiocb *cb, struct aio__
 				    size_t max, size_t *total);
 /* Take an ordered request out of its order queue before it starts: true if it was there. */
 ASYS__HIDDEN bool aio__fd_unqueue(struct aio__request *r);
+/* fork: hold every fd lock across it; the child disowns the parent's requests. */
+ASYS__HIDDEN void aio__fd_lock_all(void);
+ASYS__HIDDEN void aio__fd_unlock_all(void);
 ASYS__HIDDEN void aio__fd_fork_child(void);
 
 /* notify.c */

@@ -51,8 +51,8 @@ static int listio(int mode, struct aiocb *const list[], int nent, struct sigeven
 		  bool old_abi)
 {
 	struct aio__list *l;
-	bool again = false;
-	int i, err = 0;
+	bool again = false, refused = false;
+	int i, op, err = 0;
 
 	if ((mode != LIO_WAIT && mode != LIO_NOWAIT) || nent < 0 || (!list && nent > 0)) {
 		errno = EINVAL;
@@ -76,10 +76,14 @@ static int listio(int mode, struct aiocb *const list[], int nent, struct sigeven
 	for (i = 0; i < nent; i++) {
 		if (!list[i] || list[i]->aio_lio_opcode == LIO_NOP)
 			continue;
-		err = aio__submit(list[i], list[i]->aio_lio_opcode, l, !old_abi);
+		op = list[i]->aio_lio_opcode;
+		if (op != LIO_READ && op != LIO_WRITE)
+			op = -1;	/* fails with EINVAL through aio_error */
+		err = aio__submit(list[i], op, l, !old_abi);
 		if (err) {
 			__atomic_fetch_add(&l->failed, 1, __ATOMIC_RELAXED);
 			again |= err == -EAGAIN;
+			refused = true;
 		}
 	}
 	__atomic_fetch_add(&l->refs, 1, __ATOMIC_RELAXED);	/* kept for the wait */
@@ -99,7 +103,8 @@ static int listio(int mode, struct aiocb *const list[], int nent, struct sigeven
 	}
 	i = __atomic_load_n(&l->failed, __ATOMIC_ACQUIRE);
 	list_put(l);
-	if (again || (i && mode == LIO_WAIT)) {
+	/* LIO_NOWAIT: only the elements that could not be queued count */
+	if (again || refused || (i && mode == LIO_WAIT)) {
 		errno = again ? EAGAIN : EIO;
 		return -1;
 	}

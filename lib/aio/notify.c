@@ -24,10 +24,14 @@ static struct {
 	unsigned threads, idle;
 } pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0 };
 
-/* Signals a notification may use: not 0, and not those glibc keeps for itself. */
+/*
+ * Signals a notification may use: not those glibc keeps for itself.  Signal
+ * 0 sends nothing, as with glibc: a zeroed aiocb asks for SIGEV_SIGNAL (0)
+ * with signal 0, and programs rely on that meaning "no notification".
+ */
 static bool usable_signal(int signo)
 {
-	return signo > 0 && signo < _NSIG && (signo < 32 || signo >= SIGRTMIN);
+	return signo >= 0 && signo < _NSIG && (signo < 32 || signo >= SIGRTMIN);
 }
 
 int aio__sigevent_check(const struct sigevent *sev)
@@ -50,6 +54,8 @@ static void queue_signal(const struct sigevent *sev)
 {
 	siginfo_t si;
 
+	if (!sev->sigev_signo)
+		return;
 	memset(&si, 0, sizeof si);
 	si.si_signo = sev->sigev_signo;
 	si.si_code = SI_ASYNCIO;

@@ -132,9 +132,9 @@ AIO__EXPORT(aio__write, aio_write);
 int aio__fsync(int operation, struct aiocb *cb)
 {
 	if (operation != O_SYNC && operation != O_DSYNC)
-		return api_result(-EINVAL);
+		return api_result(refuse(cb, -EINVAL));
 	if (fcntl(cb->aio_fildes, F_GETFL) < 0)
-		return api_result(-EBADF);
+		return api_result(refuse(cb, -EBADF));
 	return api_result(aio__submit(cb, operation == O_SYNC ? AIO__FSYNC : AIO__FDATASYNC,
 				      NULL, true));
 }

@@ -2,7 +2,8 @@
  * aio_suspend: futex waits on the layer's completion sequence, which
  * completions advance after publishing a status while somebody waits here.
  * No lock, no allocation: async-signal-safe.  A cancellation point: the
- * cancellation signal ends the futex wait like any handler does.
+ * sleep runs in asynchronous cancellation mode, as glibc's cancellable
+ * system calls do.
  */
 #include <limits.h>
 #include <pthread.h>
@@ -46,10 +47,7 @@ int aio__suspend(const struct aiocb *const list[], int nent, const struct timesp
 	}
 	r = asys__deadline(timeout, &deadline);
 	if (!r && scan(&l) == -1) {
-		pthread_testcancel();
-		r = asys__seq_wait(&aio__completions, scan, &l, &deadline);
-		if (r == -EINTR)
-			pthread_testcancel();
+		r = asys__seq_wait(&aio__completions, scan, &l, &deadline, true);
 	}
 	if (r >= 0)
 		return 0;

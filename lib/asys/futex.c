@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <errno.h>
+#include <pthread.h>
 
 #include "futex.h"
 
@@ -62,22 +63,46 @@ void asys__seq_bump(struct asys__seq *s)
 	}
 }
 
+static void seq_leave(void *s)
+{
+	__atomic_fetch_sub(&((struct asys__seq *)s)->waiters, 1, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * Since glibc 2.34 a deferred pthread_cancel() interrupts only a thread
+ * that is in asynchronous mode, which glibc's own cancellable system calls
+ * switch to for the duration of the call: do the same around the sleep.
+ */
+static int cancellable_wait(uint32_t *word, uint32_t val, const struct timespec *deadline)
+{
+	int old, r;
+
+	pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &old);
+	r = asys__futex_wait(word, val, deadline);
+	pthread_setcanceltype(old, NULL);
+	return r;
+}
+
 long asys__seq_wait(struct asys__seq *s, long (*scan)(const void *ctx), const void *ctx,
-		    const struct timespec *deadline)
+		    const struct timespec *deadline, bool cancellable)
 {
 	long r;
 
 	__atomic_fetch_add(&s->waiters, 1, __ATOMIC_SEQ_CST);
+	pthread_cleanup_push(seq_leave, s);
 	for (;;) {
 		uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_SEQ_CST);
 
 		r = scan(ctx);
 		if (r != -1)
 			break;
-		r = asys__futex_wait(&s->seq, seq, deadline);
+		if (cancellable)
+			r = cancellable_wait(&s->seq, seq, deadline);
+		else
+			r = asys__futex_wait(&s->seq, seq, deadline);
 		if (r)
 			break;
 	}
-	__atomic_fetch_sub(&s->waiters, 1, __ATOMIC_SEQ_CST);
+	pthread_cleanup_pop(1);
 	return r;
 }

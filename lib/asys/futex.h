@@ -7,6 +7,7 @@
 #ifndef ASYS_FUTEX_H
 #define ASYS_FUTEX_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -39,9 +40,11 @@ struct asys__seq {
 ASYS__HIDDEN void asys__seq_bump(struct asys__seq *s);
 /*
  * scan returns >= 0 (done: that is returned), -1 (keep waiting) or another
- * negative errno (returned).  Otherwise -ETIMEDOUT or -EINTR.
+ * negative errno (returned).  Otherwise -ETIMEDOUT or -EINTR.  cancellable:
+ * the sleep is a thread cancellation point.
  */
 ASYS__HIDDEN long asys__seq_wait(struct asys__seq *s, long (*scan)(const void *ctx),
-				 const void *ctx, const struct timespec *deadline);
+				 const void *ctx, const struct timespec *deadline,
+				 bool cancellable);
 
 #endif /* ASYS_FUTEX_H */

@@ -116,6 +116,6 @@ int asys_wait_any(struct asys_call *const calls[], size_t n, const struct timesp
 		err = wait_one(calls[0], &deadline);
 		return err ? fail(err) : 0;
 	}
-	r = asys__seq_wait(&asys__engine.completions, find_final, &list, &deadline);
+	r = asys__seq_wait(&asys__engine.completions, find_final, &list, &deadline, false);
 	return r >= 0 ? (int)r : fail((int)r);
 }
