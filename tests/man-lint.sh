@@ -4,12 +4,17 @@
 #   groff -t -man -ww -z     must print nothing (it exits 0 even when it
 #                            warns, so its output is what counts), both for
 #                            the default device and for a terminal (utf8).
+# An alias page (such as aio_read64.3) holds nothing but ".so manN/page.N"
+# and comments: the page it names must exist in man/, and both tools read
+# it from a directory where manN/ leads to man/, as they would once it is
+# installed.  mandoc always warns that .so is fragile, so alias pages are
+# held to -Werror; the page they name is linted on its own turn.
 # Also checks that the table of allowed system calls in asys(7) matches
 # lib/asys/syscalls.c, name by name and kind by kind.
 # Exit status: 0 all clean, 1 a problem, 77 (skip) mandoc or groff missing.
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
-mandir=$top_srcdir/man
+mandir=$(cd "$top_srcdir/man" && pwd) || exit 1
 
 for tool in mandoc groff; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
@@ -18,16 +23,41 @@ for tool in mandoc groff; do
 	fi
 done
 
+sodir=$(mktemp -d "${TMPDIR:-/tmp}/man-lint.XXXXXX") || exit 1
+trap 'rm -rf "$sodir"' EXIT
+trap 'exit 1' HUP INT TERM
+ln -s "$mandir" "$sodir/man3" && ln -s "$mandir" "$sodir/man7" || exit 1
+
 status=0
 found=0
 for page in "$mandir"/*.3 "$mandir"/*.7; do
 	[ -f "$page" ] || continue
 	found=$((found + 1))
 	name=${page##*/}
-	out=$(mandoc -Tlint -Wwarning "$page" 2>&1)
-	rc=$?
+	# The .so line of an alias page, if the page has one.
+	so=$(sed -n 's/^\.so[[:blank:]]\{1,\}//p' "$page")
+	if [ -n "$so" ]; then
+		sec=${name##*.}
+		lines=$(grep -cv '^\.\\"' "$page")
+		if [ "$lines" -ne 1 ] || [ "$so" != "man$sec/${so##*/}" ] ||
+			! [ -f "$mandir/${so##*/}" ]; then
+			echo "FAIL: $name: an alias page must hold only" \
+				"\".so man$sec/PAGE\" naming a page of man/"
+			status=1
+			continue
+		fi
+		out=$(cd "$sodir" && mandoc -Tlint -Werror "man$sec/$name" 2>&1)
+		rc=$?
+		lint_from=$sodir
+		lint_page=man$sec/$name
+	else
+		out=$(mandoc -Tlint -Wwarning "$page" 2>&1)
+		rc=$?
+		lint_from=.
+		lint_page=$page
+	fi
 	for dev in ps utf8; do
-		more=$(groff -t -man -ww -z -T"$dev" "$page" 2>&1)
+		more=$(cd "$lint_from" && groff -t -man -ww -z -T"$dev" "$lint_page" 2>&1)
 		[ -n "$more" ] && out="$out${out:+
 }groff -T$dev: $more"
 	done

@@ -149,6 +149,9 @@ int aio__fd_add(struct aio__request *r)
 		pthread_mutex_unlock(&b->lock);
 		return -EAGAIN;
 	}
+	/* in progress from here, where a fork would see the request */
+	r->cb->__return_value = 0;
+	__atomic_store_n(&r->cb->__error_code, EINPROGRESS, __ATOMIC_RELEASE);
 	r->fd = e;
 	r->fd_next = NULL;
 	r->fd_prev = e->tail;
@@ -265,7 +268,11 @@ void aio__fd_fork_child(void)
 	for (i = 0; i < BUCKETS; i++) {
 		for (e = buckets[i].fds; e; e = e->next)
 			for (r = e->head; r; r = r->fd_next)
-				if (!r->published) {
+				/*
+				 * Not published, and the aiocb still says so: a
+				 * completion caught between the two is final.
+				 */
+				if (!r->published && r->cb->__error_code == EINPROGRESS) {
 					r->cb->__return_value = -1;
 					r->cb->__error_code = ECANCELED;
 				}

@@ -85,8 +85,6 @@ int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify)
 	else
 		r->note.sev.sigev_notify = SIGEV_NONE;
 	r->note.release = release_note;
-	cb->__return_value = 0;
-	__atomic_store_n(&cb->__error_code, EINPROGRESS, __ATOMIC_RELEASE);
 	if (list)
 		aio__list_hold(list);
 	err = prepare_call(r, cb);

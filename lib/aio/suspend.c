@@ -45,6 +45,7 @@ int aio__suspend(const struct aiocb *const list[], int nent, const struct timesp
 		errno = EINVAL;
 		return -1;
 	}
+	pthread_testcancel();
 	r = asys__deadline(timeout, &deadline);
 	if (!r && scan(&l) == -1) {
 		r = asys__seq_wait(&aio__completions, scan, &l, &deadline, true);
