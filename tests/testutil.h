@@ -86,6 +86,35 @@ static inline unsigned long scaled(unsigned long n)
 	return d > 1 ? (n / d ? n / d : 1) : n;
 }
 
+/*
+ * Poll until thread `tid` of this process sleeps (state S in
+ * /proc/self/task/<tid>/stat), for at most `ms` milliseconds: 1 if it does,
+ * 0 if not.  Lets a test act once another thread is blocked (in a futex
+ * wait, say) without sleeping to synchronise.
+ */
+static inline int thread_asleep(pid_t tid, long ms)
+{
+	double end = now_sec() + (double)ms / 1000;
+	struct timespec pause = { 0, 1000000 };
+	char path[64], line[512];
+
+	snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+	do {
+		FILE *f = fopen(path, "r");
+		char *p = NULL;
+
+		if (f) {
+			if (fgets(line, sizeof line, f))
+				p = strrchr(line, ')');
+			fclose(f);
+		}
+		if (p && p[1] == ' ' && p[2] == 'S')
+			return 1;
+		nanosleep(&pause, NULL);
+	} while (now_sec() < end);
+	return 0;
+}
+
 /* Wait for a call with a generous bound, failing the test instead of hanging. */
 static inline void wait_done(struct asys_call *c)
 {

@@ -12,8 +12,16 @@
  * sleep unsignalled, `wakeups` signals are not consumed yet; a waking worker
  * consumes a signal if there is one, else leaves `idle` itself.  kick() then
  * knows exactly how many workers are awake and looking for work.
+ *
+ * Workers are joinable: one that leaves goes on the `exited` list, and
+ * counts against the limits until it has been joined (before the next
+ * spawn, before a fork, or when the library is unloaded), so that a worker
+ * still on its way out is never replaced early.  Unloading the library (or
+ * exiting) dismisses the idle workers and joins them: after dlclose() with
+ * no call pending, no thread of rtaio's is left.
  */
 #include <signal.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "internal.h"
@@ -25,6 +33,11 @@ struct queue {
 	unsigned len;
 };
 
+struct worker {
+	pthread_t thread;
+	struct worker *next;	/* on the exited list */
+};
+
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -33,7 +46,11 @@ static struct {
 	unsigned threads;		/* workers alive, starting ones included */
 	unsigned idle;			/* asleep and not signalled */
 	unsigned wakeups;		/* signals sent and not consumed */
-} pool = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct worker *exited;		/* left, not joined yet */
+	unsigned nexited;
+	bool unloading;			/* idle workers leave at once */
+	pthread_cond_t left;		/* a worker left */
+} pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .left = PTHREAD_COND_INITIALIZER };
 
 static void push(struct asys_call *call)
 {
@@ -106,24 +123,44 @@ static struct asys_call *take(void)
 
 static void *worker(void *unused);
 
+/* Join the workers that have left; they are gone when this returns. */
+static void reap(void)
+{
+	while (pool.exited) {
+		struct worker *w = pool.exited;
+
+		pool.exited = w->next;
+		pthread_join(w->thread, NULL);
+		free(w);
+		pool.nexited--;
+	}
+}
+
 static int spawn(void)
 {
 	pthread_attr_t attr;
 	sigset_t all, old;
-	pthread_t thread;
+	struct worker *w;
 	int err;
 
-	if (pthread_attr_init(&attr))
+	reap();
+	w = malloc(sizeof *w);
+	if (!w)
 		return -EAGAIN;
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_attr_init(&attr)) {
+		free(w);
+		return -EAGAIN;
+	}
 	pthread_attr_setstacksize(&attr, WORKER_STACK_SIZE);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&thread, &attr, worker, NULL);
+	err = pthread_create(&w->thread, &attr, worker, w);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
-	if (err)
+	if (err) {
+		free(w);
 		return -err;
+	}
 	pool.threads++;
 	return 0;
 }
@@ -139,13 +176,13 @@ static void kick(void)
 			pool.idle--;
 			pool.wakeups++;
 			pthread_cond_signal(&pool.wake);
-		} else if (pool.threads >= limit(0) + limit(1) || spawn() < 0) {
+		} else if (pool.threads + pool.nexited >= limit(0) + limit(1) || spawn() < 0) {
 			return;
 		}
 	}
 }
 
-static void *worker(void *unused)
+static void *worker(void *self)
 {
 	pthread_mutex_lock(&pool.lock);
 	for (;;) {
@@ -171,18 +208,40 @@ static void *worker(void *unused)
 			deadline.tv_sec++;
 			deadline.tv_nsec -= 1000000000;
 		}
+		if (pool.unloading)
+			break;
 		pool.idle++;
 		rc = pthread_cond_timedwait(&pool.wake, &pool.lock, &deadline);
 		if (pool.wakeups)
 			pool.wakeups--;
 		else
 			pool.idle--;
-		if (rc == ETIMEDOUT && !runnable())
+		if ((rc == ETIMEDOUT || pool.unloading) && !runnable())
 			break;
 	}
 	pool.threads--;
+	((struct worker *)self)->next = pool.exited;
+	pool.exited = self;
+	pool.nexited++;
+	pthread_cond_signal(&pool.left);
 	pthread_mutex_unlock(&pool.lock);
 	return NULL;
+}
+
+/*
+ * Unloading the library, or exiting: dismiss the workers that have nothing
+ * to do and join them.  Workers busy with a call are left alone (exit ends
+ * them; dlclose() with calls pending is the program's error).
+ */
+__attribute__((destructor)) static void dismiss_at_unload(void)
+{
+	pthread_mutex_lock(&pool.lock);
+	pool.unloading = true;
+	pthread_cond_broadcast(&pool.wake);
+	while (pool.threads > pool.busy[0] + pool.busy[1])
+		pthread_cond_wait(&pool.left, &pool.lock);
+	reap();
+	pthread_mutex_unlock(&pool.lock);
 }
 
 static void init_wake(void)
@@ -253,6 +312,13 @@ static void threads_unlock(void)
 	pthread_mutex_unlock(&pool.lock);
 }
 
+/* Join the workers that have left, so that no child inherits them unjoined. */
+static void threads_fork_prepare(void)
+{
+	pthread_mutex_lock(&pool.lock);
+	reap();
+}
+
 /* The child has no workers: nothing queued in the parent belongs to it. */
 static void threads_fork_child(void)
 {
@@ -265,7 +331,9 @@ static void threads_fork_child(void)
 		pool.queue[c].len = 0;
 		pool.busy[c] = 0;
 	}
-	pool.threads = pool.idle = pool.wakeups = 0;
+	pthread_cond_init(&pool.left, NULL);
+	pool.threads = pool.idle = pool.wakeups = pool.nexited = 0;
+	pool.exited = NULL;	/* the parent's threads: none of them is ours */
 }
 
 const struct asys__backend asys__threads = {
@@ -276,7 +344,7 @@ const struct asys__backend asys__threads = {
 	.requeue = threads_requeue,
 	.lock_config = threads_lock,
 	.unlock_config = threads_unlock_config,
-	.fork_prepare = threads_lock,
+	.fork_prepare = threads_fork_prepare,
 	.fork_parent = threads_unlock,
 	.fork_child = threads_fork_child,
 };

@@ -39,6 +39,7 @@ static unsigned env_value(const char *name, unsigned max, unsigned dflt)
 
 static void fork_prepare(void)
 {
+	asys__init();	/* orders this thread after setup(), for TSan's sake */
 	pthread_mutex_lock(&asys__engine.chain_lock);
 	asys__engine.backend->fork_prepare();
 }
