@@ -27,19 +27,22 @@ int asys__futex_wait(uint32_t *word, uint32_t val, const struct timespec *deadli
 	if (syscall(SYS_futex, word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, val,
 		    deadline, NULL, FUTEX_BITSET_MATCH_ANY) == 0)
 		return 0;
-	return errno == ETIMEDOUT || errno == EINTR ? -errno : 0;
+	return errno == EAGAIN ? 0 : -errno;	/* EAGAIN: the word had changed */
 }
+
+/* Far beyond anything CLOCK_MONOTONIC reaches; the kernel saturates it. */
+#define DISTANT ((time_t)1 << 40)
 
 int asys__deadline(const struct timespec *timeout, struct timespec *deadline)
 {
-	if (!timeout) {
-		/* far beyond anything the kernel's clock reaches; it saturates */
-		deadline->tv_sec = (time_t)1 << 40;
+	if (timeout && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
+			timeout->tv_nsec >= 1000000000))
+		return -EINVAL;
+	if (!timeout || timeout->tv_sec >= DISTANT) {
+		deadline->tv_sec = DISTANT;
 		deadline->tv_nsec = 0;
 		return 0;
 	}
-	if (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000)
-		return -EINVAL;
 	asys__now(deadline);
 	deadline->tv_sec += timeout->tv_sec;
 	deadline->tv_nsec += timeout->tv_nsec;

@@ -1,0 +1,1399 @@
+/*
+ * aio_read, aio_write, aio_fsync, aio_error and aio_return: the exact
+ * POSIX and glibc outcomes, one test per behaviour, and the glibc defects
+ * (glibc-aio-abi.md, section 4) that rtaio must not have.
+ *
+ * Requests that must stay pending are reads on empty pipes: they stay in
+ * progress until the test writes.  Every wait is bounded (wait_cb), so a
+ * lost completion fails a test instead of hanging it.  Forked children
+ * report through their exit status only and are reaped with a deadline.
+ */
+#include <aio.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "testutil.h"
+
+#define WAIT_MS 30000
+
+/*
+ * The fork tests' children start threads (the engine's workers) in a
+ * multithreaded process's child: ThreadSanitizer kills such children unless
+ * told otherwise.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define TSAN_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TSAN_BUILD 1
+#endif
+#endif
+#ifdef TSAN_BUILD
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void)
+{
+	return "die_after_fork=0";
+}
+#endif
+
+static void prep(struct aiocb *cb, int fd, volatile void *buf, size_t n, off_t off)
+{
+	memset(cb, 0, sizeof *cb);
+	cb->aio_fildes = fd;
+	cb->aio_buf = buf;
+	cb->aio_nbytes = n;
+	cb->aio_offset = off;
+	cb->aio_sigevent.sigev_notify = SIGEV_NONE;
+}
+
+/* Wait until cb is no longer in progress, at most WAIT_MS. */
+static void wait_cb(const struct aiocb *cb)
+{
+	const struct aiocb *list[1] = { cb };
+	double end = now_sec() + WAIT_MS / 1000.0;
+
+	while (aio_error(cb) == EINPROGRESS) {
+		struct timespec t = ms_ts(500);
+
+		if (aio_suspend(list, 1, &t) < 0)
+			ck_assert_msg(errno == EAGAIN || errno == EINTR, "aio_suspend: %s",
+				      strerror(errno));
+		ck_assert_msg(now_sec() < end, "request still in progress after %d ms", WAIT_MS);
+	}
+}
+
+/* Spin on aio_error alone (no aio_suspend), at most WAIT_MS. */
+static int spin_cb(const struct aiocb *cb)
+{
+	double end = now_sec() + WAIT_MS / 1000.0;
+	int err;
+
+	while ((err = aio_error(cb)) == EINPROGRESS) {
+		ck_assert_msg(now_sec() < end, "request still in progress after %d ms", WAIT_MS);
+		sched_yield();
+	}
+	return err;
+}
+
+/* Wait for cb, then check its final status. */
+static void expect_done(struct aiocb *cb, int err, ssize_t ret)
+{
+	wait_cb(cb);
+	ck_assert_int_eq(aio_error(cb), err);
+	ck_assert_int_eq(aio_return(cb), ret);
+}
+
+static void check_pattern(const unsigned char *buf, size_t n, uint64_t off)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (buf[i] != pattern_byte(off + i))
+			ck_abort_msg("byte %zu (file offset %llu): 0x%02x, expected 0x%02x", i,
+				     (unsigned long long)(off + i), buf[i], pattern_byte(off + i));
+}
+
+/* fd's bytes [off, off+n) are the pattern. */
+static void check_file_pattern(int fd, uint64_t off, size_t n)
+{
+	unsigned char *buf = malloc(n ? n : 1);
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(pread(fd, buf, n, (off_t)off), (ssize_t)n);
+	check_pattern(buf, n, off);
+	free(buf);
+}
+
+/* buf still holds the 0xee filler. (Check's asserts are slow per byte: not in loops.) */
+static int untouched(const unsigned char *buf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (buf[i] != 0xee)
+			return 0;
+	return 1;
+}
+
+/* A descriptor number that is not open. */
+static int closed_fd(void)
+{
+	int fd = pattern_file(16);
+
+	ck_assert_int_eq(close(fd), 0);
+	return fd;
+}
+
+static void make_pipe(int p[2], int socket)
+{
+	if (socket)
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p), 0);
+	else
+		ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+}
+
+/* Reap pid within ms milliseconds (killing it otherwise); its exit status. */
+static int reap(pid_t pid, long ms)
+{
+	double end = now_sec() + (double)ms / 1000;
+	struct timespec pause = { 0, 1000000 };
+	int status;
+	pid_t r;
+
+	while ((r = waitpid(pid, &status, WNOHANG)) == 0) {
+		if (now_sec() > end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			ck_abort_msg("child %d still running after %ld ms", (int)pid, ms);
+		}
+		nanosleep(&pause, NULL);
+	}
+	ck_assert_int_eq(r, pid);
+	ck_assert_msg(WIFEXITED(status), "child killed by signal %d",
+		      WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	return WEXITSTATUS(status);
+}
+
+/* ---------------------------------------------------------------- data */
+
+START_TEST(read_returns_file_data_at_offset)
+{
+	size_t size = 1 << 20, n = 8192;
+	int fd = pattern_file(size);
+	unsigned char *buf = malloc(n);
+	struct aiocb cb;
+
+	prep(&cb, fd, buf, n, 123457);
+	ck_assert_int_eq(aio_read(&cb), 0);
+	expect_done(&cb, 0, (ssize_t)n);
+	check_pattern(buf, n, 123457);
+	/* the fd's file position is not used, and not moved */
+	ck_assert_int_eq(lseek(fd, 0, SEEK_CUR), 0);
+	free(buf);
+	close(fd);
+}
+END_TEST
+
+START_TEST(read_at_or_past_eof_is_short)
+{
+	int fd = pattern_file(10000);
+	unsigned char buf[8192];
+	struct aiocb cb;
+
+	prep(&cb, fd, buf, sizeof buf, 8000);
+	ck_assert_int_eq(aio_read(&cb), 0);
+	expect_done(&cb, 0, 2000);
+	check_pattern(buf, 2000, 8000);
+	prep(&cb, fd, buf, sizeof buf, 10000);
+	ck_assert_int_eq(aio_read(&cb), 0);
+	expect_done(&cb, 0, 0);
+	prep(&cb, fd, buf, sizeof buf, (off_t)1 << 40);
+	ck_assert_int_eq(aio_read(&cb), 0);
+	expect_done(&cb, 0, 0);
+	prep(&cb, fd, buf, 0, 0);
+	ck_assert_int_eq(aio_read(&cb), 0);
+	expect_done(&cb, 0, 0);
+	close(fd);
+}
+END_TEST
+
+START_TEST(write_lands_at_offset)
+{
+	int fd = pattern_file(65536);
+	unsigned char data[4096], back[4096];
+	struct aiocb cb;
+	struct stat st;
+
+	memset(data, 'W', sizeof data);
+	prep(&cb, fd, data, sizeof data, 5000);
+	ck_assert_int_eq(aio_write(&cb), 0);
+	expect_done(&cb, 0, (ssize_t)sizeof data);
+	check_file_pattern(fd, 0, 5000);
+	ck_assert_int_eq(pread(fd, back, sizeof back, 5000), (ssize_t)sizeof back);
+	ck_assert_mem_eq(back, data, sizeof data);
+	check_file_pattern(fd, 5000 + sizeof data, 65536 - 5000 - sizeof data);
+	ck_assert_int_eq(lseek(fd, 0, SEEK_CUR), 0);
+
+	/* past the end: the file grows */
+	prep(&cb, fd, data, 100, 100000);
+	ck_assert_int_eq(aio_write(&cb), 0);
+	expect_done(&cb, 0, 100);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_int_eq(st.st_size, 100100);
+	close(fd);
+}
+END_TEST
+
+/* Reads of a pattern area and writes to another area, interleaved, all in flight at once. */
+static void run_mixed(int fd, size_t first, size_t count, size_t half)
+{
+	const size_t slot = 8192;
+	struct aiocb *cbs = calloc(count, sizeof *cbs);
+	unsigned char **bufs = calloc(count, sizeof *bufs);
+	size_t i, j;
+
+	ck_assert_ptr_nonnull(cbs);
+	ck_assert_ptr_nonnull(bufs);
+	for (i = 0; i < count; i++) {
+		size_t k = first + i;
+		size_t len = slot - (k * 37) % 4096;
+		off_t off = (off_t)(k * slot + (k % 7));
+
+		bufs[i] = malloc(slot);
+		ck_assert_ptr_nonnull(bufs[i]);
+		if (k % 2) {	/* a write into the second half */
+			memset(bufs[i], (int)(k & 0xff), slot);
+			prep(&cbs[i], fd, bufs[i], len, (off_t)half + off);
+			ck_assert_int_eq(aio_write(&cbs[i]), 0);
+		} else {
+			memset(bufs[i], 0, slot);
+			prep(&cbs[i], fd, bufs[i], len, off);
+			ck_assert_int_eq(aio_read(&cbs[i]), 0);
+		}
+	}
+	for (i = 0; i < count; i++) {
+		size_t k = first + i;
+		size_t len = slot - (k * 37) % 4096;
+		off_t off = (off_t)(k * slot + (k % 7));
+
+		expect_done(&cbs[i], 0, (ssize_t)len);
+		if (k % 2) {
+			unsigned char *back = malloc(len);
+
+			ck_assert_ptr_nonnull(back);
+			ck_assert_int_eq(pread(fd, back, len, (off_t)half + off), (ssize_t)len);
+			for (j = 0; j < len; j++)
+				if (back[j] != (unsigned char)(k & 0xff))
+					ck_abort_msg("write %zu: byte %zu is 0x%02x", k, j,
+						     back[j]);
+			free(back);
+		} else {
+			check_pattern(bufs[i], len, (uint64_t)off);
+		}
+		free(bufs[i]);
+	}
+	free(bufs);
+	free(cbs);
+}
+
+START_TEST(many_concurrent_requests_on_one_fd)
+{
+	size_t n = scaled(512), half = n * 8192 + 8192;
+	int fd = pattern_file(half);
+
+	run_mixed(fd, 0, n, half);
+	close(fd);
+}
+END_TEST
+
+struct submitter {
+	int fd;
+	size_t first, count, half;
+};
+
+static void *submitter_main(void *arg)
+{
+	struct submitter *s = arg;
+
+	run_mixed(s->fd, s->first, s->count, s->half);
+	return NULL;
+}
+
+START_TEST(many_threads_submit_on_one_fd)
+{
+	enum { THREADS = 4 };
+	size_t per = scaled(128), half = THREADS * per * 8192 + 8192;
+	int fd = pattern_file(half);
+	struct submitter s[THREADS];
+	pthread_t t[THREADS];
+	int i;
+
+	for (i = 0; i < THREADS; i++) {
+		s[i] = (struct submitter){ fd, (size_t)i * per, per, half };
+		ck_assert_int_eq(pthread_create(&t[i], NULL, submitter_main, &s[i]), 0);
+	}
+	for (i = 0; i < THREADS; i++)
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+	close(fd);
+}
+END_TEST
+
+/* -------------------------------------------------- aio_error, aio_return */
+
+START_TEST(error_is_einprogress_then_zero)
+{
+	struct aiocb cb;
+	int p[2];
+	char c = 0;
+
+	make_pipe(p, 0);
+	prep(&cb, p[0], &c, 1, 0);
+	ck_assert_int_eq(aio_read(&cb), 0);
+	ck_assert_int_eq(aio_error(&cb), EINPROGRESS);
+	ck_assert_int_eq(aio_error(&cb), EINPROGRESS);
+	ck_assert_int_eq(write(p[1], "x", 1), 1);
+	wait_cb(&cb);
+	ck_assert_int_eq(aio_error(&cb), 0);
+	ck_assert_int_eq(aio_return(&cb), 1);
+	ck_assert_int_eq(c, 'x');
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+START_TEST(return_before_completion_is_einval)
+{
+	struct aiocb cb;
+	int p[2];
+	char c = 0;
+
+	make_pipe(p, 0);
+	prep(&cb, p[0], &c, 1, 0);
+	ck_assert_int_eq(aio_read(&cb), 0);
+	errno = 0;
+	ck_assert_int_eq(aio_return(&cb), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	/* it changed nothing: the request completes normally */
+	ck_assert_int_eq(aio_error(&cb), EINPROGRESS);
+	ck_assert_int_eq(write(p[1], "y", 1), 1);
+	expect_done(&cb, 0, 1);
+	ck_assert_int_eq(c, 'y');
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+START_TEST(return_is_repeatable)
+{
+	int fd = pattern_file(4096);
+	unsigned char buf[1000];
+	struct aiocb cb;
+
+	prep(&cb, fd, buf, sizeof buf, 100);
+	ck_assert_int_eq(aio_read(&cb), 0);
+	expect_done(&cb, 0, 1000);
+	ck_assert_int_eq(aio_return(&cb), 1000);
+	ck_assert_int_eq(aio_return(&cb), 1000);
+	ck_assert_int_eq(aio_error(&cb), 0);
+
+	/* a failure's -1 as well */
+	prep(&cb, closed_fd(), buf, sizeof buf, 0);
+	ck_assert_int_eq(aio_read(&cb), 0);
+	expect_done(&cb, EBADF, -1);
+	ck_assert_int_eq(aio_return(&cb), -1);
+	ck_assert_int_eq(aio_error(&cb), EBADF);
+	close(fd);
+}
+END_TEST
+
+/* ---------------------------------------------------- submission checks */
+
+static const int bad_prios[] = { -1, 21, 22, 1000, INT_MAX, INT_MIN };
+
+START_TEST(reqprio_out_of_range_is_einval)
+{
+	int fd = pattern_file(4096), prio = bad_prios[_i / 2], write_op = _i % 2;
+	unsigned char buf[4096];
+	struct aiocb cb, sync_cb;
+
+	memset(buf, 0xee, sizeof buf);
+	prep(&cb, fd, buf, sizeof buf, 0);
+	cb.aio_reqprio = prio;
+	errno = 0;
+	ck_assert_int_eq(write_op ? aio_write(&cb) : aio_read(&cb), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(aio_error(&cb), EINVAL);
+	ck_assert_int_eq(aio_return(&cb), -1);
+
+	/* nothing was queued: an fsync, which waits for earlier requests, finds none */
+	prep(&sync_cb, fd, NULL, 0, 0);
+	ck_assert_int_eq(aio_fsync(O_SYNC, &sync_cb), 0);
+	expect_done(&sync_cb, 0, 0);
+	ck_assert_int_eq(aio_error(&cb), EINVAL);
+	if (write_op) {
+		check_file_pattern(fd, 0, 4096);
+	} else {
+		ck_assert_msg(untouched(buf, sizeof buf), "the refused read wrote the buffer");
+	}
+	close(fd);
+}
+END_TEST
+
+START_TEST(reqprio_in_range_is_accepted)
+{
+	int fd = pattern_file(65536), prio;
+	unsigned char buf[21][512];
+	struct aiocb cb[21];
+
+	for (prio = 0; prio <= 20; prio++) {
+		prep(&cb[prio], fd, buf[prio], 512, prio * 1000);
+		cb[prio].aio_reqprio = prio;
+		ck_assert_int_eq(aio_read(&cb[prio]), 0);
+	}
+	for (prio = 0; prio <= 20; prio++) {
+		expect_done(&cb[prio], 0, 512);
+		check_pattern(buf[prio], 512, (uint64_t)prio * 1000);
+	}
+	close(fd);
+}
+END_TEST
+
+/* glibc checks no fd at submission: EBADF comes through aio_error. */
+START_TEST(bad_fd_fails_through_aio_error)
+{
+	const int fds[] = { -1, -12345, INT_MAX, 100000 };
+	unsigned char buf[64];
+	struct aiocb cb;
+	size_t i;
+
+	for (i = 0; i < sizeof fds / sizeof fds[0]; i++) {
+		ck_assert_int_eq(fcntl(fds[i], F_GETFD), -1);
+		prep(&cb, fds[i], buf, sizeof buf, 0);
+		ck_assert_int_eq(aio_read(&cb), 0);
+		expect_done(&cb, EBADF, -1);
+		prep(&cb, fds[i], buf, sizeof buf, 0);
+		ck_assert_int_eq(aio_write(&cb), 0);
+		expect_done(&cb, EBADF, -1);
+	}
+}
+END_TEST
+
+START_TEST(closed_fd_fails_through_aio_error)
+{
+	int fd = closed_fd();
+	unsigned char buf[64];
+	struct aiocb cb;
+
+	prep(&cb, fd, buf, sizeof buf, 0);
+	ck_assert_int_eq(aio_read(&cb), 0);
+	expect_done(&cb, EBADF, -1);
+	prep(&cb, fd, buf, sizeof buf, 0);
+	ck_assert_int_eq(aio_write(&cb), 0);
+	expect_done(&cb, EBADF, -1);
+}
+END_TEST
+
+START_TEST(read_only_fd_write_is_ebadf)
+{
+	int fd = pattern_file(4096), ro;
+	char path[64];
+	unsigned char buf[64];
+	struct aiocb cb;
+
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	ro = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(ro, 0);
+	memset(buf, 0, sizeof buf);
+	prep(&cb, ro, buf, sizeof buf, 0);
+	ck_assert_int_eq(aio_write(&cb), 0);
+	expect_done(&cb, EBADF, -1);
+	check_file_pattern(fd, 0, 4096);
+	close(ro);
+	close(fd);
+}
+END_TEST
+
+START_TEST(negative_offset_fails_through_aio_error)
+{
+	const off_t offs[] = { -1, -4096, LLONG_MIN };
+	int fd = pattern_file(4096);
+	unsigned char buf[64];
+	struct aiocb cb;
+	size_t i;
+
+	for (i = 0; i < sizeof offs / sizeof offs[0]; i++) {
+		prep(&cb, fd, buf, sizeof buf, offs[i]);
+		ck_assert_int_eq(aio_read(&cb), 0);
+		expect_done(&cb, EINVAL, -1);
+		prep(&cb, fd, buf, sizeof buf, offs[i]);
+		ck_assert_int_eq(aio_write(&cb), 0);
+		expect_done(&cb, EINVAL, -1);
+	}
+	check_file_pattern(fd, 0, 4096);
+	close(fd);
+}
+END_TEST
+
+START_TEST(bad_buffer_fails_with_efault)
+{
+	int fd = pattern_file(65536);
+	struct aiocb cb;
+
+	prep(&cb, fd, (void *)1, 4096, 0);
+	ck_assert_int_eq(aio_read(&cb), 0);
+	expect_done(&cb, EFAULT, -1);
+	prep(&cb, fd, (void *)1, 4096, 0);
+	ck_assert_int_eq(aio_write(&cb), 0);
+	expect_done(&cb, EFAULT, -1);
+	check_file_pattern(fd, 0, 65536);
+	close(fd);
+}
+END_TEST
+
+/* op: 0 aio_read, 1 aio_write, 2 aio_fsync(O_SYNC) */
+static int submit_op(int op, struct aiocb *cb)
+{
+	switch (op) {
+	case 0:
+		return aio_read(cb);
+	case 1:
+		return aio_write(cb);
+	default:
+		return aio_fsync(O_SYNC, cb);
+	}
+}
+
+/* A sigevent rtaio cannot deliver is refused at submission, for every op. */
+static void expect_sigevent_refused(const struct sigevent *sev)
+{
+	int fd = pattern_file(4096), op;
+	unsigned char buf[64];
+	struct aiocb cb;
+
+	for (op = 0; op < 3; op++) {
+		prep(&cb, fd, buf, sizeof buf, 0);
+		cb.aio_sigevent = *sev;
+		errno = 0;
+		ck_assert_msg(submit_op(op, &cb) == -1, "op %d accepted sigev_notify %d signo %d",
+			      op, sev->sigev_notify, sev->sigev_signo);
+		ck_assert_int_eq(errno, EINVAL);
+		ck_assert_int_eq(aio_error(&cb), EINVAL);
+		ck_assert_int_eq(aio_return(&cb), -1);
+	}
+	close(fd);
+}
+
+START_TEST(unknown_sigev_notify_is_einval)
+{
+	const int notify[] = { 99, -1, 3, 5, INT_MAX };
+	struct sigevent sev;
+	size_t i;
+
+	for (i = 0; i < sizeof notify / sizeof notify[0]; i++) {
+		memset(&sev, 0, sizeof sev);
+		sev.sigev_notify = notify[i];
+		sev.sigev_signo = SIGUSR1;
+		expect_sigevent_refused(&sev);
+	}
+}
+END_TEST
+
+START_TEST(sigev_signal_bad_signo_is_einval)
+{
+	const int signo[] = { 200, -1, 65, _NSIG, INT_MAX, INT_MIN };
+	struct sigevent sev;
+	size_t i;
+
+	for (i = 0; i < sizeof signo / sizeof signo[0]; i++) {
+		memset(&sev, 0, sizeof sev);
+		sev.sigev_notify = SIGEV_SIGNAL;
+		sev.sigev_signo = signo[i];
+		expect_sigevent_refused(&sev);
+	}
+}
+END_TEST
+
+/*
+ * A zeroed aiocb asks for SIGEV_SIGNAL (0) with signal 0: programs rely on
+ * that meaning "no notification", as with glibc.  (Signal 0 is accepted.)
+ */
+START_TEST(zeroed_sigevent_means_no_notification)
+{
+	int fd = pattern_file(65536), op;
+	unsigned char buf[4096];
+	struct aiocb cb;
+
+	for (op = 0; op < 3; op++) {
+		memset(&cb, 0, sizeof cb);
+		cb.aio_fildes = fd;
+		cb.aio_buf = buf;
+		cb.aio_nbytes = sizeof buf;
+		cb.aio_offset = 100;
+		ck_assert_int_eq(cb.aio_sigevent.sigev_notify, SIGEV_SIGNAL);
+		ck_assert_int_eq(submit_op(op, &cb), 0);
+		expect_done(&cb, 0, op == 2 ? 0 : (ssize_t)sizeof buf);
+		if (op == 0)
+			check_pattern(buf, sizeof buf, 100);
+	}
+	close(fd);
+}
+END_TEST
+
+START_TEST(sigev_thread_null_function_is_einval)
+{
+	struct sigevent sev;
+
+	memset(&sev, 0, sizeof sev);
+	sev.sigev_notify = SIGEV_THREAD;
+	sev.sigev_notify_function = NULL;
+	expect_sigevent_refused(&sev);
+}
+END_TEST
+
+/* Nothing in an aiocb's private fields or reserved area is read. */
+START_TEST(uninitialised_private_fields_are_ignored)
+{
+	int fd = pattern_file(65536);
+	unsigned char buf[4096];
+	struct aiocb cb;
+
+	memset(&cb, 0xa5, sizeof cb);
+	cb.aio_fildes = fd;
+	cb.aio_reqprio = 0;
+	cb.aio_buf = buf;
+	cb.aio_nbytes = sizeof buf;
+	cb.aio_offset = 777;
+	cb.aio_sigevent.sigev_notify = SIGEV_NONE;
+	ck_assert_int_eq(aio_read(&cb), 0);
+	expect_done(&cb, 0, (ssize_t)sizeof buf);
+	check_pattern(buf, sizeof buf, 777);
+	close(fd);
+}
+END_TEST
+
+/* ------------------------------------------------------------- ordering */
+
+START_TEST(append_writes_complete_in_submission_order)
+{
+	enum { REC = 9 };
+	size_t n = 200, i;
+	int fd = pattern_file(0);
+	struct aiocb *cbs = calloc(n, sizeof *cbs);
+	char *recs = malloc(n * REC + 1), *back = malloc(n * REC + 1);
+	struct stat st;
+
+	ck_assert_ptr_nonnull(cbs);
+	ck_assert_ptr_nonnull(recs);
+	ck_assert_ptr_nonnull(back);
+	ck_assert_int_eq(fcntl(fd, F_SETFL, O_APPEND), 0);
+	for (i = 0; i < n; i++)
+		snprintf(recs + i * REC, REC + 1, "rec%05zu\n", i);
+	for (i = 0; i < n; i++) {
+		/* aio_offset is ignored for appends */
+		prep(&cbs[i], fd, recs + i * REC, REC, (off_t)(n - i) * 3);
+		ck_assert_int_eq(aio_write(&cbs[i]), 0);
+	}
+	for (i = 0; i < n; i++)
+		expect_done(&cbs[i], 0, REC);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_int_eq(st.st_size, (off_t)(n * REC));
+	ck_assert_int_eq(pread(fd, back, n * REC, 0), (ssize_t)(n * REC));
+	for (i = 0; i < n; i++)
+		ck_assert_msg(memcmp(back + i * REC, recs + i * REC, REC) == 0,
+			      "record %zu in the file is %.8s", i, back + i * REC);
+	free(back);
+	free(recs);
+	free(cbs);
+	close(fd);
+}
+END_TEST
+
+static const char order_chars[] =
+	"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/* _i: 0 a pipe, 1 a socketpair */
+START_TEST(stream_reads_run_in_submission_order)
+{
+	enum { N = 50 };
+	struct aiocb cbs[N];
+	char got[N];
+	int p[2], i;
+
+	make_pipe(p, _i);
+	memset(got, 0, sizeof got);
+	for (i = 0; i < N; i++) {
+		prep(&cbs[i], p[0], &got[i], 1, 0);
+		ck_assert_int_eq(aio_read(&cbs[i]), 0);
+	}
+	for (i = 0; i < N; i++)
+		ck_assert_int_eq(aio_error(&cbs[i]), EINPROGRESS);
+	ck_assert_int_eq(write(p[1], order_chars, N), N);
+	for (i = 0; i < N; i++) {
+		expect_done(&cbs[i], 0, 1);
+		ck_assert_msg(got[i] == order_chars[i], "read %d got '%c', expected '%c'", i,
+			      got[i], order_chars[i]);
+	}
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+START_TEST(stream_writes_run_in_submission_order)
+{
+	enum { N = 50 };
+	struct aiocb cbs[N];
+	char got[N];
+	int p[2], i;
+	size_t have = 0;
+
+	make_pipe(p, _i);
+	for (i = 0; i < N; i++) {
+		prep(&cbs[i], p[1], (char *)&order_chars[i], 1, 0);
+		ck_assert_int_eq(aio_write(&cbs[i]), 0);
+	}
+	for (i = 0; i < N; i++)
+		expect_done(&cbs[i], 0, 1);
+	while (have < N) {
+		ssize_t r = read(p[0], got + have, N - have);
+
+		ck_assert_int_gt(r, 0);
+		have += (size_t)r;
+	}
+	ck_assert_msg(memcmp(got, order_chars, N) == 0, "pipe carries %.50s", got);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+/*
+ * Writes that block (more than a pipe holds) still come out whole and in
+ * submission order as the reader drains the pipe.
+ */
+START_TEST(blocking_stream_writes_stay_in_order)
+{
+	enum { N = 64, LEN = 4096 };
+	struct aiocb cbs[N];
+	unsigned char *data = malloc(N * LEN), *got = malloc(N * LEN);
+	size_t have = 0, k;
+	int p[2], i;
+	double end = now_sec() + WAIT_MS / 1000.0;
+
+	ck_assert_ptr_nonnull(data);
+	ck_assert_ptr_nonnull(got);
+	make_pipe(p, _i);
+	for (i = 0; i < N; i++) {
+		memset(data + i * LEN, i + 1, LEN);
+		prep(&cbs[i], p[1], data + i * LEN, LEN, 0);
+		ck_assert_int_eq(aio_write(&cbs[i]), 0);
+	}
+	while (have < N * LEN) {
+		struct pollfd pfd = { p[0], POLLIN, 0 };
+		ssize_t r;
+
+		ck_assert_msg(now_sec() < end && poll(&pfd, 1, WAIT_MS) == 1,
+			      "the pipe stalled after %zu bytes", have);
+		r = read(p[0], got + have, N * LEN - have);
+		ck_assert_int_gt(r, 0);
+		have += (size_t)r;
+	}
+	for (i = 0; i < N; i++)
+		expect_done(&cbs[i], 0, LEN);
+	for (k = 0; k < N * LEN; k++)
+		if (got[k] != data[k])
+			ck_abort_msg("byte %zu is from write %d, expected write %zu", k, got[k] - 1,
+				     k / LEN);
+	free(got);
+	free(data);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+/*
+ * Reads pending on more pipes than there are workers for blocking calls do
+ * not hold up file I/O (glibc: 20 blocked pipe reads stall everything).
+ */
+START_TEST(pending_pipe_reads_do_not_starve_file_io)
+{
+	enum { PIPES = 100 };
+	int fd = pattern_file(65536), p[PIPES][2], i;
+	struct aiocb rd[PIPES], cb;
+	unsigned char buf[4096];
+	char c[PIPES];
+
+	for (i = 0; i < PIPES; i++) {
+		make_pipe(p[i], 0);
+		prep(&rd[i], p[i][0], &c[i], 1, 0);
+		ck_assert_int_eq(aio_read(&rd[i]), 0);
+	}
+	for (i = 0; i < 10; i++) {
+		prep(&cb, fd, buf, sizeof buf, i * 1000);
+		ck_assert_int_eq(i % 2 ? aio_write(&cb) : aio_read(&cb), 0);
+		expect_done(&cb, 0, (ssize_t)sizeof buf);
+	}
+	for (i = 0; i < PIPES; i++)
+		ck_assert_int_eq(aio_error(&rd[i]), EINPROGRESS);
+	for (i = 0; i < PIPES; i++)
+		ck_assert_int_eq(write(p[i][1], "+", 1), 1);
+	for (i = 0; i < PIPES; i++) {
+		expect_done(&rd[i], 0, 1);
+		ck_assert_int_eq(c[i], '+');
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+	close(fd);
+}
+END_TEST
+
+/* --------------------------------------------------------------- fsync */
+
+static const int sync_ops[] = { O_SYNC, O_DSYNC };
+
+/* The moment the fsync is done, every write queued before it is done. */
+START_TEST(fsync_completes_after_earlier_writes)
+{
+	size_t n = scaled(32) + 1, len = 256 * 1024, i;
+	int fd = pattern_file(0);
+	struct aiocb *cbs = calloc(n, sizeof *cbs), sync_cb;
+	unsigned char *data = malloc(len);
+
+	ck_assert_ptr_nonnull(cbs);
+	ck_assert_ptr_nonnull(data);
+	for (i = 0; i < len; i++)
+		data[i] = pattern_byte(i);
+	for (i = 0; i < n; i++) {
+		prep(&cbs[i], fd, data, len, (off_t)(i * len));
+		cbs[i].aio_reqprio = (int)(i % 21);
+		ck_assert_int_eq(aio_write(&cbs[i]), 0);
+	}
+	prep(&sync_cb, fd, NULL, 0, 0);
+	ck_assert_int_eq(aio_fsync(sync_ops[_i], &sync_cb), 0);
+	wait_cb(&sync_cb);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(aio_error(&cbs[i]) == 0, "write %zu: %d when the fsync was done", i,
+			      aio_error(&cbs[i]));
+	ck_assert_int_eq(aio_error(&sync_cb), 0);
+	ck_assert_int_eq(aio_return(&sync_cb), 0);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(aio_return(&cbs[i]), (ssize_t)len);
+	free(data);
+	free(cbs);
+	close(fd);
+}
+END_TEST
+
+/*
+ * Deterministic: reads pending on a pipe hold back an fsync submitted after
+ * them, whatever their aio_reqprio.  glibc defect 4: there the fsync
+ * overtakes the queued second read when that has aio_reqprio > 0.  _i: 0..1
+ * O_SYNC and O_DSYNC with reqprio 0, 2..3 with the second read at reqprio 20.
+ */
+START_TEST(fsync_waits_for_pending_earlier_requests)
+{
+	const struct aiocb *sync_list[1];
+	struct aiocb rd[2], sync_cb;
+	struct timespec t = ms_ts(100);
+	int p[2], i, r;
+	char c[2] = { 0, 0 };
+
+	make_pipe(p, 0);
+	for (i = 0; i < 2; i++) {
+		prep(&rd[i], p[0], &c[i], 1, 0);
+		rd[i].aio_reqprio = i && _i >= 2 ? 20 : 0;
+		ck_assert_int_eq(aio_read(&rd[i]), 0);
+	}
+	prep(&sync_cb, p[0], NULL, 0, 0);
+	ck_assert_int_eq(aio_fsync(sync_ops[_i % 2], &sync_cb), 0);
+	sync_list[0] = &sync_cb;
+	for (i = 0; i < 2; i++) {
+		/* still held back a while later */
+		errno = 0;
+		r = aio_suspend(sync_list, 1, &t);
+		ck_assert_msg(r == -1 && errno == EAGAIN && aio_error(&sync_cb) == EINPROGRESS,
+			      "the fsync finished before read %d (aio_suspend %d, aio_error %d)",
+			      i, r, aio_error(&sync_cb));
+		ck_assert_int_eq(aio_error(&rd[i]), EINPROGRESS);
+		ck_assert_int_eq(write(p[1], i ? "2" : "1", 1), 1);
+		expect_done(&rd[i], 0, 1);
+	}
+	wait_cb(&sync_cb);
+	ck_assert_int_eq(c[0], '1');
+	ck_assert_int_eq(c[1], '2');
+	/* fsync(2) on a pipe fails with EINVAL, as it does in glibc's worker */
+	ck_assert_int_eq(aio_error(&sync_cb), EINVAL);
+	ck_assert_int_eq(aio_return(&sync_cb), -1);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+START_TEST(fsync_bad_op_is_einval)
+{
+	const int ops[] = { 0, O_RDONLY, O_WRONLY, O_RDWR, O_SYNC | O_APPEND,
+			    O_DSYNC | O_NONBLOCK, O_SYNC | O_WRONLY, -1, INT_MAX };
+	int fd = pattern_file(4096);
+	struct aiocb cb;
+	size_t i;
+
+	for (i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+		prep(&cb, fd, NULL, 0, 0);
+		errno = 0;
+		ck_assert_msg(aio_fsync(ops[i], &cb) == -1, "op %#x accepted", ops[i]);
+		ck_assert_int_eq(errno, EINVAL);
+	}
+	/* the op is checked before the fd, as in glibc */
+	prep(&cb, -1, NULL, 0, 0);
+	errno = 0;
+	ck_assert_int_eq(aio_fsync(0, &cb), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	close(fd);
+}
+END_TEST
+
+START_TEST(fsync_bad_fd_is_ebadf)
+{
+	const int fds[] = { -1, INT_MAX, closed_fd() };
+	struct aiocb cb;
+	size_t i;
+
+	for (i = 0; i < sizeof fds / sizeof fds[0]; i++) {
+		prep(&cb, fds[i], NULL, 0, 0);
+		errno = 0;
+		ck_assert_int_eq(aio_fsync(O_SYNC, &cb), -1);
+		ck_assert_int_eq(errno, EBADF);
+		errno = 0;
+		ck_assert_int_eq(aio_fsync(O_DSYNC, &cb), -1);
+		ck_assert_int_eq(errno, EBADF);
+	}
+}
+END_TEST
+
+/* glibc's own tests give aio_fsync uninitialised aiocbs: aio_reqprio is ignored. */
+START_TEST(fsync_ignores_garbage_reqprio)
+{
+	const int prios[] = { (int)0xa5a5a5a5, -1, 21, INT_MAX, INT_MIN };
+	int fd = pattern_file(4096);
+	struct aiocb cb;
+	size_t i;
+
+	for (i = 0; i < sizeof prios / sizeof prios[0]; i++) {
+		memset(&cb, 0xa5, sizeof cb);
+		cb.aio_fildes = fd;
+		cb.aio_reqprio = prios[i];
+		cb.aio_sigevent.sigev_notify = SIGEV_NONE;
+		ck_assert_int_eq(aio_fsync(i % 2 ? O_DSYNC : O_SYNC, &cb), 0);
+		expect_done(&cb, 0, 0);
+	}
+	close(fd);
+}
+END_TEST
+
+/* ------------------------------------------------ status and notification */
+
+struct seen {
+	struct aiocb *cb;
+	int err;
+	ssize_t ret;
+	int done;
+};
+
+static void record_status(union sigval v)
+{
+	struct seen *s = v.sival_ptr;
+
+	s->err = aio_error(s->cb);
+	s->ret = aio_return(s->cb);
+	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
+}
+
+static void wait_flag(int *flag)
+{
+	double end = now_sec() + WAIT_MS / 1000.0;
+	struct timespec pause = { 0, 1000000 };
+
+	while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE)) {
+		ck_assert_msg(now_sec() < end, "no notification after %d ms", WAIT_MS);
+		nanosleep(&pause, NULL);
+	}
+}
+
+static void thread_notify(struct aiocb *cb, struct seen *s)
+{
+	memset(s, 0, sizeof *s);
+	s->cb = cb;
+	cb->aio_sigevent.sigev_notify = SIGEV_THREAD;
+	cb->aio_sigevent.sigev_notify_function = record_status;
+	cb->aio_sigevent.sigev_value.sival_ptr = s;
+}
+
+/* In a SIGEV_THREAD function, aio_error and aio_return already give the final status. */
+START_TEST(status_is_final_in_sigev_thread_function)
+{
+	int fd = pattern_file(65536), p[2];
+	unsigned char buf[4096];
+	struct aiocb cb;
+	struct seen s;
+	char c;
+
+	prep(&cb, fd, buf, sizeof buf, 4000);
+	thread_notify(&cb, &s);
+	ck_assert_int_eq(aio_read(&cb), 0);
+	wait_flag(&s.done);
+	ck_assert_int_eq(s.err, 0);
+	ck_assert_int_eq(s.ret, (ssize_t)sizeof buf);
+	check_pattern(buf, sizeof buf, 4000);
+
+	/* a failure */
+	prep(&cb, closed_fd(), buf, sizeof buf, 0);
+	thread_notify(&cb, &s);
+	ck_assert_int_eq(aio_read(&cb), 0);
+	wait_flag(&s.done);
+	ck_assert_int_eq(s.err, EBADF);
+	ck_assert_int_eq(s.ret, -1);
+
+	/* a request that completes later, on a pipe */
+	make_pipe(p, 0);
+	prep(&cb, p[0], &c, 1, 0);
+	thread_notify(&cb, &s);
+	ck_assert_int_eq(aio_read(&cb), 0);
+	ck_assert_int_eq(write(p[1], "q", 1), 1);
+	wait_flag(&s.done);
+	ck_assert_int_eq(s.err, 0);
+	ck_assert_int_eq(s.ret, 1);
+	ck_assert_int_eq(c, 'q');
+	close(p[0]);
+	close(p[1]);
+	close(fd);
+}
+END_TEST
+
+/*
+ * glibc defect 5: a notification that fails (bad signal number) overwrites a
+ * successful result with -1.  rtaio validates the sigevent at submission:
+ * the request is refused with EINVAL, never run, and nothing changes later.
+ */
+START_TEST(bad_signal_refused_at_submission_not_after_io)
+{
+	int fd = pattern_file(4096);
+	unsigned char buf[4096];
+	struct aiocb cb, sync_cb;
+
+	memset(buf, 0xee, sizeof buf);
+	prep(&cb, fd, buf, sizeof buf, 0);
+	cb.aio_sigevent.sigev_notify = SIGEV_SIGNAL;
+	cb.aio_sigevent.sigev_signo = 200;
+	errno = 0;
+	ck_assert_int_eq(aio_read(&cb), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(aio_error(&cb), EINVAL);
+	/* an fsync waits for whatever was queued before it on the fd */
+	prep(&sync_cb, fd, NULL, 0, 0);
+	ck_assert_int_eq(aio_fsync(O_SYNC, &sync_cb), 0);
+	expect_done(&sync_cb, 0, 0);
+	ck_assert_int_eq(aio_error(&cb), EINVAL);
+	ck_assert_int_eq(aio_return(&cb), -1);
+	ck_assert_msg(untouched(buf, sizeof buf), "the refused read wrote the buffer");
+	close(fd);
+}
+END_TEST
+
+/* The positive side: a delivered signal keeps the I/O result. */
+START_TEST(signal_notification_keeps_result)
+{
+	int fd = pattern_file(65536);
+	unsigned char buf[4096];
+	struct aiocb cb;
+	sigset_t set, old;
+	siginfo_t si;
+	struct timespec t = ms_ts(WAIT_MS);
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &set, &old), 0);
+	prep(&cb, fd, buf, sizeof buf, 1);
+	cb.aio_sigevent.sigev_notify = SIGEV_SIGNAL;
+	cb.aio_sigevent.sigev_signo = SIGUSR1;
+	cb.aio_sigevent.sigev_value.sival_int = 4242;
+	ck_assert_int_eq(aio_read(&cb), 0);
+	ck_assert_int_eq(sigtimedwait(&set, &si, &t), SIGUSR1);
+	ck_assert_int_eq(si.si_code, SI_ASYNCIO);
+	ck_assert_int_eq(si.si_value.sival_int, 4242);
+	ck_assert_int_eq(aio_error(&cb), 0);
+	ck_assert_int_eq(aio_return(&cb), (ssize_t)sizeof buf);
+	check_pattern(buf, sizeof buf, 1);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(fd);
+}
+END_TEST
+
+/* ------------------------------------------------------ aiocb lifetime */
+
+/* One aiocb, many sequential requests: no state carries over. */
+START_TEST(aiocb_reused_for_sequential_requests)
+{
+	size_t size = 1 << 20, n = scaled(10000), i;
+	int fd = pattern_file(size);
+	unsigned char buf[4096], back[4096];
+	struct aiocb cb;
+
+	memset(&cb, 0, sizeof cb);
+	for (i = 0; i < n; i++) {
+		size_t len = 1 + (i * 7919) % sizeof buf;
+		off_t off = (off_t)((i * 104729) % (size - sizeof buf));
+
+		cb.aio_fildes = fd;
+		cb.aio_buf = buf;
+		cb.aio_nbytes = len;
+		cb.aio_offset = off;
+		cb.aio_sigevent.sigev_notify = SIGEV_NONE;
+		if (i % 100 == 99) {
+			/* a failure now and then: the next request must not see it */
+			cb.aio_offset = -1;
+			ck_assert_int_eq(aio_read(&cb), 0);
+			expect_done(&cb, EINVAL, -1);
+		} else if (i % 3 == 2) {
+			size_t j;
+
+			for (j = 0; j < len; j++)
+				buf[j] = pattern_byte((uint64_t)off + j);
+			ck_assert_int_eq(aio_write(&cb), 0);
+			expect_done(&cb, 0, (ssize_t)len);
+			ck_assert_int_eq(pread(fd, back, len, off), (ssize_t)len);
+			ck_assert(memcmp(back, buf, len) == 0);
+		} else {
+			memset(buf, 0, len);
+			ck_assert_int_eq(aio_read(&cb), 0);
+			expect_done(&cb, 0, (ssize_t)len);
+			check_pattern(buf, len, (uint64_t)off);
+		}
+	}
+	close(fd);
+}
+END_TEST
+
+static int freed_notes;
+
+static void count_note(union sigval v)
+{
+	__atomic_fetch_add(&freed_notes, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * The aiocb may be freed (or overwritten) as soon as aio_error says done:
+ * completion and notification never touch it again (ASan shows it if they do).
+ */
+START_TEST(aiocb_freed_as_soon_as_done)
+{
+	size_t n = scaled(2000), i, notes = 0;
+	int fd = pattern_file(65536);
+	double end;
+
+	for (i = 0; i < n; i++) {
+		struct aiocb *cb = malloc(sizeof *cb);
+		unsigned char *buf = malloc(512);
+		off_t off = (off_t)((i * 331) % 60000);
+
+		ck_assert_ptr_nonnull(cb);
+		ck_assert_ptr_nonnull(buf);
+		prep(cb, fd, buf, 512, off);
+		if (i % 4 == 3) {
+			size_t j;
+
+			for (j = 0; j < 512; j++)
+				buf[j] = pattern_byte((uint64_t)off + j);
+		}
+		if (i % 2) {
+			cb->aio_sigevent.sigev_notify = SIGEV_THREAD;
+			cb->aio_sigevent.sigev_notify_function = count_note;
+			notes++;
+		}
+		ck_assert_int_eq(i % 4 == 3 ? aio_write(cb) : aio_read(cb), 0);
+		ck_assert_int_eq(spin_cb(cb), 0);
+		ck_assert_int_eq(aio_return(cb), 512);
+		memset(cb, 0xff, sizeof *cb);
+		free(cb);
+		if (i % 4 != 3)
+			check_pattern(buf, 512, (uint64_t)off);
+		free(buf);
+	}
+	end = now_sec() + WAIT_MS / 1000.0;
+	while (__atomic_load_n(&freed_notes, __ATOMIC_RELAXED) < (int)notes) {
+		struct timespec pause = { 0, 1000000 };
+
+		ck_assert_msg(now_sec() < end, "%d of %zu notifications", freed_notes, notes);
+		nanosleep(&pause, NULL);
+	}
+	close(fd);
+}
+END_TEST
+
+/* ----------------------------------------------------------------- fork */
+
+/*
+ * In a child: read a pattern file through AIO and aio_suspend; 0 if all
+ * went well.  inherited: a request pending in the parent at the fork, which
+ * the child does not inherit (POSIX): its aiocb reads ECANCELED there.
+ */
+static int child_uses_aio(int fd, struct aiocb *inherited)
+{
+	unsigned char buf[4096];
+	struct aiocb cb[8];
+	const struct aiocb *list[1];
+	struct timespec t = ms_ts(10000);
+	int i, p[2];
+	char c = 0;
+	size_t j;
+
+	if (inherited) {
+		list[0] = inherited;
+		if (aio_error(inherited) != ECANCELED || aio_return(inherited) != -1)
+			return 20;
+		if (aio_suspend(list, 1, &t) != 0)
+			return 21;
+	}
+	for (i = 0; i < 8; i++) {
+		prep(&cb[i], fd, buf, sizeof buf, i * 512);
+		if (aio_read(&cb[i]) != 0)
+			return 10;
+		list[0] = &cb[i];
+		while (aio_error(&cb[i]) == EINPROGRESS)
+			if (aio_suspend(list, 1, &t) != 0)
+				return errno == EAGAIN ? 11 : 12;
+		if (aio_error(&cb[i]) != 0 || aio_return(&cb[i]) != (ssize_t)sizeof buf)
+			return 13;
+		for (j = 0; j < sizeof buf; j++)
+			if (buf[j] != pattern_byte((uint64_t)i * 512 + j))
+				return 14;
+	}
+	/* a pipe of its own: an ordered request */
+	if (pipe(p))
+		return 15;
+	prep(&cb[0], p[0], &c, 1, 0);
+	if (aio_read(&cb[0]) != 0 || write(p[1], "k", 1) != 1)
+		return 16;
+	list[0] = &cb[0];
+	while (aio_error(&cb[0]) == EINPROGRESS)
+		if (aio_suspend(list, 1, &t) != 0)
+			return errno == EAGAIN ? 17 : 18;
+	if (aio_return(&cb[0]) != 1 || c != 'k')
+		return 19;
+	return 0;
+}
+
+/*
+ * A child forked while the parent has a request pending on a pipe starts
+ * clean and can use AIO at once; the parent's request is not inherited (its
+ * aiocb reads ECANCELED in the child) and is unaffected in the parent.
+ */
+START_TEST(fork_child_uses_aio_while_parent_request_pending)
+{
+	int fd = pattern_file(65536), p[2];
+	struct aiocb rd;
+	char c = 0;
+	pid_t pid;
+
+	make_pipe(p, 0);
+	prep(&rd, p[0], &c, 1, 0);
+	ck_assert_int_eq(aio_read(&rd), 0);
+	ck_assert_int_eq(aio_error(&rd), EINPROGRESS);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		alarm(60);
+		_exit(child_uses_aio(fd, &rd));
+	}
+	ck_assert_int_eq(reap(pid, WAIT_MS), 0);
+	ck_assert_int_eq(aio_error(&rd), EINPROGRESS);
+	ck_assert_int_eq(write(p[1], "p", 1), 1);
+	expect_done(&rd, 0, 1);
+	ck_assert_int_eq(c, 'p');
+	close(p[0]);
+	close(p[1]);
+	close(fd);
+}
+END_TEST
+
+/*
+ * glibc defect 3: a child forked while the parent had an idle worker hangs
+ * forever on its first request.  Each round completes a request (a worker
+ * is then idle, or about to be) and forks at once.
+ */
+START_TEST(fork_after_idle_worker_child_does_not_hang)
+{
+	int fd = pattern_file(65536), round, rounds = (int)scaled(20) + 1;
+	unsigned char buf[512];
+	struct aiocb cb;
+
+	for (round = 0; round < rounds; round++) {
+		pid_t pid;
+
+		prep(&cb, fd, buf, sizeof buf, round);
+		ck_assert_int_eq(aio_read(&cb), 0);
+		expect_done(&cb, 0, (ssize_t)sizeof buf);
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			alarm(60);
+			_exit(child_uses_aio(fd, NULL));
+		}
+		ck_assert_msg(reap(pid, WAIT_MS) == 0, "round %d: child failed", round);
+	}
+	close(fd);
+}
+END_TEST
+
+static Suite *rw_suite(void)
+{
+	Suite *s = suite_create("aio_rw");
+	TCase *data = tcase_create("data");
+	TCase *status = tcase_create("status");
+	TCase *check = tcase_create("submission checks");
+	TCase *order = tcase_create("ordering");
+	TCase *sync = tcase_create("fsync");
+	TCase *notify = tcase_create("status and notification");
+	TCase *life = tcase_create("aiocb lifetime");
+	TCase *fork_tc = tcase_create("fork");
+
+	tcase_add_test(data, read_returns_file_data_at_offset);
+	tcase_add_test(data, read_at_or_past_eof_is_short);
+	tcase_add_test(data, write_lands_at_offset);
+	tcase_add_test(data, many_concurrent_requests_on_one_fd);
+	tcase_add_test(data, many_threads_submit_on_one_fd);
+	tcase_add_test(status, error_is_einprogress_then_zero);
+	tcase_add_test(status, return_before_completion_is_einval);
+	tcase_add_test(status, return_is_repeatable);
+	tcase_add_loop_test(check, reqprio_out_of_range_is_einval, 0,
+			    (int)(2 * sizeof bad_prios / sizeof bad_prios[0]));
+	tcase_add_test(check, reqprio_in_range_is_accepted);
+	tcase_add_test(check, bad_fd_fails_through_aio_error);
+	tcase_add_test(check, closed_fd_fails_through_aio_error);
+	tcase_add_test(check, read_only_fd_write_is_ebadf);
+	tcase_add_test(check, negative_offset_fails_through_aio_error);
+	tcase_add_test(check, bad_buffer_fails_with_efault);
+	tcase_add_test(check, unknown_sigev_notify_is_einval);
+	tcase_add_test(check, sigev_signal_bad_signo_is_einval);
+	tcase_add_test(check, zeroed_sigevent_means_no_notification);
+	tcase_add_test(check, sigev_thread_null_function_is_einval);
+	tcase_add_test(check, uninitialised_private_fields_are_ignored);
+	tcase_add_test(order, append_writes_complete_in_submission_order);
+	tcase_add_loop_test(order, stream_reads_run_in_submission_order, 0, 2);
+	tcase_add_loop_test(order, stream_writes_run_in_submission_order, 0, 2);
+	tcase_add_loop_test(order, blocking_stream_writes_stay_in_order, 0, 2);
+	tcase_add_test(order, pending_pipe_reads_do_not_starve_file_io);
+	tcase_add_loop_test(sync, fsync_completes_after_earlier_writes, 0, 2);
+	tcase_add_loop_test(sync, fsync_waits_for_pending_earlier_requests, 0, 4);
+	tcase_add_test(sync, fsync_bad_op_is_einval);
+	tcase_add_test(sync, fsync_bad_fd_is_ebadf);
+	tcase_add_test(sync, fsync_ignores_garbage_reqprio);
+	tcase_add_test(notify, status_is_final_in_sigev_thread_function);
+	tcase_add_test(notify, bad_signal_refused_at_submission_not_after_io);
+	tcase_add_test(notify, signal_notification_keeps_result);
+	tcase_add_test(life, aiocb_reused_for_sequential_requests);
+	tcase_add_test(life, aiocb_freed_as_soon_as_done);
+	tcase_add_test(fork_tc, fork_child_uses_aio_while_parent_request_pending);
+	tcase_add_test(fork_tc, fork_after_idle_worker_child_does_not_hang);
+	tcase_set_timeout(data, 120);
+	tcase_set_timeout(status, 120);
+	tcase_set_timeout(check, 120);
+	tcase_set_timeout(order, 120);
+	tcase_set_timeout(sync, 120);
+	tcase_set_timeout(notify, 120);
+	tcase_set_timeout(life, 300);
+	tcase_set_timeout(fork_tc, 120);
+	suite_add_tcase(s, data);
+	suite_add_tcase(s, status);
+	suite_add_tcase(s, check);
+	suite_add_tcase(s, order);
+	suite_add_tcase(s, sync);
+	suite_add_tcase(s, notify);
+	suite_add_tcase(s, life);
+	suite_add_tcase(s, fork_tc);
+	return s;
+}
+
+TEST_MAIN(rw_suite)
