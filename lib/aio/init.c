@@ -6,6 +6,7 @@
 #include <pthread.h>
 
 #include "internal.h"
+#include "../asys/crew.h"
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -35,6 +36,16 @@ static void setup(void)
 void aio__init(void)
 {
 	pthread_once(&once, setup);
+}
+
+/*
+ * Unloading the library, or exiting: the engine's workers first, since
+ * their completions queue notifications, then the notification threads.
+ */
+__attribute__((destructor)) static void unload(void)
+{
+	asys__unload();
+	aio__notify_unload();
 }
 
 void aio__init_gnu(const struct aioinit *init);

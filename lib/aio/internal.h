@@ -115,6 +115,7 @@ ASYS__HIDDEN int aio__sigevent_check(const struct sigevent *sev);
 /* Deliver n; for SIGEV_THREAD, n->release(n) runs once the function has. */
 ASYS__HIDDEN void aio__notify(struct aio__notification *n);
 ASYS__HIDDEN void aio__notify_fork_child(void);
+ASYS__HIDDEN void aio__notify_unload(void);
 
 /* suspend.c */
 ASYS__HIDDEN extern struct asys__seq aio__completions;

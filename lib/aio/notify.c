@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "../asys/crew.h"
 
 #define POOL_THREADS 4
 #define POOL_IDLE_SEC 1
@@ -22,7 +23,9 @@ static struct {
 	pthread_cond_t wake;
 	struct aio__notification *head, *tail;
 	unsigned threads, idle;
-} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0 };
+	struct asys__crew crew;
+} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0,
+	   ASYS__CREW_INITIALIZER(&pool.lock) };
 
 /*
  * Signals a notification may use: not those glibc keeps for itself.  Signal
@@ -74,11 +77,20 @@ static void run(struct aio__notification *n)
 	n->release(n);
 }
 
-static void *pool_thread(void *unused)
+/* On a pool thread: unloading does not wait for the program's function. */
+static void run_away(struct aio__notification *n)
+{
+	asys__crew_away(&pool.crew);
+	n->sev.sigev_notify_function(n->sev.sigev_value);
+	asys__crew_back(&pool.crew);
+	n->release(n);
+}
+
+static void *pool_thread(struct asys__member *self)
 {
 	pthread_mutex_lock(&pool.lock);
 	for (;;) {
-		struct aio__notification *n = pool.head;
+		struct aio__notification *n = asys__crew_stopping(&pool.crew) ? NULL : pool.head;
 		struct timespec deadline;
 
 		if (n) {
@@ -86,10 +98,12 @@ static void *pool_thread(void *unused)
 			if (!pool.head)
 				pool.tail = NULL;
 			pthread_mutex_unlock(&pool.lock);
-			run(n);
+			run_away(n);
 			pthread_mutex_lock(&pool.lock);
 			continue;
 		}
+		if (asys__crew_stopping(&pool.crew))
+			break;
 		clock_gettime(CLOCK_REALTIME, &deadline);
 		deadline.tv_sec += POOL_IDLE_SEC;
 		pool.idle++;
@@ -100,8 +114,22 @@ static void *pool_thread(void *unused)
 		pool.idle--;
 	}
 	pool.threads--;
+	asys__crew_leave(&pool.crew, self);
 	pthread_mutex_unlock(&pool.lock);
 	return NULL;
+}
+
+/*
+ * Unloading the library, or exiting: dismiss the notification threads and
+ * join them, but for those inside a program's function.  From then on a
+ * late notification runs on the thread that completes its request.
+ */
+void aio__notify_unload(void)
+{
+	pthread_mutex_lock(&pool.lock);
+	pthread_cond_broadcast(&pool.wake);
+	asys__crew_dismiss(&pool.crew, &pool.threads);
+	pthread_mutex_unlock(&pool.lock);
 }
 
 static void *attr_thread(void *arg)
@@ -110,36 +138,43 @@ static void *attr_thread(void *arg)
 	return NULL;
 }
 
-/* Create a thread with every signal blocked; 0 or an error number. */
-static int spawn(const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+/*
+ * A thread made with the program's sigev_notify_attributes, as POSIX asks,
+ * with every signal blocked; 0 or an error number.
+ */
+static int spawn_with(const pthread_attr_t *attr, struct aio__notification *n)
 {
-	pthread_attr_t detached;
 	sigset_t all, old;
 	pthread_t t;
 	int err;
 
-	if (!attr) {
-		pthread_attr_init(&detached);
-		pthread_attr_setdetachstate(&detached, PTHREAD_CREATE_DETACHED);
-	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&t, attr ? attr : &detached, fn, arg);
+	err = pthread_create(&t, attr, attr_thread, n);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!attr)
-		pthread_attr_destroy(&detached);
 	return err;
+}
+
+static int start_pool_thread(void)
+{
+	asys__crew_reap(&pool.crew);
+	return asys__crew_start(&pool.crew, pool_thread, 0);
 }
 
 static void queue_thread(struct aio__notification *n)
 {
 	if (n->sev.sigev_notify_attributes &&
-	    spawn(n->sev.sigev_notify_attributes, attr_thread, n) == 0)
+	    spawn_with(n->sev.sigev_notify_attributes, n) == 0)
 		return;
 	pthread_mutex_lock(&pool.lock);
+	if (asys__crew_stopping(&pool.crew)) {
+		pthread_mutex_unlock(&pool.lock);
+		run(n);
+		return;
+	}
 	if (pool.idle) {
 		pthread_cond_signal(&pool.wake);
-	} else if (pool.threads < POOL_THREADS && spawn(NULL, pool_thread, NULL) == 0) {
+	} else if (pool.threads < POOL_THREADS && start_pool_thread() == 0) {
 		pool.threads++;
 	} else if (!pool.threads) {
 		/* no notification thread at all, and none to be had: never drop it */
@@ -177,4 +212,5 @@ void aio__notify_fork_child(void)
 	pthread_cond_init(&pool.wake, NULL);
 	pool.head = pool.tail = NULL;
 	pool.threads = pool.idle = 0;
+	asys__crew_forget(&pool.crew);
 }

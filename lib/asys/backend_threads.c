@@ -13,17 +13,17 @@
  * consumes a signal if there is one, else leaves `idle` itself.  kick() then
  * knows exactly how many workers are awake and looking for work.
  *
- * Workers are joinable: one that leaves goes on the `exited` list, and
- * counts against the limits until it has been joined (before the next
- * spawn, before a fork, or when the library is unloaded), so that a worker
- * still on its way out is never replaced early.  Unloading the library (or
- * exiting) dismisses the idle workers and joins them: after dlclose() with
- * no call pending, no thread of rtaio's is left.
+ * Workers form a crew (crew.h): one that leaves counts against the limits
+ * until it has been joined (before the next spawn, before a fork, or when
+ * the library is unloaded), so that a worker on its way out is never
+ * replaced early.  Unloading the library (or exiting) stops the workers from
+ * taking calls and joins every one that is not inside a call that may never
+ * end: after dlclose() with no call pending, no thread of rtaio's is left,
+ * and none runs the library's code any more.
  */
-#include <signal.h>
-#include <stdlib.h>
 #include <time.h>
 
+#include "crew.h"
 #include "internal.h"
 
 #define WORKER_STACK_SIZE (256 * 1024)
@@ -33,10 +33,6 @@ struct queue {
 	unsigned len;
 };
 
-struct worker {
-	pthread_t thread;
-	struct worker *next;	/* on the exited list */
-};
 
 static struct {
 	pthread_mutex_t lock;
@@ -46,11 +42,8 @@ static struct {
 	unsigned threads;		/* workers alive, starting ones included */
 	unsigned idle;			/* asleep and not signalled */
 	unsigned wakeups;		/* signals sent and not consumed */
-	struct worker *exited;		/* left, not joined yet */
-	unsigned nexited;
-	bool unloading;			/* idle workers leave at once */
-	pthread_cond_t left;		/* a worker left */
-} pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .left = PTHREAD_COND_INITIALIZER };
+	struct asys__crew crew;
+} pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .crew = ASYS__CREW_INITIALIZER(&pool.lock) };
 
 static void push(struct asys_call *call)
 {
@@ -109,7 +102,7 @@ static struct asys_call *take(void)
 {
 	int c;
 
-	for (c = 0; c < ASYS__NCLASSES; c++) {
+	for (c = 0; c < ASYS__NCLASSES && !asys__crew_stopping(&pool.crew); c++) {
 		struct asys_call *call = pool.queue[c].head;
 
 		if (call && room(c)) {
@@ -121,48 +114,17 @@ static struct asys_call *take(void)
 	return NULL;
 }
 
-static void *worker(void *unused);
-
-/* Join the workers that have left; they are gone when this returns. */
-static void reap(void)
-{
-	while (pool.exited) {
-		struct worker *w = pool.exited;
-
-		pool.exited = w->next;
-		pthread_join(w->thread, NULL);
-		free(w);
-		pool.nexited--;
-	}
-}
+static void *worker(struct asys__member *self);
 
 static int spawn(void)
 {
-	pthread_attr_t attr;
-	sigset_t all, old;
-	struct worker *w;
 	int err;
 
-	reap();
-	w = malloc(sizeof *w);
-	if (!w)
-		return -EAGAIN;
-	if (pthread_attr_init(&attr)) {
-		free(w);
-		return -EAGAIN;
-	}
-	pthread_attr_setstacksize(&attr, WORKER_STACK_SIZE);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&w->thread, &attr, worker, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-	if (err) {
-		free(w);
-		return -err;
-	}
-	pool.threads++;
-	return 0;
+	asys__crew_reap(&pool.crew);
+	err = asys__crew_start(&pool.crew, worker, WORKER_STACK_SIZE);
+	if (!err)
+		pool.threads++;
+	return err;
 }
 
 /* Make sure every runnable call has an awake worker: signal, else spawn. */
@@ -176,13 +138,26 @@ static void kick(void)
 			pool.idle--;
 			pool.wakeups++;
 			pthread_cond_signal(&pool.wake);
-		} else if (pool.threads + pool.nexited >= limit(0) + limit(1) || spawn() < 0) {
+		} else if (pool.threads + pool.crew.nleft >= limit(0) + limit(1) || spawn() < 0) {
 			return;
 		}
 	}
 }
 
-static void *worker(void *self)
+/* Run a call; unloading does not wait for one that may never end. */
+static long execute(struct asys_call *call)
+{
+	long r;
+
+	if (call->__class != ASYS__BLOCKING)
+		return asys__execute(call);
+	asys__crew_away(&pool.crew);
+	r = asys__execute(call);
+	asys__crew_back(&pool.crew);
+	return r;
+}
+
+static void *worker(struct asys__member *self)
 {
 	pthread_mutex_lock(&pool.lock);
 	for (;;) {
@@ -195,7 +170,7 @@ static void *worker(void *self)
 			pool.busy[class]++;
 			pthread_mutex_unlock(&pool.lock);
 			do
-				call = asys__finish(call, asys__execute(call));
+				call = asys__finish(call, execute(call));
 			while (call);
 			pthread_mutex_lock(&pool.lock);
 			pool.busy[class]--;
@@ -208,7 +183,7 @@ static void *worker(void *self)
 			deadline.tv_sec++;
 			deadline.tv_nsec -= 1000000000;
 		}
-		if (pool.unloading)
+		if (asys__crew_stopping(&pool.crew))
 			break;
 		pool.idle++;
 		rc = pthread_cond_timedwait(&pool.wake, &pool.lock, &deadline);
@@ -216,31 +191,25 @@ static void *worker(void *self)
 			pool.wakeups--;
 		else
 			pool.idle--;
-		if ((rc == ETIMEDOUT || pool.unloading) && !runnable())
+		if ((rc == ETIMEDOUT && !runnable()) || asys__crew_stopping(&pool.crew))
 			break;
 	}
 	pool.threads--;
-	((struct worker *)self)->next = pool.exited;
-	pool.exited = self;
-	pool.nexited++;
-	pthread_cond_signal(&pool.left);
+	asys__crew_leave(&pool.crew, self);
 	pthread_mutex_unlock(&pool.lock);
 	return NULL;
 }
 
 /*
- * Unloading the library, or exiting: dismiss the workers that have nothing
- * to do and join them.  Workers busy with a call are left alone (exit ends
- * them; dlclose() with calls pending is the program's error).
+ * Unloading the library, or exiting: workers take no more calls; wait for
+ * all but those inside a call that may never end (exit ends them; dlclose()
+ * with such calls pending is the program's error), and join them.
  */
-__attribute__((destructor)) static void dismiss_at_unload(void)
+static void threads_unload(void)
 {
 	pthread_mutex_lock(&pool.lock);
-	pool.unloading = true;
 	pthread_cond_broadcast(&pool.wake);
-	while (pool.threads > pool.busy[0] + pool.busy[1])
-		pthread_cond_wait(&pool.left, &pool.lock);
-	reap();
+	asys__crew_dismiss(&pool.crew, &pool.threads);
 	pthread_mutex_unlock(&pool.lock);
 }
 
@@ -316,7 +285,7 @@ static void threads_unlock(void)
 static void threads_fork_prepare(void)
 {
 	pthread_mutex_lock(&pool.lock);
-	reap();
+	asys__crew_reap(&pool.crew);
 }
 
 /* The child has no workers: nothing queued in the parent belongs to it. */
@@ -331,9 +300,8 @@ static void threads_fork_child(void)
 		pool.queue[c].len = 0;
 		pool.busy[c] = 0;
 	}
-	pthread_cond_init(&pool.left, NULL);
-	pool.threads = pool.idle = pool.wakeups = pool.nexited = 0;
-	pool.exited = NULL;	/* the parent's threads: none of them is ours */
+	asys__crew_forget(&pool.crew);
+	pool.threads = pool.idle = pool.wakeups = 0;
 }
 
 const struct asys__backend asys__threads = {
@@ -347,4 +315,5 @@ const struct asys__backend asys__threads = {
 	.fork_prepare = threads_fork_prepare,
 	.fork_parent = threads_unlock,
 	.fork_child = threads_fork_child,
+	.unload = threads_unload,
 };

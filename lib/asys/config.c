@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include "crew.h"
 #include "internal.h"
 
 #define DEFAULT_MAX_THREADS 20
@@ -76,7 +77,7 @@ static void setup(void)
 			  DEFAULT_MAX_BLOCKING_THREADS);
 	asys__engine.config.idle_msec =
 		env_value("RTAIO_IDLE_MSEC", MAX_IDLE_MSEC, DEFAULT_IDLE_MSEC);
-	asys__engine.backend = &asys__threads;
+	__atomic_store_n(&asys__engine.backend, &asys__threads, __ATOMIC_RELEASE);
 	asys__engine.backend->init();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	errno = saved;
@@ -85,6 +86,12 @@ static void setup(void)
 void asys__init(void)
 {
 	pthread_once(&once, setup);
+}
+
+__attribute__((destructor)) void asys__unload(void)
+{
+	if (__atomic_load_n(&asys__engine.backend, __ATOMIC_ACQUIRE))
+		asys__engine.backend->unload();
 }
 
 int asys_configure(const struct asys_config *set, struct asys_config *old)

@@ -97,6 +97,8 @@ struct asys__backend {
 	void (*fork_prepare)(void);
 	void (*fork_parent)(void);
 	void (*fork_child)(void);
+	/* The library is being unloaded: stop, and leave no thread behind. */
+	void (*unload)(void);
 };
 ASYS__HIDDEN extern const struct asys__backend asys__threads;
 

@@ -1,0 +1,104 @@
+/* Crews of threads: see crew.h. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include "crew.h"
+
+static void *run(void *arg)
+{
+	struct asys__member *m = arg;
+
+	return m->fn(m);
+}
+
+int asys__crew_start(struct asys__crew *c, void *(*fn)(struct asys__member *), size_t stack)
+{
+	struct asys__member *m = malloc(sizeof *m);
+	pthread_attr_t attr;
+	sigset_t all, old;
+	int err;
+
+	(void)c;
+	if (!m)
+		return -EAGAIN;
+	m->fn = fn;
+	if (pthread_attr_init(&attr)) {
+		free(m);
+		return -EAGAIN;
+	}
+	if (stack)
+		pthread_attr_setstacksize(&attr, stack);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&m->thread, &attr, run, m);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		free(m);
+		return -err;
+	}
+	return 0;
+}
+
+void asys__crew_leave(struct asys__crew *c, struct asys__member *self)
+{
+	self->next = c->left;
+	c->left = self;
+	c->nleft++;
+	pthread_cond_broadcast(&c->gone);
+}
+
+void asys__crew_reap(struct asys__crew *c)
+{
+	while (c->left) {
+		struct asys__member *m = c->left;
+
+		c->left = m->next;
+		pthread_join(m->thread, NULL);
+		free(m);
+		c->nleft--;
+	}
+}
+
+void asys__crew_forget(struct asys__crew *c)
+{
+	c->left = NULL;
+	c->nleft = 0;
+	c->away = 0;
+	pthread_cond_init(&c->gone, NULL);
+}
+
+/*
+ * `away` and `stopping` are read without the lock: a member's increment and
+ * its read of `stopping` are sequentially consistent, and so are the
+ * dismisser's store and read, so either the dismisser stops waiting for this
+ * member or the member wakes it to look again.
+ */
+void asys__crew_away(struct asys__crew *c)
+{
+	__atomic_fetch_add(&c->away, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&c->stopping, __ATOMIC_SEQ_CST)) {
+		pthread_mutex_lock(c->lock);
+		pthread_cond_broadcast(&c->gone);
+		pthread_mutex_unlock(c->lock);
+	}
+}
+
+void asys__crew_back(struct asys__crew *c)
+{
+	__atomic_fetch_sub(&c->away, 1, __ATOMIC_SEQ_CST);
+}
+
+bool asys__crew_stopping(struct asys__crew *c)
+{
+	return __atomic_load_n(&c->stopping, __ATOMIC_SEQ_CST);
+}
+
+void asys__crew_dismiss(struct asys__crew *c, const unsigned *members)
+{
+	__atomic_store_n(&c->stopping, true, __ATOMIC_SEQ_CST);
+	while (*members > __atomic_load_n(&c->away, __ATOMIC_SEQ_CST))
+		pthread_cond_wait(&c->gone, c->lock);
+	asys__crew_reap(c);
+}

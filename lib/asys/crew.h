@@ -1,0 +1,68 @@
+/*
+ * A crew: the threads one of rtaio's pools starts.  Each has every signal
+ * blocked (a process-directed signal must never land on one of rtaio's
+ * threads) and is joinable: a member that leaves is joined later, by
+ * asys__crew_reap(), so that its owner can tell when it is really gone
+ * (before replacing it, before fork, before the library is unmapped).
+ * The owner's own mutex guards the crew.
+ */
+#ifndef ASYS_CREW_H
+#define ASYS_CREW_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "futex.h"
+
+struct asys__member {
+	pthread_t thread;
+	struct asys__member *next;	/* on the crew's left list */
+	void *(*fn)(struct asys__member *self);
+};
+
+struct asys__crew {
+	pthread_mutex_t *lock;		/* the owner's */
+	struct asys__member *left;	/* left, not joined yet */
+	unsigned nleft;
+	pthread_cond_t gone;		/* signalled when a member leaves */
+	bool stopping;			/* the library is being unloaded */
+	unsigned away;			/* members in code that may never return */
+};
+
+#define ASYS__CREW_INITIALIZER(owner_lock) \
+	{ (owner_lock), NULL, 0, PTHREAD_COND_INITIALIZER, false, 0 }
+
+/*
+ * Unloading the library (or exiting): stop the engine's threads.  Layers
+ * above call it first from their own unloading, since the engine's
+ * completions feed them.  Idempotent.
+ */
+ASYS__HIDDEN void asys__unload(void);
+
+/* Start fn on a new member (0 or -errno); stack 0: the default size. */
+ASYS__HIDDEN int asys__crew_start(struct asys__crew *c, void *(*fn)(struct asys__member *),
+				  size_t stack);
+/* A member's last act, with the owner's lock held. */
+ASYS__HIDDEN void asys__crew_leave(struct asys__crew *c, struct asys__member *self);
+/* Join the members that have left; they are gone when this returns. */
+ASYS__HIDDEN void asys__crew_reap(struct asys__crew *c);
+/* In a fork child: none of the parent's threads is ours. */
+ASYS__HIDDEN void asys__crew_forget(struct asys__crew *c);
+
+/*
+ * Around code that may never return (a blocking system call, a program's
+ * notification function), which the unloading side does not wait for.
+ * Called without the lock.
+ */
+ASYS__HIDDEN void asys__crew_away(struct asys__crew *c);
+ASYS__HIDDEN void asys__crew_back(struct asys__crew *c);
+/* Is the library being unloaded?  Members then take no more work. */
+ASYS__HIDDEN bool asys__crew_stopping(struct asys__crew *c);
+/*
+ * With the lock held, once the owner has woken its idle members: wait until
+ * `members` (the owner's count, which leaving members decrement) is down to
+ * those away, and join the ones that left.
+ */
+ASYS__HIDDEN void asys__crew_dismiss(struct asys__crew *c, const unsigned *members);
+
+#endif /* ASYS_CREW_H */
