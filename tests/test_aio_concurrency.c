@@ -1,0 +1,128 @@
+/*
+ * Requests on one regular file run concurrently (glibc runs one request per
+ * fd at a time: its defect 8).  The proof: each aio_read's buffer is a page
+ * that userfaultfd holds back, so the kernel's copy into it waits until the
+ * test releases the page; seeing every read's fault outstanding at once
+ * means every read is in the kernel at once, on the one fd.
+ * Exits 77 where userfaultfd is not available (unprivileged, old kernel).
+ */
+#include <aio.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include "testutil.h"
+
+#define READS 4
+#define PAGE 4096
+
+static int open_uffd(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, UFFDIO_API, &api) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+START_TEST(reads_on_one_file_run_concurrently)
+{
+	int uffd = open_uffd(), fd = pattern_file(READS * PAGE), faults = 0, i;
+	char *pages = mmap(NULL, READS * PAGE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct uffdio_register reg = {
+		.range = { (unsigned long)pages, READS * PAGE },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	const struct aiocb *list[READS];
+	struct aiocb cb[READS];
+	bool seen[READS] = { false };
+	double deadline = now_sec() + 20;
+
+	ck_assert_int_ge(uffd, 0);
+	ck_assert_ptr_ne(pages, MAP_FAILED);
+	ck_assert_int_eq(ioctl(uffd, UFFDIO_REGISTER, &reg), 0);
+	memset(cb, 0, sizeof cb);
+	for (i = 0; i < READS; i++) {
+		cb[i].aio_fildes = fd;
+		cb[i].aio_buf = pages + i * PAGE;
+		cb[i].aio_nbytes = PAGE;
+		cb[i].aio_offset = (off_t)i * PAGE;
+		cb[i].aio_sigevent.sigev_notify = SIGEV_NONE;
+		list[i] = &cb[i];
+		ck_assert_int_eq(aio_read(&cb[i]), 0);
+	}
+	/* every read faults on its page before any page is released */
+	while (faults < READS && now_sec() < deadline) {
+		struct pollfd p = { .fd = uffd, .events = POLLIN };
+		struct uffd_msg msg;
+
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		if (read(uffd, &msg, sizeof msg) != (ssize_t)sizeof msg ||
+		    msg.event != UFFD_EVENT_PAGEFAULT)
+			continue;
+		i = (int)((msg.arg.pagefault.address - (unsigned long)pages) / PAGE);
+		if (i >= 0 && i < READS && !seen[i]) {
+			seen[i] = true;
+			faults++;
+		}
+	}
+	ck_assert_msg(faults == READS, "only %d of %d reads were in the kernel at once", faults,
+		      READS);
+	for (i = 0; i < READS; i++) {
+		struct uffdio_zeropage z = { .range = { (unsigned long)(pages + i * PAGE), PAGE } };
+
+		ck_assert_int_eq(ioctl(uffd, UFFDIO_ZEROPAGE, &z), 0);
+	}
+	for (i = 0; i < READS; i++) {
+		struct timespec t = ms_ts(10000);
+		int k;
+
+		while (aio_error(&cb[i]) == EINPROGRESS)
+			ck_assert_int_eq(aio_suspend(&list[i], 1, &t), 0);
+		ck_assert_int_eq(aio_return(&cb[i]), PAGE);
+		for (k = 0; k < PAGE; k++)
+			ck_assert_uint_eq((unsigned char)pages[i * PAGE + k],
+					  pattern_byte((uint64_t)i * PAGE + k));
+	}
+	munmap(pages, READS * PAGE);
+	close(uffd);
+	close(fd);
+}
+END_TEST
+
+static Suite *concurrency_suite(void)
+{
+	Suite *s = suite_create("aio concurrency");
+	TCase *t = tcase_create("one file");
+
+	tcase_set_timeout(t, 60);
+	tcase_add_test(t, reads_on_one_file_run_concurrently);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int fd = open_uffd(), failed;
+
+	if (fd < 0) {
+		printf("SKIP: userfaultfd is not available here (%s)\n", strerror(errno));
+		return 77;
+	}
+	close(fd);
+	sr = srunner_create(concurrency_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
