@@ -8,9 +8,11 @@
 #define _AIO_H 1
 
 #include <features.h>
-#include <signal.h>
 #include <sys/types.h>
-#include <time.h>
+/* what glibc's own <aio.h> includes: usable in strict ISO C modes too */
+#include <bits/types/sigevent_t.h>
+#include <bits/sigevent-consts.h>
+#include <bits/types/struct_timespec.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -243,7 +243,8 @@ static void check_eintr(size_t n, int flags)
 	ck_assert_int_eq(w.err, EINTR);
 	ck_assert_int_gt(handled, 0);
 	for (i = 0; i < n; i++) {
-		ck_assert_uint_eq(asys_state(&pd[i].call), ASYS_RUNNING);
+		/* still pending: queued or running, never finished by the signal */
+		ck_assert_uint_lt(asys_state(&pd[i].call), ASYS_DONE);
 		release(&pd[i]);
 		finish_pending(&pd[i]);
 	}

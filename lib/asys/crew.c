@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "crew.h"
 
@@ -95,10 +96,29 @@ bool asys__crew_stopping(struct asys__crew *c)
 	return __atomic_load_n(&c->stopping, __ATOMIC_SEQ_CST);
 }
 
+/*
+ * A member away (in a blocking call, in a program's function) may be about
+ * to come back into the library's code, which dlclose() is going to unmap:
+ * give those a short grace, and leave only the ones still away after it.
+ */
+#define GRACE_NSEC 100000000L
+
 void asys__crew_dismiss(struct asys__crew *c, const unsigned *members)
 {
+	struct timespec grace;
+
 	__atomic_store_n(&c->stopping, true, __ATOMIC_SEQ_CST);
-	while (*members > __atomic_load_n(&c->away, __ATOMIC_SEQ_CST))
-		pthread_cond_wait(&c->gone, c->lock);
+	clock_gettime(CLOCK_REALTIME, &grace);
+	grace.tv_nsec += GRACE_NSEC;
+	if (grace.tv_nsec >= 1000000000L) {
+		grace.tv_sec++;
+		grace.tv_nsec -= 1000000000L;
+	}
+	while (*members) {
+		if (*members > __atomic_load_n(&c->away, __ATOMIC_SEQ_CST))
+			pthread_cond_wait(&c->gone, c->lock);
+		else if (pthread_cond_timedwait(&c->gone, c->lock, &grace) == ETIMEDOUT)
+			break;
+	}
 	asys__crew_reap(c);
 }
