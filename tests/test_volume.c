@@ -62,6 +62,7 @@ static void check_data(const unsigned char *buf, uint64_t off, size_t len, unsig
 		     callno, (unsigned long long)off, len, i, buf[i], g_ref[off + i]);
 }
 
+/* The engine's limit on its threads; `start` threads were there before it. */
 static unsigned thread_bound(int start)
 {
 	struct asys_config c;
@@ -70,9 +71,10 @@ static unsigned thread_bound(int start)
 	return (unsigned)start + c.max_threads + c.max_blocking_threads;
 }
 
+/* Counted by name, so that a sanitizer's own threads do not count. */
 static void check_threads(int start, unsigned bound, int *peak)
 {
-	int n = thread_count();
+	int n = start + rtaio_thread_count();
 
 	if (n > *peak)
 		*peak = n;

@@ -59,6 +59,32 @@ static inline int thread_count(void)
 	return n;
 }
 
+/* rtaio's own threads in this process: those named rtaio-* (sanitizers add their own). */
+static inline int rtaio_thread_count(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d))) {
+		char path[300], name[32] = "";
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;	/* gone meanwhile */
+		if (fgets(name, sizeof name, f) && !strncmp(name, "rtaio-", 6))
+			n++;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
 static inline struct timespec ms_ts(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };

@@ -158,7 +158,7 @@ static int spawn_with(const pthread_attr_t *attr, struct aio__notification *n)
 static int start_pool_thread(void)
 {
 	asys__crew_reap(&pool.crew);
-	return asys__crew_start(&pool.crew, pool_thread, 0);
+	return asys__crew_start(&pool.crew, pool_thread, "rtaio-notify", 0);
 }
 
 static void queue_thread(struct aio__notification *n)

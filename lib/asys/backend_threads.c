@@ -121,7 +121,7 @@ static int spawn(void)
 	int err;
 
 	asys__crew_reap(&pool.crew);
-	err = asys__crew_start(&pool.crew, worker, WORKER_STACK_SIZE);
+	err = asys__crew_start(&pool.crew, worker, "rtaio-worker", WORKER_STACK_SIZE);
 	if (!err)
 		pool.threads++;
 	return err;

@@ -10,10 +10,12 @@ static void *run(void *arg)
 {
 	struct asys__member *m = arg;
 
+	pthread_setname_np(pthread_self(), m->name);
 	return m->fn(m);
 }
 
-int asys__crew_start(struct asys__crew *c, void *(*fn)(struct asys__member *), size_t stack)
+int asys__crew_start(struct asys__crew *c, void *(*fn)(struct asys__member *), const char *name,
+		     size_t stack)
 {
 	struct asys__member *m = malloc(sizeof *m);
 	pthread_attr_t attr;
@@ -24,6 +26,7 @@ int asys__crew_start(struct asys__crew *c, void *(*fn)(struct asys__member *), s
 	if (!m)
 		return -EAGAIN;
 	m->fn = fn;
+	m->name = name;
 	if (pthread_attr_init(&attr)) {
 		free(m);
 		return -EAGAIN;

@@ -18,6 +18,7 @@ struct asys__member {
 	pthread_t thread;
 	struct asys__member *next;	/* on the crew's left list */
 	void *(*fn)(struct asys__member *self);
+	const char *name;		/* shown by ps and /proc: rtaio's threads are told apart */
 };
 
 struct asys__crew {
@@ -39,9 +40,9 @@ struct asys__crew {
  */
 ASYS__HIDDEN void asys__unload(void);
 
-/* Start fn on a new member (0 or -errno); stack 0: the default size. */
+/* Start fn on a new member named name (0 or -errno); stack 0: the default size. */
 ASYS__HIDDEN int asys__crew_start(struct asys__crew *c, void *(*fn)(struct asys__member *),
-				  size_t stack);
+				  const char *name, size_t stack);
 /* A member's last act, with the owner's lock held. */
 ASYS__HIDDEN void asys__crew_leave(struct asys__crew *c, struct asys__member *self);
 /* Join the members that have left; they are gone when this returns. */
