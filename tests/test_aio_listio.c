@@ -14,7 +14,7 @@
 #include <signal.h>
 #include <stdbool.h>
 
-#include "testutil.h"
+#include "aioutil.h"
 
 #define WAIT_MS 20000L
 #define SIG_LIST (SIGRTMIN + 2)
@@ -33,24 +33,6 @@ static void prep_cb(struct aiocb *cb, int op, int fd, volatile void *buf, size_t
 	cb->aio_sigevent.sigev_notify = SIGEV_NONE;
 }
 
-/* Wait until cb is final, failing the test after `ms`. */
-static void wait_final(const struct aiocb *cb, long ms)
-{
-	const struct aiocb *list[1] = { cb };
-	double end = now_sec() + (double)ms / 1000.0;
-
-	while (aio_error(cb) == EINPROGRESS) {
-		double left = end - now_sec();
-		struct timespec t;
-
-		ck_assert_msg(left > 0, "request %p still in progress after %ld ms", (void *)cb, ms);
-		t = ms_ts((long)(left * 1000.0) + 1);
-		if (aio_suspend(list, 1, &t) < 0)
-			ck_assert_msg(errno == EAGAIN || errno == EINTR, "aio_suspend: %s",
-				      strerror(errno));
-	}
-}
-
 static void assert_status(struct aiocb *cb, int err, ssize_t ret)
 {
 	ck_assert_msg(aio_error(cb) == err, "aio_error %d (%s), expected %d (%s)", aio_error(cb),
@@ -64,33 +46,6 @@ static void assert_fails(int rc, int err)
 
 	ck_assert_msg(rc == -1 && e == err, "lio_listio returned %d, errno %d (%s); expected -1/%s",
 		      rc, e, strerror(e), strerror(err));
-}
-
-/* The first byte of buf that is not pattern_byte(off + i), or -1. */
-static long first_bad_byte(const volatile void *buf, uint64_t off, size_t len)
-{
-	const volatile unsigned char *b = buf;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (b[i] != pattern_byte(off + i))
-			return (long)i;
-	return -1;
-}
-
-/* Bytes waiting in a pipe, read without blocking. */
-static size_t drain(int rfd, char *out, size_t max)
-{
-	int fl = fcntl(rfd, F_GETFL);
-	ssize_t n;
-	size_t got = 0;
-
-	ck_assert_int_ge(fl, 0);
-	ck_assert_int_eq(fcntl(rfd, F_SETFL, fl | O_NONBLOCK), 0);
-	while (got < max && (n = read(rfd, out + got, max - got)) > 0)
-		got += (size_t)n;
-	ck_assert_int_eq(fcntl(rfd, F_SETFL, fl), 0);
-	return got;
 }
 
 static void block_signal(int sig)

@@ -14,7 +14,7 @@
 #include <signal.h>
 #include <stdbool.h>
 
-#include "testutil.h"
+#include "aioutil.h"
 
 #define WAIT_MS 20000L
 #define SIG_NOTE (SIGRTMIN + 4)
@@ -30,29 +30,6 @@ static void prep_cb(struct aiocb *cb, int fd, volatile void *buf, size_t len, of
 	cb->aio_nbytes = len;
 	cb->aio_offset = off;
 	cb->aio_sigevent.sigev_notify = SIGEV_NONE;
-}
-
-static void submit_read(struct aiocb *cb)
-{
-	ck_assert_msg(aio_read(cb) == 0, "aio_read: %s", strerror(errno));
-}
-
-/* Wait until cb is final, failing the test after `ms`. */
-static void wait_final(const struct aiocb *cb, long ms)
-{
-	const struct aiocb *list[1] = { cb };
-	double end = now_sec() + (double)ms / 1000.0;
-
-	while (aio_error(cb) == EINPROGRESS) {
-		double left = end - now_sec();
-		struct timespec t;
-
-		ck_assert_msg(left > 0, "request %p still in progress after %ld ms", (void *)cb, ms);
-		t = ms_ts((long)(left * 1000.0) + 1);
-		if (aio_suspend(list, 1, &t) < 0)
-			ck_assert_msg(errno == EAGAIN || errno == EINTR, "aio_suspend: %s",
-				      strerror(errno));
-	}
 }
 
 static void assert_status(struct aiocb *cb, int err, ssize_t ret)

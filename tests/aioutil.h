@@ -1,0 +1,62 @@
+/* Helpers shared by the POSIX AIO Check programs. */
+#ifndef RTAIO_AIOUTIL_H
+#define RTAIO_AIOUTIL_H
+
+#include <aio.h>
+
+#include "testutil.h"
+
+static inline void submit_read(struct aiocb *cb)
+{
+	ck_assert_msg(aio_read(cb) == 0, "aio_read: %s", strerror(errno));
+}
+
+/* Wait until cb is final, failing the test after `ms`. */
+static inline void wait_final(const struct aiocb *cb, long ms)
+{
+	const struct aiocb *list[1] = { cb };
+	double end = now_sec() + (double)ms / 1000.0;
+
+	while (aio_error(cb) == EINPROGRESS) {
+		double left = end - now_sec();
+		struct timespec t;
+
+		ck_assert_msg(left > 0, "request %p still in progress after %ld ms", (void *)cb, ms);
+		t = ms_ts((long)(left * 1000.0) + 1);
+		if (aio_suspend(list, 1, &t) < 0)
+			ck_assert_msg(errno == EAGAIN || errno == EINTR, "aio_suspend: %s",
+				      strerror(errno));
+	}
+}
+
+/*
+ * The first byte of buf that is not pattern_byte(off + i), or -1: one
+ * assertion per buffer (Check records every assertion that passes).
+ */
+static inline long first_bad_byte(const volatile void *buf, uint64_t off, size_t len)
+{
+	const volatile unsigned char *b = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (b[i] != pattern_byte(off + i))
+			return (long)i;
+	return -1;
+}
+
+/* Bytes waiting in a pipe, read without blocking. */
+static inline size_t drain(int rfd, char *out, size_t max)
+{
+	int fl = fcntl(rfd, F_GETFL);
+	ssize_t n;
+	size_t got = 0;
+
+	ck_assert_int_ge(fl, 0);
+	ck_assert_int_eq(fcntl(rfd, F_SETFL, fl | O_NONBLOCK), 0);
+	while (got < max && (n = read(rfd, out + got, max - got)) > 0)
+		got += (size_t)n;
+	ck_assert_int_eq(fcntl(rfd, F_SETFL, fl), 0);
+	return got;
+}
+
+#endif
