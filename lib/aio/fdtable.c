@@ -243,6 +243,19 @@ bool aio__fd_unqueue(struct aio__request *r)
 	return was_waiting;
 }
 
+/* Unloading the library: give the spare entries back (those in use stay). */
+void aio__fd_unload(void)
+{
+	pthread_mutex_lock(&spare_lock);
+	while (spare) {
+		struct aio__fd *e = spare;
+
+		spare = e->next;
+		free(e);
+	}
+	pthread_mutex_unlock(&spare_lock);
+}
+
 void aio__fd_lock_all(void)
 {
 	int i;

@@ -40,12 +40,15 @@ void aio__init(void)
 
 /*
  * Unloading the library, or exiting: the engine's workers first, since
- * their completions queue notifications, then the notification threads.
+ * their completions queue notifications, then the notification threads,
+ * then the memory (a program that unloads rtaio has no request pending).
  */
 __attribute__((destructor)) static void unload(void)
 {
 	asys__unload();
 	aio__notify_unload();
+	aio__request_unload();
+	aio__fd_unload();
 }
 
 void aio__init_gnu(const struct aioinit *init);

@@ -81,6 +81,7 @@ ASYS__HIDDEN struct aio__request *aio__request_get(void);
 ASYS__HIDDEN void aio__request_ref(struct aio__request *r);
 ASYS__HIDDEN void aio__request_put(struct aio__request *r);
 ASYS__HIDDEN void aio__request_fork_child(void);
+ASYS__HIDDEN void aio__request_unload(void);
 
 /*
  * submit.c: queue one aiocb (op: LIO_READ, LIO_WRITE, AIO__FSYNC,
@@ -109,6 +110,7 @@ ASYS__HIDDEN bool aio__fd_unqueue(struct aio__request *r);
 ASYS__HIDDEN void aio__fd_lock_all(void);
 ASYS__HIDDEN void aio__fd_unlock_all(void);
 ASYS__HIDDEN void aio__fd_fork_child(void);
+ASYS__HIDDEN void aio__fd_unload(void);
 
 /* notify.c */
 ASYS__HIDDEN int aio__sigevent_check(const struct sigevent *sev);
