@@ -61,10 +61,11 @@ bound() {
 fio_run() {
 	job=$1
 	shift
+	# fio leaves its verify state files in the working directory: the scratch one
 	# shellcheck disable=SC2086
-	LD_PRELOAD="$lib" LD_BIND_NOW=1 LD_DEBUG=bindings LD_DEBUG_OUTPUT="$dir/$job.ld" \
+	(cd "$dir" && LD_PRELOAD="$lib" LD_BIND_NOW=1 LD_DEBUG=bindings LD_DEBUG_OUTPUT="$dir/$job.ld" \
 		$limit fio --name="$job" --ioengine=posixaio --filename="$dir/fio.dat" \
-		--size=16m --bs=4k --output="$dir/$job" "$@" >"$dir/$job.err" 2>&1
+		--size=16m --bs=4k --output="$dir/$job" "$@" >"$dir/$job.err" 2>&1)
 }
 # fio_ok JOB WHAT: fio succeeded, reported no error and no verification failure.
 fio_ok() {
