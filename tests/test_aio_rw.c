@@ -1281,6 +1281,7 @@ START_TEST(fork_child_uses_aio_while_parent_request_pending)
 	prep(&rd, p[0], &c, 1, 0);
 	ck_assert_int_eq(aio_read(&rd), 0);
 	ck_assert_int_eq(aio_error(&rd), EINPROGRESS);
+	settle_rtaio_threads(5000);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
@@ -1315,6 +1316,7 @@ START_TEST(fork_after_idle_worker_child_does_not_hang)
 		prep(&cb, fd, buf, sizeof buf, round);
 		ck_assert_int_eq(aio_read(&cb), 0);
 		expect_done(&cb, 0, (ssize_t)sizeof buf);
+		settle_rtaio_threads(5000);
 		pid = fork();
 		ck_assert_int_ge(pid, 0);
 		if (pid == 0) {

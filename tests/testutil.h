@@ -44,23 +44,13 @@ static inline int pattern_file(size_t size)
 	return fd;
 }
 
-/* Threads in this process, from /proc/self/task. */
-static inline int thread_count(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
-/* rtaio's own threads in this process: those named rtaio-* (sanitizers add their own). */
-static inline int rtaio_thread_count(void)
+/*
+ * Live threads of this process from /proc/self/task: all of them, or only
+ * rtaio's (named rtaio-*; sanitizers add threads of their own).  A thread
+ * that has exited can linger there for a moment after pthread_join()
+ * returns (state Z or X): it is not counted.  running: only those in state R.
+ */
+static inline int count_threads(int rtaio_only, int running)
 {
 	DIR *d = opendir("/proc/self/task");
 	struct dirent *e;
@@ -68,21 +58,35 @@ static inline int rtaio_thread_count(void)
 
 	ck_assert_ptr_nonnull(d);
 	while ((e = readdir(d))) {
-		char path[300], name[32] = "";
+		char path[300], line[512];
+		const char *name, *state;
 		FILE *f;
 
 		if (e->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+		snprintf(path, sizeof path, "/proc/self/task/%s/stat", e->d_name);
 		f = fopen(path, "r");
 		if (!f)
 			continue;	/* gone meanwhile */
-		if (fgets(name, sizeof name, f) && !strncmp(name, "rtaio-", 6))
+		if (fgets(line, sizeof line, f) && (name = strchr(line, '(')) &&
+		    (state = strrchr(line, ')')) && state[1] == ' ' && state[2] != 'Z' &&
+		    state[2] != 'X' && (!rtaio_only || !strncmp(name + 1, "rtaio-", 6)) &&
+		    (!running || state[2] == 'R'))
 			n++;
 		fclose(f);
 	}
 	closedir(d);
 	return n;
+}
+
+static inline int thread_count(void)
+{
+	return count_threads(0, 0);
+}
+
+static inline int rtaio_thread_count(void)
+{
+	return count_threads(1, 0);
 }
 
 static inline struct timespec ms_ts(long ms)
@@ -98,6 +102,20 @@ static inline double now_sec(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Before a fork: wait (at most ms) until none of rtaio's threads is
+ * running, so that none is starting up inside the sanitizer runtime's
+ * allocator, whose lock GCC 12's ASan does not take around fork.
+ */
+static inline void settle_rtaio_threads(long ms)
+{
+	double end = now_sec() + (double)ms / 1000;
+	struct timespec pause = { 0, 1000000 };
+
+	while (count_threads(1, 1) && now_sec() < end)
+		nanosleep(&pause, NULL);
 }
 
 /*
