@@ -359,6 +359,7 @@ END_TEST
 
 struct waiter {
 	struct asys_call *c;
+	pid_t tid;
 	int rc, err;
 	unsigned state;
 	long result;
@@ -369,6 +370,7 @@ static void *wait_thread(void *arg)
 	struct waiter *w = arg;
 	struct timespec t = ms_ts(20000);
 
+	__atomic_store_n(&w->tid, gettid(), __ATOMIC_RELEASE);
 	w->rc = asys_wait(w->c, &t);
 	w->err = errno;
 	w->state = asys_state(w->c);
@@ -380,9 +382,10 @@ START_TEST(cancel_wakes_waiter)
 {
 	struct blocker b;
 	struct asys_call v;
-	struct waiter w = { &v, 0, 0, 0, 0 };
+	struct waiter w = { &v, 0, 0, 0, 0, 0 };
 	pthread_t th;
 	double end;
+	pid_t tid;
 	int fd = pattern_file(0);
 
 	set_pool(1, 0);
@@ -390,14 +393,14 @@ START_TEST(cancel_wakes_waiter)
 	asys_prep(&v, SYS_pwrite64, fd, (long)"X", 1, 0, 0, 0);
 	submit1(&v);
 	ck_assert_int_eq(pthread_create(&th, NULL, wait_thread, &w), 0);
-	/*
-	 * Give the waiter the chance to go to sleep: it flags the state word
-	 * (a private bit beside ASYS_STATE_MASK) first.  Best effort only:
-	 * the test is valid whether or not the waiter is asleep yet.
-	 */
-	end = deadline_in(2000);
-	while (__atomic_load_n(&v.state, __ATOMIC_ACQUIRE) == ASYS_QUEUED && now_sec() < end)
+	/* cancel once the waiter sleeps in asys_wait: the cancel must wake it */
+	end = deadline_in(10000);
+	while (!(tid = __atomic_load_n(&w.tid, __ATOMIC_ACQUIRE))) {
+		ck_assert(now_sec() < end);
 		sched_yield();
+	}
+	ck_assert_msg(thread_asleep(tid, 10000), "the waiter never went to sleep");
+	ck_assert_uint_eq(asys_state(&v), ASYS_QUEUED);
 	ck_assert_int_eq(asys_cancel(&v), 0);
 	ck_assert_int_eq(pthread_join(th, NULL), 0);
 	ck_assert_msg(w.rc == 0, "waiter: asys_wait %d: %s", w.rc, strerror(w.err));

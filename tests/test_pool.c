@@ -64,6 +64,22 @@ static void submit1(struct asys_call *c)
 	submit(list, 1);
 }
 
+/* thread_count() without Check's assertions, which only work inside a test. */
+static int probe_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
 static void *nothing(void *arg)
 {
 	return arg;
@@ -610,23 +626,160 @@ START_TEST(calls_run_on_workers_with_signals_blocked)
 }
 END_TEST
 
-/* --- tuning from the environment --- */
+/* --- exit --- */
 
-/* thread_count() without Check's assertions, which only work inside a test. */
-static int probe_threads(void)
+/* The "hook" child's done hook and the flags it shares with the child's main thread. */
+static int hook_started, hook_go, hook_armed;
+
+/*
+ * Keep this worker busy until the library's destructor has dismissed the
+ * other, idle worker (its thread disappears): the destructor has then run,
+ * and this worker becomes idle only afterwards.
+ */
+static void outlive_destructor_hook(struct asys_call *c)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
+	double end = now_sec() + 20.0;
+	int n;
 
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
+	__atomic_store_n(&hook_started, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&hook_go, __ATOMIC_ACQUIRE) && now_sec() < end)
+		sched_yield();
+	n = probe_threads();
+	__atomic_store_n(&hook_armed, 1, __ATOMIC_RELEASE);
+	while (probe_threads() >= n && now_sec() < end)
+		sched_yield();
 }
+
+enum exit_mode {
+	EXIT_AFTER_WAIT,	/* exit() as soon as the last call is done */
+	EXIT_WITH_CALL_RUNNING,	/* a pipe read still RUNNING at exit() */
+	EXIT_DURING_HOOK,	/* a done hook still running at exit() */
+};
+
+static const char *const exit_mode_name[] = {
+	"exit right after the last completion", "exit with a call running",
+	"exit while a done hook runs",
+};
+
+/*
+ * In a child: run `n` calls on as many workers, sleep in asys_wait() until
+ * each is done, and exit() at once.  Exit status 0, or what failed.
+ */
+static void exit_child(int n, enum exit_mode mode)
+{
+	struct asys_config cfg = { (unsigned)n + 1, 4, 60000 };
+	struct timespec zero = { 0, 0 }, limit = ms_ts(20000);
+	struct asys_call c[16], r, h;
+	struct asys_call *list[16];
+	int i, p[2];
+	char byte;
+	double end = now_sec() + 20.0;
+
+	if (asys_configure(&cfg, NULL))
+		_exit(10);
+	if (mode == EXIT_WITH_CALL_RUNNING) {
+		if (pipe2(p, O_CLOEXEC))
+			_exit(11);
+		prep_pipe_read(&r, p[0], &byte, 1, 0);
+		list[0] = &r;
+		if (asys_submit(list, 1))
+			_exit(12);
+		while (asys_state(&r) != ASYS_RUNNING)
+			if (now_sec() > end)
+				_exit(13);
+	}
+	if (mode == EXIT_DURING_HOOK) {
+		asys_prep(&h, SYS_nanosleep, (long)&zero, 0, 0, 0, 0, 0);
+		h.done = outlive_destructor_hook;
+		list[0] = &h;
+		if (asys_submit(list, 1))
+			_exit(16);
+		while (!__atomic_load_n(&hook_started, __ATOMIC_ACQUIRE))
+			if (now_sec() > end)
+				_exit(17);
+	}
+	for (i = 0; i < n; i++) {
+		asys_prep(&c[i], SYS_nanosleep, (long)&zero, 0, 0, 0, 0, 0);
+		list[i] = &c[i];
+	}
+	if (asys_submit(list, (size_t)n))
+		_exit(14);
+	for (i = 0; i < n; i++)
+		if (asys_wait(&c[i], &limit) || c[i].result != 0)
+			_exit(15);
+	if (mode == EXIT_DURING_HOOK) {
+		/* the other workers are idle now; let the hook count them */
+		__atomic_store_n(&hook_go, 1, __ATOMIC_RELEASE);
+		while (!__atomic_load_n(&hook_armed, __ATOMIC_ACQUIRE))
+			if (now_sec() > end)
+				_exit(18);
+	}
+	exit(0);
+}
+
+/* Wait for a child for at most `ms` milliseconds; kill it and fail after that. */
+static int wait_child(pid_t pid, long ms)
+{
+	double end = now_sec() + (double)ms / 1000.0;
+	int status;
+	pid_t got;
+
+	while ((got = waitpid(pid, &status, WNOHANG)) == 0) {
+		if (now_sec() > end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			ck_abort_msg("child %d did not exit within %ld ms", (int)pid, ms);
+		}
+		nap();
+	}
+	ck_assert_int_eq(got, pid);
+	return status;
+}
+
+/*
+ * exit() right after the last completion, with a call still running, and
+ * while a done hook still runs: the process ends promptly and cleanly.
+ * The library's destructor must leave no worker to finish on its own
+ * afterwards, unjoined (and, after a dlclose(), running unmapped code).
+ * Regression: a worker still busy when the destructor looked (finishing a
+ * completion, or in its done hook) used to see the unload flag later, leave
+ * and never be joined.  ThreadSanitizer reports such a thread as a leak at
+ * exit (status 66); the plain build cannot see it.  EXIT_DURING_HOOK makes
+ * the case deterministic, EXIT_AFTER_WAIT is the same race left to chance.
+ * Not scaled: the sanitizer builds are the ones that need every child.
+ */
+START_TEST(exit_leaves_no_worker_behind)
+{
+	static const struct {
+		enum exit_mode mode;
+		int children;
+	} plan[] = {
+		{ EXIT_AFTER_WAIT, 50 },
+		{ EXIT_WITH_CALL_RUNNING, 4 },
+		{ EXIT_DURING_HOOK, 3 },
+	};
+	size_t k;
+	int i, status;
+
+	for (k = 0; k < sizeof plan / sizeof plan[0]; k++)
+		for (i = 0; i < plan[k].children; i++) {
+			pid_t pid;
+
+			fflush(NULL);
+			pid = fork();
+			ck_assert_int_ge(pid, 0);
+			if (pid == 0)
+				exit_child(1 + i % 4, plan[k].mode);
+			status = wait_child(pid, 60000);
+			ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+				      "%s, child %d: status %#x%s", exit_mode_name[plan[k].mode], i,
+				      status, WIFEXITED(status) && WEXITSTATUS(status) == 66 ?
+				      " (a ThreadSanitizer report: see its output above)" : "");
+		}
+}
+END_TEST
+
+/* --- tuning from the environment --- */
 
 /*
  * In the re-executed program: print the configuration that the first use
@@ -797,6 +950,7 @@ static Suite *pool_suite(void)
 	TCase *conf = tcase_create("asys_configure");
 	TCase *workers = tcase_create("workers");
 	TCase *env = tcase_create("environment");
+	TCase *ex = tcase_create("exit");
 
 	tcase_add_test(size, growth_is_bounded);
 	tcase_add_test(size, idle_workers_exit);
@@ -814,6 +968,9 @@ static Suite *pool_suite(void)
 	tcase_add_test(workers, calls_run_on_workers_with_signals_blocked);
 	tcase_set_timeout(workers, 60);
 	suite_add_tcase(s, workers);
+	tcase_add_test(ex, exit_leaves_no_worker_behind);
+	tcase_set_timeout(ex, 300);
+	suite_add_tcase(s, ex);
 	tcase_add_loop_test(env, environment_sets_defaults, 0,
 			    (int)(sizeof env_cases / sizeof env_cases[0]));
 	tcase_add_test(env, environment_is_read_at_first_use);
