@@ -3,6 +3,9 @@
 #define RTAIO_AIOUTIL_H
 
 #include <aio.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 
 #include "testutil.h"
 
@@ -57,6 +60,53 @@ static inline size_t drain(int rfd, char *out, size_t max)
 		got += (size_t)n;
 	ck_assert_int_eq(fcntl(rfd, F_SETFL, fl), 0);
 	return got;
+}
+
+static inline void block_signal(int sig)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &set, NULL), 0);
+}
+
+/* Take one pending `sig` (blocked by the caller); false after ms. */
+static inline bool take_signal(int sig, siginfo_t *si, long ms)
+{
+	sigset_t set;
+	struct timespec t = ms_ts(ms);
+	int r;
+
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	do
+		r = sigtimedwait(&set, si, &t);
+	while (r < 0 && errno == EINTR);
+	return r == sig;
+}
+
+/* A CLOCK_REALTIME deadline ms from now, for pthread timed waits. */
+static inline struct timespec deadline_rt(long ms)
+{
+	struct timespec dl;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += ms / 1000;
+	dl.tv_nsec += (ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	return dl;
+}
+
+static inline void join_within(pthread_t th, long ms)
+{
+	struct timespec dl = deadline_rt(ms);
+
+	ck_assert_msg(pthread_timedjoin_np(th, NULL, &dl) == 0, "thread did not finish in %ld ms",
+		      ms);
 }
 
 #endif

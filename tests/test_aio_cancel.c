@@ -270,30 +270,6 @@ static unsigned long events(void)
 
 #define SIG_NOTE (SIGRTMIN + 1)
 
-static void block_signal(int sig)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, sig);
-	ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &set, NULL), 0);
-}
-
-/* Take one pending `sig` (blocked by the caller); false after ms. */
-static bool take_signal(int sig, siginfo_t *si, long ms)
-{
-	sigset_t set;
-	struct timespec t = ms_ts(ms);
-	int r;
-
-	sigemptyset(&set);
-	sigaddset(&set, sig);
-	do
-		r = sigtimedwait(&set, si, &t);
-	while (r < 0 && errno == EINTR);
-	return r == sig;
-}
-
 static void with_signal_note(struct aiocb *cb, int value)
 {
 	cb->aio_sigevent.sigev_notify = SIGEV_SIGNAL;
