@@ -49,7 +49,7 @@ struct asys_call {
 	/* Owned by the engine while the call is pending. */
 	struct asys_call *__qnext, *__qprev, *__cnext, *__cprev, *__src;
 	long __input;
-	uint32_t __class, __saved;
+	uint32_t __class, __saved, __bstate;
 };
 
 struct asys_config {

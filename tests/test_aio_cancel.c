@@ -98,7 +98,8 @@ static bool thread_in_read(int fd)
 
 /*
  * Wait until a worker is inside read(fd): the request reading fd is then
- * running, and no longer cancellable.
+ * running, and no longer cancellable.  (On io_uring there is no such
+ * worker, and a read in the kernel is interrupted: see the "io_uring" cases.)
  */
 static void wait_in_read(int fd)
 {
@@ -530,6 +531,8 @@ START_TEST(queued_file_read_behind_full_pool)
 	siginfo_t si;
 	int i;
 
+	use_backend("threads");	/* the thread pool's queue */
+
 	block_signal(SIG_NOTE);
 	set_pool(1, 4);
 	start_blocker(&b);
@@ -725,7 +728,8 @@ START_TEST(regression_cancel_queue_head_strands_later_requests)
 		prep_req(&q[i], p[0], 1, 0);
 		submit_read(&q[i].cb);
 	}
-	wait_in_read(p[0]);
+	if (!backend_is_uring())
+		wait_in_read(p[0]);
 	assert_cancel(p[0], &q[1].cb, AIO_CANCELED);
 	assert_canceled(&q[1].cb);
 	ck_assert_int_eq(aio_error(&q[2].cb), EINPROGRESS);
@@ -1126,6 +1130,72 @@ START_TEST(race_cancel_all_two_threads)
 }
 END_TEST
 
+/* --- io_uring: a read in the kernel is interrupted --- */
+
+START_TEST(uring_running_read_is_canceled)
+{
+	struct req q;
+	int p[2];
+	char left;
+
+	if (!require_uring())
+		return;
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	prep_req(&q, p[0], 8, 0);
+	submit_read(&q.cb);
+	assert_cancel(p[0], &q.cb, AIO_CANCELED);
+	assert_canceled(&q.cb);
+	ck_assert(wait_events(1, WAIT_MS));
+	sync_seen(&q, 1);
+	ck_assert_int_eq(q.seen.err, ECANCELED);
+	/* the data written afterwards stays for the next reader */
+	ck_assert_int_eq(write(p[1], "k", 1), 1);
+	ck_assert_int_eq(drain(p[0], &left, 1), 1);
+	ck_assert_int_eq(left, 'k');
+	assert_cancel(p[0], &q.cb, AIO_ALLDONE);
+	ck_assert_int_eq(events(), 1);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+START_TEST(uring_cancel_all_pipe_reads)
+{
+	enum { N = 300 };
+	struct req *q = calloc(N, sizeof *q);
+	int p[2], i;
+
+	if (!require_uring())
+		return;
+	ck_assert_ptr_nonnull(q);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	for (i = 0; i < N; i++) {
+		prep_req(&q[i], p[0], 1, 0);
+		submit_read(&q[i].cb);
+	}
+	assert_cancel(p[0], NULL, AIO_CANCELED);
+	for (i = 0; i < N; i++)
+		assert_canceled(&q[i].cb);
+	ck_assert_msg(wait_events(N, WAIT_MS), "%lu of %d notifications", events(), N);
+	for (i = 0; i < N; i++)
+		ck_assert_int_eq(notes_of(&q[i]), 1);
+	/* and the fd takes new requests, in order */
+	prep_req(&q[0], p[0], 1, 0);
+	submit_read(&q[0].cb);
+	ck_assert_int_eq(write(p[1], "n", 1), 1);
+	wait_final(&q[0].cb, WAIT_MS);
+	assert_done(&q[0].cb, 1);
+	close(p[0]);
+	close(p[1]);
+	free(q);
+}
+END_TEST
+
+static void thread_backend(void)
+{
+	use_backend("threads");
+}
+
 static Suite *make_suite(void)
 {
 	Suite *s = suite_create("aio_cancel");
@@ -1155,12 +1225,21 @@ static Suite *make_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("notcanceled");
+	/* reads that a worker runs: the thread backend cannot interrupt them */
+	tcase_add_checked_fixture(tc, thread_backend, NULL);
 	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, reset_events, NULL);
 	tcase_add_test(tc, running_read_is_notcanceled);
 	tcase_add_test(tc, cancel_all_mixed_is_notcanceled);
 	tcase_add_test(tc, cancel_all_many);
 	tcase_add_test(tc, cancel_all_leaves_other_fds);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("io_uring");
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, reset_events, NULL);
+	tcase_add_test(tc, uring_running_read_is_canceled);
+	tcase_add_test(tc, uring_cancel_all_pipe_reads);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("order");

@@ -120,6 +120,11 @@ int main(void)
 		return 77;
 	}
 	close(fd);
+	/*
+	 * The thread backend's property.  On io_uring the ring thread itself
+	 * takes a page fault that waits for userfaultfd (see rtaio(7)).
+	 */
+	use_backend("threads");
 	sr = srunner_create(concurrency_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

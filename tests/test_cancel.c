@@ -5,6 +5,12 @@
  * worker of the call's class and occupying that worker with a pipe read
  * that waits until the test writes to the pipe; asys_state() tells when
  * that blocker is RUNNING.  No test sleeps to synchronise.
+ *
+ * That is the thread backend's queue, so those tests run under it (both
+ * passes of the suite); on io_uring a call in the kernel is RUNNING, and the
+ * "io_uring" cases check what cancelling one does: a pipe or socket read is
+ * interrupted, a call waiting for room in the ring is cancelled like a
+ * queued one.
  */
 #include <limits.h>
 #include <pthread.h>
@@ -1081,12 +1087,187 @@ START_TEST(race_cancel_against_chain)
 }
 END_TEST
 
+/* --- io_uring: interrupting calls in the kernel --- */
+
+/* A pipe read in the kernel is given up: CANCELED, its hook once, the data left in the pipe. */
+START_TEST(uring_cancel_running_pipe_read)
+{
+	struct asys_call c;
+	struct rec r;
+	int p[2];
+	char byte = 0, got = 0;
+
+	if (!require_uring())
+		return;
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	prep_pipe_read(&c, p[0], &byte, 1, 0);
+	with_hook(&c, &r);
+	submit1(&c);
+	ck_assert(wait_state(&c, ASYS_RUNNING, 10000));
+	ck_assert_int_eq(asys_cancel(&c), 0);
+	/* final, hook run, when asys_cancel returns */
+	ck_assert_uint_eq(asys_state(&c), ASYS_CANCELED);
+	ck_assert_int_eq(c.result, -ECANCELED);
+	ck_assert_int_eq(hooks_of(&r), 1);
+	ck_assert_uint_eq(r.state, ASYS_CANCELED);
+	cancel_fails(&c, EALREADY);
+	ck_assert_int_eq(write(p[1], "z", 1), 1);
+	ck_assert_int_eq(read(p[0], &got, 1), 1);
+	ck_assert_int_eq(got, 'z');
+	ck_assert_int_eq(byte, 0);
+	ck_assert_int_eq(hooks_of(&r), 1);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+/* Interrupting a chain's head cancels the calls that depend on it. */
+START_TEST(uring_cancel_running_chain_head)
+{
+	struct asys_call c[3], *l[3] = { &c[0], &c[1], &c[2] };
+	struct rec r[3];
+	char byte;
+	int p[2], i;
+
+	if (!require_uring())
+		return;
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	prep_pipe_read(&c[0], p[0], &byte, 1, 0);
+	asys_prep(&c[1], SYS_write, p[1], (long)"a", 1, 0, 0, 0);
+	asys_link(&c[1], 0, -1);
+	asys_prep(&c[2], SYS_fsync, -1, 0, 0, 0, 0, 0);
+	asys_link(&c[2], 1, 0);	/* fsync(the write's result) */
+	for (i = 0; i < 3; i++)
+		with_hook(&c[i], &r[i]);
+	submit(l, 3);
+	ck_assert(wait_state(&c[0], ASYS_RUNNING, 10000));
+	ck_assert_int_eq(asys_cancel(&c[0]), 0);
+	for (i = 0; i < 3; i++) {
+		ck_assert_uint_eq(asys_state(&c[i]), ASYS_CANCELED);
+		ck_assert_int_eq(c[i].result, -ECANCELED);
+		ck_assert_int_eq(hooks_of(&r[i]), 1);
+	}
+	/* nothing was written */
+	ck_assert_int_eq(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	ck_assert_int_eq(read(p[0], &byte, 1), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+/*
+ * More calls than the ring holds: the rest wait QUEUED, and are cancelled
+ * like queued calls; then every call in the kernel is interrupted.  Each
+ * call ends exactly once, and no waiter is left behind.
+ */
+START_TEST(uring_cancel_backlog)
+{
+	enum { N = 5000 };
+	struct asys_call *c = calloc(N, sizeof *c), **l = calloc(N, sizeof *l);
+	struct rec *r = calloc(N, sizeof *r);
+	char byte;
+	int p[2], i, queued = 0, canceled = 0;
+
+	if (!require_uring())
+		return;
+	ck_assert(c && l && r);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	for (i = 0; i < N; i++) {
+		prep_pipe_read(&c[i], p[0], &byte, 1, 0);
+		with_hook(&c[i], &r[i]);
+		l[i] = &c[i];
+	}
+	submit(l, N);
+	ck_assert(wait_state(&c[0], ASYS_RUNNING, 10000));
+	for (i = N - 1; i >= 0; i--) {
+		if (asys_state(&c[i]) == ASYS_QUEUED)
+			queued++;
+		ck_assert_msg(asys_cancel(&c[i]) == 0, "call %d: %s", i, strerror(errno));
+	}
+	ck_assert_int_gt(queued, 0);
+	for (i = 0; i < N; i++) {
+		ck_assert_uint_eq(asys_state(&c[i]), ASYS_CANCELED);
+		ck_assert_int_eq(hooks_of(&r[i]), 1);
+		canceled++;
+	}
+	ck_assert_int_eq(canceled, N);
+	free(c);
+	free(l);
+	free(r);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+/*
+ * Cancel pipe reads while bytes arrive: either a read got its byte
+ * (asys_cancel fails, DONE with 1) or it was interrupted (CANCELED, the
+ * byte still in the pipe); never both, never neither, one hook.  Even
+ * rounds cancel before writing (always interrupted), odd rounds write first
+ * and cancel after a varying delay: a race.
+ */
+START_TEST(uring_race_cancel_against_data)
+{
+	unsigned long rounds = scaled(2000), n, won = 0, lost = 0;
+	int p[2];
+
+	if (!require_uring())
+		return;
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	for (n = 0; n < rounds; n++) {
+		struct asys_call c;
+		struct rec r;
+		char byte = 0, left;
+		unsigned long spin;
+		int rc;
+
+		prep_pipe_read(&c, p[0], &byte, 1, 0);
+		with_hook(&c, &r);
+		submit1(&c);
+		if (n & 1)
+			ck_assert_int_eq(write(p[1], "q", 1), 1);
+		for (spin = 0; spin < (n * 7919) % 2000; spin++)
+			__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		rc = asys_cancel(&c);
+		if (!(n & 1)) {
+			ck_assert_msg(rc == 0, "cancel before data: %s", strerror(errno));
+			ck_assert_int_eq(write(p[1], "q", 1), 1);
+		}
+		if (rc == 0) {
+			ck_assert_uint_eq(asys_state(&c), ASYS_CANCELED);
+			ck_assert_int_eq(read(p[0], &left, 1), 1);	/* the byte is still there */
+			ck_assert_int_eq(byte, 0);
+			won++;
+		} else {
+			ck_assert_msg(errno == EALREADY || errno == EBUSY, "errno %d", errno);
+			wait_done(&c);
+			ck_assert_uint_eq(asys_state(&c), ASYS_DONE);
+			ck_assert_int_eq(c.result, 1);
+			ck_assert_int_eq(byte, 'q');
+			lost++;
+		}
+		wait_hook(&r, 1);
+		ck_assert_int_eq(hooks_of(&r), 1);
+	}
+	printf("cancel against data: %lu interrupted, %lu completed first\n", won, lost);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+static void thread_backend(void)
+{
+	use_backend("threads");
+}
+
 static Suite *cancel_suite(void)
 {
 	Suite *s = suite_create("asys_cancel");
 	TCase *one = tcase_create("single calls");
 	TCase *chain = tcase_create("chains");
 	TCase *race = tcase_create("races");
+	TCase *ring = tcase_create("io_uring");
 
 	tcase_add_test(one, cancel_queued_call);
 	tcase_add_test(one, cancel_queued_blocking_call);
@@ -1098,17 +1279,25 @@ static Suite *cancel_suite(void)
 	tcase_add_test(one, resubmit_cancelled_call);
 	tcase_add_test(one, cancel_leaves_rest_of_queue);
 	tcase_set_timeout(one, 60);
+	tcase_add_checked_fixture(one, thread_backend, NULL);
 	suite_add_tcase(s, one);
 	tcase_add_test(chain, cancel_chain_head_cancels_dependents);
 	tcase_add_test(chain, cancel_waiting_member_cancels_its_dependents);
 	tcase_add_test(chain, cancel_member_keeps_result_passing);
 	tcase_add_test(chain, cancel_members_behind_running_head);
 	tcase_set_timeout(chain, 60);
+	tcase_add_checked_fixture(chain, thread_backend, NULL);
 	suite_add_tcase(s, chain);
 	tcase_add_loop_test(race, race_cancel_against_workers, 0, 2);
 	tcase_add_test(race, race_cancel_against_chain);
 	tcase_set_timeout(race, 300);
 	suite_add_tcase(s, race);
+	tcase_add_test(ring, uring_cancel_running_pipe_read);
+	tcase_add_test(ring, uring_cancel_running_chain_head);
+	tcase_add_test(ring, uring_cancel_backlog);
+	tcase_add_test(ring, uring_race_cancel_against_data);
+	tcase_set_timeout(ring, 120);
+	suite_add_tcase(s, ring);
 	return s;
 }
 

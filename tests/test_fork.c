@@ -931,6 +931,11 @@ START_TEST(fork_unsynchronised_with_engine_init)
 }
 END_TEST
 
+static void thread_backend(void)
+{
+	use_backend("threads");
+}
+
 static Suite *fork_suite(void)
 {
 	Suite *s = suite_create("fork");
@@ -944,6 +949,8 @@ static Suite *fork_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("parent");
+	/* calls kept QUEUED behind the thread pool's only worker */
+	tcase_add_checked_fixture(tc, thread_backend, NULL);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, parent_pending_unaffected);

@@ -985,6 +985,8 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
+	/* the thread pool is what this program tests, probes included */
+	use_backend("threads");
 	if (mode)
 		return probe(mode);
 	sr = srunner_create(pool_suite());

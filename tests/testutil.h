@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,17 +181,105 @@ static inline void prep_pipe_read(struct asys_call *c, int rfd, void *buf, size_
 		c->flags |= ASYS_BOUNDED;
 }
 
-/* Run a suite, print Check's summary, exit 0 only if every test passed. */
-#define TEST_MAIN(make_suite)                                           \
-	int main(void)                                                  \
-	{                                                               \
-		SRunner *sr = srunner_create(make_suite());             \
-		int failed;                                             \
-                                                                        \
-		srunner_run_all(sr, CK_NORMAL);                         \
-		failed = srunner_ntests_failed(sr);                     \
-		srunner_free(sr);                                       \
-		return failed ? EXIT_FAILURE : EXIT_SUCCESS;            \
+/* Can this process set up an io_uring (seccomp, kernel.io_uring_disabled, old kernels)? */
+static inline bool uring_available(void)
+{
+	unsigned char params[120] = { 0 };	/* struct io_uring_params */
+	long fd = syscall(SYS_io_uring_setup, 1, params);
+
+	if (fd < 0)
+		return false;
+	close((int)fd);
+	return true;
+}
+
+/*
+ * Make the engine use a backend (RTAIO_BACKEND), in a test's own process
+ * before its first call: Check runs each test in a fresh child.
+ */
+static inline void use_backend(const char *name)
+{
+	setenv("RTAIO_BACKEND", name, 1);
+}
+
+/* Does the engine use io_uring in this test? */
+static inline bool backend_is_uring(void)
+{
+	const char *b = getenv("RTAIO_BACKEND");
+
+	return !(b && !strcmp(b, "threads")) && uring_available();
+}
+
+/*
+ * For a test about the io_uring backend alone: false (the test then returns
+ * at once, having said why) when the machine has no io_uring.
+ */
+static inline bool require_uring(void)
+{
+	if (!uring_available()) {
+		fprintf(stderr, "no io_uring here (%s): the test has nothing to check\n",
+			strerror(errno));
+		return false;
+	}
+	use_backend("uring");
+	return true;
+}
+
+/* Complete one call, so that the engine has set up whatever it keeps. */
+static inline void warm_up_engine(void)
+{
+	struct asys_call c, *l[1] = { &c };
+	struct timespec t = { 30, 0 };
+
+	asys_prep(&c, SYS_close, -1, 0, 0, 0, 0, 0);
+	ck_assert_int_eq(asys_submit(l, 1), 0);
+	ck_assert_int_eq(asys_wait(&c, &t), 0);
+	ck_assert_int_eq(c.result, -EBADF);
+}
+
+/* Run the suite under one backend; the number of failed tests. */
+static inline int run_suite_with(Suite *(*make_suite)(void), const char *backend)
+{
+	SRunner *sr = srunner_create(make_suite());
+	int failed;
+
+	if (backend) {
+		use_backend(backend);
+		printf("Running under RTAIO_BACKEND=%s\n", backend);
+	}
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed;
+}
+
+/*
+ * Run the suite under the thread backend, then under io_uring when the
+ * machine has it; exit 0 only if every test passed under both.  Each test
+ * runs in its own child (Check's fork mode), where the engine starts fresh
+ * with the backend asked for.  Without fork mode (CK_FORK=no, to debug),
+ * once, under the backend the environment gives.
+ */
+static inline int run_suite_both(Suite *(*make_suite)(void))
+{
+	const char *fork_mode = getenv("CK_FORK");
+	int failed;
+
+	if (fork_mode && !strcmp(fork_mode, "no"))
+		return run_suite_with(make_suite, NULL) ? EXIT_FAILURE : EXIT_SUCCESS;
+	failed = run_suite_with(make_suite, "threads");
+	if (uring_available())
+		failed += run_suite_with(make_suite, "uring");
+	else
+		printf("No io_uring here (%s): the suite ran under the thread backend only\n",
+		       strerror(errno));
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+#define TEST_MAIN(make_suite)                           \
+	int main(void)                                  \
+	{                                               \
+		return run_suite_both(make_suite);      \
 	}
 
 #endif

@@ -234,7 +234,8 @@ static int threads_submit(struct asys_call *const calls[], size_t n)
 		return -EAGAIN;
 	}
 	for (i = 0; i < n; i++) {
-		if (calls[i]->flags & (ASYS_LINK | ASYS_LINK_ARG))
+		/* chain followers wait for their turn; __bstate: another backend's */
+		if ((calls[i]->flags & (ASYS_LINK | ASYS_LINK_ARG)) || calls[i]->__bstate)
 			continue;
 		__atomic_fetch_and(&calls[i]->state, ~ASYS__SUBMITTING, __ATOMIC_RELEASE);
 		push(calls[i]);

@@ -1,7 +1,8 @@
 /*
  * asys_cancel: a queued call is claimed (QUEUED -> RUNNING) under the lock of
  * the place where it waits, so that no worker can start it, then completed
- * as CANCELED with -ECANCELED; running and final calls are left alone.
+ * as CANCELED with -ECANCELED.  A running call is interrupted where the
+ * backend can (io_uring, on pipes and sockets); final calls are left alone.
  */
 #include "internal.h"
 
@@ -18,6 +19,28 @@ static int state_error(const struct asys_call *call)
 	}
 }
 
+/*
+ * A running call that the backend interrupted: CANCELED if the kernel gave
+ * it up, else it completed on its own first and says so.
+ */
+static int interrupt(struct asys_call *call)
+{
+	long result;
+
+	if (!asys__engine.backend->interrupt ||
+	    asys__engine.backend->interrupt(call, &result)) {
+		errno = state_error(call);
+		return -1;
+	}
+	if (result == -ECANCELED || result == -EINTR) {
+		asys__settle(call, -ECANCELED, ASYS_CANCELED, true, false);
+		return 0;
+	}
+	asys__settle(call, result, ASYS_DONE, true, false);
+	errno = EALREADY;
+	return -1;
+}
+
 int asys_cancel(struct asys_call *call)
 {
 	uint32_t s;
@@ -29,6 +52,9 @@ int asys_cancel(struct asys_call *call)
 		return -1;
 	}
 	s = asys__load(call);
+	if ((call->__saved & ASYS__GEN_MASK) == asys__engine.generation &&
+	    (s & ~ASYS__WAITERS) == ASYS_RUNNING)
+		return interrupt(call);
 	if ((s & ~ASYS__WAITERS) != ASYS_QUEUED ||
 	    (call->__saved & ASYS__GEN_MASK) != asys__engine.generation) {
 		errno = state_error(call);

@@ -5,6 +5,7 @@
  */
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "crew.h"
 #include "internal.h"
@@ -66,6 +67,18 @@ static void fork_child(void)
 		asys__engine.generation = 1u << 16;
 }
 
+/* RTAIO_BACKEND: auto (the default), uring or threads. */
+static enum asys__choice backend_choice(void)
+{
+	const char *s = secure_getenv("RTAIO_BACKEND");
+
+	if (s && !strcmp(s, "threads"))
+		return ASYS__THREADS_ONLY;
+	if (s && !strcmp(s, "uring"))
+		return ASYS__URING_ONLY;
+	return ASYS__AUTO;
+}
+
 static void setup(void)
 {
 	int saved = errno;
@@ -77,7 +90,10 @@ static void setup(void)
 			  DEFAULT_MAX_BLOCKING_THREADS);
 	asys__engine.config.idle_msec =
 		env_value("RTAIO_IDLE_MSEC", MAX_IDLE_MSEC, DEFAULT_IDLE_MSEC);
-	__atomic_store_n(&asys__engine.backend, &asys__threads, __ATOMIC_RELEASE);
+	asys__engine.choice = backend_choice();
+	__atomic_store_n(&asys__engine.backend,
+			 asys__engine.choice == ASYS__THREADS_ONLY ? &asys__threads : &asys__uring,
+			 __ATOMIC_RELEASE);
 	asys__engine.backend->init();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	errno = saved;

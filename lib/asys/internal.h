@@ -35,7 +35,7 @@
  * call is unlinked before it is completed, so nobody follows a link into it.
  *
  * Locks, in this order: chain_lock (only for calls in chains), then the
- * backend's own lock.  asys_wait, asys_wait_any and asys_state take no lock
+ * backend's own locks (the io_uring backend's, then the thread backend's).  asys_wait, asys_wait_any and asys_state take no lock
  * and never allocate: they are async-signal-safe.
  */
 #ifndef ASYS_INTERNAL_H
@@ -89,6 +89,13 @@ struct asys__backend {
 	int (*submit)(struct asys_call *const heads[], size_t n);
 	/* Remove a QUEUED call from the queue as CANCELED: 0, or -EBUSY. */
 	int (*cancel)(struct asys_call *call);
+	/*
+	 * Optional: stop a RUNNING call that may block forever.  0 when the
+	 * kernel gave it up, its outcome in *result (-ECANCELED or -EINTR if
+	 * interrupted, else what it returned) for the caller to complete it;
+	 * -EBUSY when it cannot be interrupted or is completing anyway.
+	 */
+	int (*interrupt)(struct asys_call *call, long *result);
 	/* Queue a call that became ready (a chain's next call); never fails. */
 	void (*requeue)(struct asys_call *call);
 	/* config is read under the backend's lock; unlocking applies changes. */
@@ -101,10 +108,20 @@ struct asys__backend {
 	void (*unload)(void);
 };
 ASYS__HIDDEN extern const struct asys__backend asys__threads;
+/* io_uring where the kernel has the operation, the thread backend otherwise. */
+ASYS__HIDDEN extern const struct asys__backend asys__uring;
+
+/* RTAIO_BACKEND */
+enum asys__choice {
+	ASYS__AUTO = 0,		/* io_uring if it can be set up, else threads */
+	ASYS__URING_ONLY,	/* io_uring; calls fail with EAGAIN without it */
+	ASYS__THREADS_ONLY
+};
 
 /* config.c: the process-wide engine. */
 struct asys__engine {
 	const struct asys__backend *backend;
+	enum asys__choice choice;
 	struct asys_config config;
 	pthread_mutex_t chain_lock;
 	struct asys__seq completions;	/* for asys_wait_any */

@@ -102,6 +102,7 @@ static void classify_all(struct asys_call *const calls[], size_t n)
 
 		c->__qnext = c->__qprev = c->__cnext = c->__cprev = c->__src = NULL;
 		c->__input = 0;
+		c->__bstate = 0;
 		c->__class = classify(c);
 	}
 }

@@ -1,0 +1,708 @@
+/*
+ * The io_uring backend: one ring per process, set up by the first call that
+ * needs it, and one ring thread that hands SQEs to the kernel and completes
+ * what the kernel reports.
+ *
+ * Routing: a call goes to the ring when the kernel has an operation that
+ * does exactly what the system call does with these arguments (see
+ * ring_opcode); anything else (an operation the kernel lacks, a positioned
+ * read on a pipe, a negative offset that io_uring would read as "the file
+ * position", a length past 32 bits) goes to the thread backend, which runs
+ * the real system call.  If no ring can be set up (seccomp, an old kernel,
+ * kernel.io_uring_disabled), every call goes to the thread backend, unless
+ * RTAIO_BACKEND=uring asked for io_uring only: calls then fail with EAGAIN.
+ *
+ * Only the ring thread calls io_uring_enter.  The kernel ties a request to
+ * the thread that submitted it, and finishes a pipe read or a buffered read
+ * still waiting when that thread exits with -ECANCELED; a POSIX request
+ * belongs to the process and must outlive the thread that made it.  So a
+ * submitting thread only fills in SQEs, under uring.lock, and rings the
+ * doorbell (an eventfd that the ring thread keeps polled in the ring)
+ * when the ring thread sleeps; a busy ring thread picks the SQEs up on its
+ * next round, with no system call on the submitting side.
+ *
+ * A call in the ring is RUNNING: the kernel may be executing it.  The ring
+ * holds at most as many requests as its CQ has slots (so no completion ever
+ * waits in the kernel's overflow list); further calls wait, QUEUED and
+ * cancellable, in a backlog that the ring thread feeds into the ring as
+ * slots free up.
+ *
+ * Interrupting a RUNNING call (asys_cancel on a pipe or socket read): the
+ * canceller sets INTERRUPT in the call's __bstate and queues
+ * IORING_OP_ASYNC_CANCEL; whichever of the canceller and the ring thread
+ * comes second by the INTERRUPT/REAPED bits owns the completion.  If the
+ * ring thread sees INTERRUPT, it leaves the result in call->result, sets
+ * REAPED and wakes the canceller, which completes the call itself (so that,
+ * as on the thread backend, asys_cancel returns once the done hook has run).
+ *
+ * Locks: uring.lock guards the SQ, the backlog and the counts; it comes
+ * after the engine's chain_lock and before the thread backend's lock.  The
+ * ring thread is the CQ's only consumer and reads it without the lock.
+ */
+#include <limits.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "crew.h"
+#include "internal.h"
+#include "ring.h"
+
+#define SQ_ENTRIES 256
+#define CQ_ENTRIES 4096		/* also the most calls in the kernel at once */
+#define REAP_BATCH 64
+#define DOORBELL ((uint64_t)1)	/* user_data of the doorbell's poll */
+#define RESERVED 16		/* SQ and CQ slots kept for the backend's own SQEs */
+
+/* __bstate bits */
+#define IN_RING 0x1u		/* routed to the ring (else to the thread backend) */
+#define INTERRUPT 0x2u		/* a canceller wants the completion */
+#define REAPED 0x4u		/* the ring thread has seen the CQE */
+
+#define LINKED (ASYS_LINK | ASYS_LINK_ARG)
+
+static struct {
+	pthread_mutex_t lock;
+	struct asys__ring ring;
+	int status;			/* 0: not set up yet; 1: ready; -errno: no ring */
+	unsigned inflight;		/* SQEs handed out, their CQE not reaped */
+	unsigned inflight_blocking;	/* of which calls that may never end */
+	struct asys_call *backlog, *backlog_tail;
+	int doorbell;			/* eventfd: wakes the ring thread */
+	uint32_t asleep;		/* the ring thread waits in the kernel */
+	bool armed;			/* the doorbell's poll is in the ring */
+	struct asys__crew crew;		/* the ring thread */
+	pthread_t thread;
+	bool alive;			/* the ring thread runs */
+	bool stopping;
+} uring = { .lock = PTHREAD_MUTEX_INITIALIZER, .crew = ASYS__CREW_INITIALIZER(&uring.lock) };
+
+/* The call's arguments, with the linked call's result passed in. */
+static void args_of(const struct asys_call *c, long a[ASYS_MAX_ARGS])
+{
+	int i;
+
+	for (i = 0; i < ASYS_MAX_ARGS; i++)
+		a[i] = c->arg[i];
+	if (c->flags & ASYS_LINK_ARG)
+		a[c->link_arg] = c->__input;
+}
+
+static bool fits_u32(long v)
+{
+	return v >= 0 && (unsigned long)v <= UINT32_MAX;
+}
+
+/*
+ * The io_uring operation that does exactly what the call does, or -1.
+ * Positioned I/O goes to the ring only on files classified as seekable:
+ * io_uring ignores the offset on a pipe, where pread(2) fails with ESPIPE.
+ */
+static int ring_opcode(const struct asys_call *c, const long a[ASYS_MAX_ARGS])
+{
+	bool seekable = c->__class == ASYS__BOUNDED;
+
+	switch (c->nr) {
+	case SYS_read:
+		return fits_u32(a[2]) ? IORING_OP_READ : -1;
+	case SYS_write:
+		return fits_u32(a[2]) ? IORING_OP_WRITE : -1;
+	case SYS_pread64:
+		return seekable && a[3] >= 0 && fits_u32(a[2]) ? IORING_OP_READ : -1;
+	case SYS_pwrite64:
+		return seekable && a[3] >= 0 && fits_u32(a[2]) ? IORING_OP_WRITE : -1;
+	case SYS_readv:
+		return fits_u32(a[2]) ? IORING_OP_READV : -1;
+	case SYS_writev:
+		return fits_u32(a[2]) ? IORING_OP_WRITEV : -1;
+	case SYS_preadv:
+		return seekable && a[3] >= 0 && fits_u32(a[2]) ? IORING_OP_READV : -1;
+	case SYS_pwritev:
+		return seekable && a[3] >= 0 && fits_u32(a[2]) ? IORING_OP_WRITEV : -1;
+	case SYS_preadv2:	/* offset -1: the file position, as in io_uring */
+		return (seekable || a[3] == -1) && a[3] >= -1 && fits_u32(a[2]) &&
+		       fits_u32(a[5]) ? IORING_OP_READV : -1;
+	case SYS_pwritev2:
+		return (seekable || a[3] == -1) && a[3] >= -1 && fits_u32(a[2]) &&
+		       fits_u32(a[5]) ? IORING_OP_WRITEV : -1;
+	case SYS_fsync:
+	case SYS_fdatasync:
+		return IORING_OP_FSYNC;
+	case SYS_openat:
+		return fits_u32(a[2]) && fits_u32(a[3]) ? IORING_OP_OPENAT : -1;
+	case SYS_close:
+		return IORING_OP_CLOSE;
+	case SYS_statx:
+		return fits_u32(a[2]) && fits_u32(a[3]) ? IORING_OP_STATX : -1;
+	case SYS_fallocate:
+		return fits_u32(a[1]) ? IORING_OP_FALLOCATE : -1;
+	case SYS_sendmsg:
+		return fits_u32(a[2]) ? IORING_OP_SENDMSG : -1;
+	case SYS_recvmsg:
+		return fits_u32(a[2]) ? IORING_OP_RECVMSG : -1;
+	case SYS_sendto:	/* without a destination: send(2) */
+		return !a[4] && fits_u32(a[2]) && fits_u32(a[3]) ? IORING_OP_SEND : -1;
+	case SYS_recvfrom:	/* without a source address: recv(2) */
+		return !a[4] && fits_u32(a[2]) && fits_u32(a[3]) ? IORING_OP_RECV : -1;
+	case SYS_accept4:
+		return fits_u32(a[3]) ? IORING_OP_ACCEPT : -1;
+	case SYS_connect:
+		return IORING_OP_CONNECT;
+	default:
+		return -1;
+	}
+}
+
+static void fill(struct io_uring_sqe *sqe, const struct asys_call *c, int op,
+		 const long a[ASYS_MAX_ARGS])
+{
+	sqe->opcode = (uint8_t)op;
+	sqe->fd = (int)a[0];
+	sqe->user_data = (uint64_t)(uintptr_t)c;
+	switch (c->nr) {
+	case SYS_read:
+	case SYS_write:
+	case SYS_readv:
+	case SYS_writev:
+		sqe->addr = (uint64_t)a[1];
+		sqe->len = (uint32_t)a[2];
+		sqe->off = (uint64_t)-1;
+		break;
+	case SYS_pread64:
+	case SYS_pwrite64:
+	case SYS_preadv:
+	case SYS_pwritev:
+		sqe->addr = (uint64_t)a[1];
+		sqe->len = (uint32_t)a[2];
+		sqe->off = (uint64_t)a[3];
+		break;
+	case SYS_preadv2:
+	case SYS_pwritev2:
+		sqe->addr = (uint64_t)a[1];
+		sqe->len = (uint32_t)a[2];
+		sqe->off = (uint64_t)a[3];
+		sqe->rw_flags = (int)a[5];
+		break;
+	case SYS_fdatasync:
+		sqe->fsync_flags = IORING_FSYNC_DATASYNC;
+		break;
+	case SYS_openat:
+		sqe->addr = (uint64_t)a[1];
+		sqe->open_flags = (uint32_t)a[2];
+		sqe->len = (uint32_t)a[3];
+		break;
+	case SYS_statx:
+		sqe->addr = (uint64_t)a[1];
+		sqe->statx_flags = (uint32_t)a[2];
+		sqe->len = (uint32_t)a[3];
+		sqe->addr2 = (uint64_t)a[4];
+		break;
+	case SYS_fallocate:	/* fd, mode, offset, len */
+		sqe->len = (uint32_t)a[1];
+		sqe->off = (uint64_t)a[2];
+		sqe->addr = (uint64_t)a[3];
+		break;
+	case SYS_sendmsg:
+	case SYS_recvmsg:
+		sqe->addr = (uint64_t)a[1];
+		sqe->msg_flags = (uint32_t)a[2];
+		break;
+	case SYS_sendto:
+	case SYS_recvfrom:
+		sqe->addr = (uint64_t)a[1];
+		sqe->len = (uint32_t)a[2];
+		sqe->msg_flags = (uint32_t)a[3];
+		break;
+	case SYS_accept4:
+		sqe->addr = (uint64_t)a[1];
+		sqe->addr2 = (uint64_t)a[2];
+		sqe->accept_flags = (uint32_t)a[3];
+		break;
+	case SYS_connect:
+		sqe->addr = (uint64_t)a[1];
+		sqe->off = (uint64_t)a[2];
+		break;
+	default:	/* fsync, close: the fd alone */
+		break;
+	}
+}
+
+/* With the lock, the ring ready: does the call go to the ring? */
+static bool routable(const struct asys_call *c)
+{
+	long a[ASYS_MAX_ARGS];
+	int op;
+
+	args_of(c, a);
+	op = ring_opcode(c, a);
+	return op >= 0 && asys__ring_has_op(&uring.ring, (unsigned)op);
+}
+
+/*
+ * With the lock: publish the SQEs filled in, and wake the ring thread if it
+ * sleeps.  It sets `asleep` before it looks for SQEs one last time, and this
+ * clears it after publishing them: one side or the other sees the SQEs.
+ */
+static void flush(void)
+{
+	uint64_t one = 1;
+
+	asys__ring_commit(&uring.ring);
+	if (__atomic_exchange_n(&uring.asleep, 0, __ATOMIC_SEQ_CST) &&
+	    write(uring.doorbell, &one, sizeof one) < 0) {
+		/* the counter is full: the ring thread has a wake-up pending anyway */
+	}
+}
+
+/*
+ * With the lock: an SQE for a call, counted in flight, or NULL when the ring
+ * is full; the last RESERVED slots are kept for the doorbell, cancellations
+ * and wake-ups (own), so that they always find room.
+ */
+static struct io_uring_sqe *get_sqe(bool own)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!own && (uring.inflight >= uring.ring.cq_entries - RESERVED ||
+		     asys__ring_pending(&uring.ring) + RESERVED >= uring.ring.sq_entries))
+		return NULL;
+	sqe = asys__ring_sqe(&uring.ring);
+	if (sqe)
+		uring.inflight++;
+	return sqe;
+}
+
+/* With the lock: put a claimed or queued call in the ring, or in the backlog. */
+static void enqueue(struct asys_call *c)
+{
+	struct io_uring_sqe *sqe = NULL;
+	long a[ASYS_MAX_ARGS];
+
+	if (!uring.backlog)
+		sqe = get_sqe(false);
+	if (!sqe) {
+		c->__qnext = NULL;
+		c->__qprev = uring.backlog_tail;
+		if (uring.backlog_tail)
+			uring.backlog_tail->__qnext = c;
+		else
+			uring.backlog = c;
+		uring.backlog_tail = c;
+		return;
+	}
+	args_of(c, a);
+	fill(sqe, c, ring_opcode(c, a), a);
+	asys__transition(c, ASYS_QUEUED, ASYS_RUNNING);
+	if (c->__class == ASYS__BLOCKING)
+		uring.inflight_blocking++;
+}
+
+static void backlog_unlink(struct asys_call *c)
+{
+	if (c->__qprev)
+		c->__qprev->__qnext = c->__qnext;
+	else
+		uring.backlog = c->__qnext;
+	if (c->__qnext)
+		c->__qnext->__qprev = c->__qprev;
+	else
+		uring.backlog_tail = c->__qprev;
+}
+
+/* With the lock: move backlog calls into the ring while it has room. */
+static void feed(void)
+{
+	while (uring.backlog) {
+		struct asys_call *c = uring.backlog;
+		struct io_uring_sqe *sqe = get_sqe(false);
+		long a[ASYS_MAX_ARGS];
+
+		if (!sqe)
+			return;
+		backlog_unlink(c);
+		args_of(c, a);
+		fill(sqe, c, ring_opcode(c, a), a);
+		asys__transition(c, ASYS_QUEUED, ASYS_RUNNING);
+		if (c->__class == ASYS__BLOCKING)
+			uring.inflight_blocking++;
+	}
+}
+
+/* One CQE of a call: complete it, or hand it to the canceller that asked for it. */
+static void reaped(struct asys_call *c, long res)
+{
+	uint32_t old;
+
+	c->result = res;
+	old = __atomic_fetch_or(&c->__bstate, REAPED, __ATOMIC_ACQ_REL);
+	if (old & INTERRUPT) {
+		asys__wake(&c->__bstate);
+		return;
+	}
+	asys__settle(c, res, ASYS_DONE, true, false);
+}
+
+static void apply_limits(void);
+
+/*
+ * With the lock: (re)arm the doorbell, a poll on the eventfd (submitted, as
+ * everything, by the ring thread).
+ */
+static void arm_doorbell(void)
+{
+	struct io_uring_sqe *sqe = get_sqe(true);
+	uint64_t count;
+
+	if (!sqe)
+		return;	/* the SQ is full: wait_for_work() arms it before sleeping */
+	uring.armed = true;
+	if (read(uring.doorbell, &count, sizeof count) < 0) {
+		/* EAGAIN: nobody rang */
+	}
+	sqe->opcode = IORING_OP_POLL_ADD;
+	sqe->fd = uring.doorbell;
+	sqe->poll32_events = POLLIN;
+	sqe->user_data = DOORBELL;
+	asys__ring_commit(&uring.ring);
+}
+
+/*
+ * Sleep in the kernel until a completion (or the doorbell) arrives, unless
+ * SQEs were published meanwhile: see flush().
+ */
+static int wait_for_work(void)
+{
+	int r;
+
+	if (!uring.armed) {
+		pthread_mutex_lock(&uring.lock);
+		arm_doorbell();
+		pthread_mutex_unlock(&uring.lock);
+		return 0;
+	}
+	__atomic_store_n(&uring.asleep, 1, __ATOMIC_SEQ_CST);
+	if (asys__ring_pending(&uring.ring) || asys__ring_ready(&uring.ring)) {
+		__atomic_store_n(&uring.asleep, 0, __ATOMIC_SEQ_CST);
+		return 0;
+	}
+	r = asys__ring_enter(&uring.ring, 1);
+	__atomic_store_n(&uring.asleep, 0, __ATOMIC_SEQ_CST);
+	return r;
+}
+
+/* Complete a batch of CQEs; false once the ring thread should leave. */
+static bool complete_batch(const struct io_uring_cqe *cqe, unsigned n)
+{
+	unsigned i, blocking = 0;
+	bool rearm = false, leave;
+
+	for (i = 0; i < n; i++) {
+		struct asys_call *c = (struct asys_call *)(uintptr_t)cqe[i].user_data;
+
+		if (cqe[i].user_data == DOORBELL) {
+			rearm = true;
+			continue;
+		}
+		if (!c)
+			continue;	/* an ASYNC_CANCEL's own, or a wake-up */
+		if (c->__class == ASYS__BLOCKING)
+			blocking++;
+		reaped(c, cqe[i].res);
+	}
+	pthread_mutex_lock(&uring.lock);
+	uring.inflight -= n;
+	uring.inflight_blocking -= blocking;
+	if (rearm) {
+		uring.armed = false;
+		arm_doorbell();
+	}
+	feed();
+	asys__ring_commit(&uring.ring);
+	/* unloading: done once only calls that may never end are left (and the doorbell) */
+	leave = uring.stopping && uring.inflight == uring.inflight_blocking + uring.armed;
+	pthread_mutex_unlock(&uring.lock);
+	return !leave;
+}
+
+static void *ring_thread(struct asys__member *self)
+{
+	struct io_uring_cqe cqe[REAP_BATCH];
+
+	pthread_mutex_lock(&uring.lock);
+	uring.thread = pthread_self();
+	apply_limits();
+	pthread_mutex_unlock(&uring.lock);
+	for (;;) {
+		unsigned n = asys__ring_reap(&uring.ring, cqe, REAP_BATCH);
+
+		if (n) {
+			if (!complete_batch(cqe, n))
+				break;
+			continue;
+		}
+		n = asys__ring_pending(&uring.ring) ? (unsigned)asys__ring_enter(&uring.ring, 0)
+						     : (unsigned)wait_for_work();
+		if ((int)n == -EBADF || (int)n == -EOPNOTSUPP)
+			break;	/* the program closed the ring's fd: nothing will complete */
+	}
+	pthread_mutex_lock(&uring.lock);
+	uring.alive = false;
+	asys__crew_leave(&uring.crew, self);
+	pthread_mutex_unlock(&uring.lock);
+	return NULL;
+}
+
+/*
+ * With the lock: io-wq (the kernel's workers for calls it cannot run
+ * asynchronously) may run as many calls as the thread backend would.
+ */
+static void apply_limits(void)
+{
+	unsigned limits[2] = { asys__engine.config.max_threads,
+			       asys__engine.config.max_blocking_threads };
+
+	asys__ring_register(&uring.ring, IORING_REGISTER_IOWQ_MAX_WORKERS, limits, 2);
+}
+
+/* With the lock: the ring and its thread, on first use. */
+static void setup(void)
+{
+	int err = asys__ring_setup(&uring.ring, SQ_ENTRIES, CQ_ENTRIES);
+
+	if (!err && (!asys__ring_has_op(&uring.ring, IORING_OP_ASYNC_CANCEL) ||
+		     !asys__ring_has_op(&uring.ring, IORING_OP_READ))) {
+		asys__ring_close(&uring.ring);
+		err = -ENOSYS;	/* older than 5.6: not worth it */
+	}
+	if (!err) {
+		uring.doorbell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (uring.doorbell < 0) {
+			err = -errno;
+			asys__ring_close(&uring.ring);
+		}
+	}
+	if (!err) {
+		err = asys__crew_start(&uring.crew, ring_thread, "rtaio-ring", 0);
+		if (err) {
+			close(uring.doorbell);
+			asys__ring_close(&uring.ring);
+		} else {
+			uring.alive = true;
+		}
+	}
+	if (err) {
+		/* a lack of threads may pass; a refusal by the kernel will not */
+		if (err != -EAGAIN)
+			uring.status = err;
+		return;
+	}
+	uring.status = 1;
+	arm_doorbell();
+}
+
+/* With the lock: is the ring usable, setting it up on first use? */
+static bool ring_ready(void)
+{
+	if (!uring.status && !uring.stopping)
+		setup();
+	return uring.status == 1 && uring.alive;
+}
+
+static int uring_submit(struct asys_call *const calls[], size_t n)
+{
+	size_t i, to_threads = 0;
+	bool ready;
+	int err;
+
+	pthread_mutex_lock(&uring.lock);
+	ready = ring_ready();
+	if (!ready && asys__engine.choice == ASYS__URING_ONLY) {
+		pthread_mutex_unlock(&uring.lock);
+		return -EAGAIN;
+	}
+	for (i = 0; i < n; i++) {
+		struct asys_call *c = calls[i];
+
+		if (c->flags & LINKED)
+			continue;
+		c->__bstate = ready && routable(c) ? IN_RING : 0;
+		if (!c->__bstate)
+			to_threads++;
+	}
+	/* first the part that can fail, so that all or nothing is queued */
+	err = to_threads ? asys__threads.submit(calls, n) : 0;
+	if (!err && to_threads < n) {
+		for (i = 0; i < n; i++) {
+			struct asys_call *c = calls[i];
+
+			if ((c->flags & LINKED) || !c->__bstate)
+				continue;
+			__atomic_fetch_and(&c->state, ~ASYS__SUBMITTING, __ATOMIC_RELEASE);
+			enqueue(c);
+		}
+		flush();
+	}
+	pthread_mutex_unlock(&uring.lock);
+	return err;
+}
+
+static int uring_cancel(struct asys_call *c)
+{
+	int err = 0;
+
+	if (!(c->__bstate & IN_RING))
+		return asys__threads.cancel(c);
+	pthread_mutex_lock(&uring.lock);
+	if (asys__transition(c, ASYS_QUEUED, ASYS_RUNNING))
+		backlog_unlink(c);
+	else
+		err = -EBUSY;
+	pthread_mutex_unlock(&uring.lock);
+	return err;
+}
+
+/*
+ * Interrupt a RUNNING call that may block forever: 0 with its result in
+ * *result once the kernel has given it up (the caller completes it), or
+ * -EBUSY when it is not in the ring, not interruptible, or already done.
+ */
+static int uring_interrupt(struct asys_call *c, long *result)
+{
+	struct io_uring_sqe *sqe;
+	struct timespec never;
+	uint32_t old;
+
+	if (!(c->__bstate & IN_RING) || c->__class != ASYS__BLOCKING)
+		return -EBUSY;
+	pthread_mutex_lock(&uring.lock);
+	/* the ring thread cannot wait for itself */
+	if (!uring.alive || pthread_equal(pthread_self(), uring.thread) ||
+	    asys_state(c) != ASYS_RUNNING) {
+		pthread_mutex_unlock(&uring.lock);
+		return -EBUSY;
+	}
+	sqe = get_sqe(true);
+	if (!sqe) {
+		pthread_mutex_unlock(&uring.lock);
+		return -EBUSY;
+	}
+	old = __atomic_fetch_or(&c->__bstate, INTERRUPT, __ATOMIC_ACQ_REL);
+	/* completing anyway, or another canceller has it: the SQE is spent on a no-op */
+	sqe->opcode = old & (REAPED | INTERRUPT) ? IORING_OP_NOP : IORING_OP_ASYNC_CANCEL;
+	sqe->addr = (uint64_t)(uintptr_t)c;
+	flush();
+	pthread_mutex_unlock(&uring.lock);
+	if (old & (REAPED | INTERRUPT))
+		return -EBUSY;
+	/* bounded: the kernel gives up a wait on a pipe or socket at once */
+	asys__deadline(NULL, &never);
+	while (!((old = __atomic_load_n(&c->__bstate, __ATOMIC_ACQUIRE)) & REAPED))
+		asys__futex_wait(&c->__bstate, old, &never);
+	*result = c->result;
+	return 0;
+}
+
+static void uring_requeue(struct asys_call *c)
+{
+	pthread_mutex_lock(&uring.lock);
+	if (ring_ready() && routable(c)) {
+		c->__bstate = IN_RING;
+		enqueue(c);
+		flush();
+		pthread_mutex_unlock(&uring.lock);
+		return;
+	}
+	pthread_mutex_unlock(&uring.lock);
+	c->__bstate = 0;
+	asys__threads.requeue(c);
+}
+
+static void uring_init(void)
+{
+	asys__threads.init();
+}
+
+static void uring_lock_config(void)
+{
+	asys__threads.lock_config();
+}
+
+static void uring_unlock_config(void)
+{
+	asys__threads.unlock_config();
+	pthread_mutex_lock(&uring.lock);
+	if (uring.status == 1)
+		apply_limits();
+	pthread_mutex_unlock(&uring.lock);
+}
+
+static void uring_fork_prepare(void)
+{
+	pthread_mutex_lock(&uring.lock);
+	asys__crew_reap(&uring.crew);
+	asys__threads.fork_prepare();
+}
+
+static void uring_fork_parent(void)
+{
+	asys__threads.fork_parent();
+	pthread_mutex_unlock(&uring.lock);
+}
+
+/* The child never touches the parent's ring: it sets up its own when it needs one. */
+static void uring_fork_child(void)
+{
+	asys__threads.fork_child();
+	pthread_mutex_init(&uring.lock, NULL);
+	if (uring.status == 1) {
+		asys__ring_close(&uring.ring);
+		close(uring.doorbell);
+	}
+	uring.status = 0;
+	uring.inflight = uring.inflight_blocking = 0;
+	uring.backlog = uring.backlog_tail = NULL;
+	uring.asleep = 0;
+	uring.armed = false;
+	uring.alive = false;
+	asys__crew_forget(&uring.crew);
+}
+
+/*
+ * Unloading: the ring thread finishes every call that will end, then
+ * leaves; the ring stays for calls that may never end (exit ends them;
+ * dlclose() with such calls pending is the program's error).
+ */
+static void uring_unload(void)
+{
+	struct io_uring_sqe *sqe;
+
+	pthread_mutex_lock(&uring.lock);
+	uring.stopping = true;
+	if (uring.alive) {
+		sqe = get_sqe(true);	/* a completion to wake the ring thread */
+		if (sqe)
+			sqe->opcode = IORING_OP_NOP;
+		flush();
+		while (uring.alive)
+			pthread_cond_wait(&uring.crew.gone, &uring.lock);
+	}
+	asys__crew_reap(&uring.crew);
+	pthread_mutex_unlock(&uring.lock);
+	asys__threads.unload();
+}
+
+const struct asys__backend asys__uring = {
+	.name = "uring",
+	.init = uring_init,
+	.submit = uring_submit,
+	.cancel = uring_cancel,
+	.interrupt = uring_interrupt,
+	.requeue = uring_requeue,
+	.lock_config = uring_lock_config,
+	.unlock_config = uring_unlock_config,
+	.fork_prepare = uring_fork_prepare,
+	.fork_parent = uring_fork_parent,
+	.fork_child = uring_fork_child,
+	.unload = uring_unload,
+};

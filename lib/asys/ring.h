@@ -1,0 +1,60 @@
+/*
+ * A minimal io_uring ring over the raw system calls: set-up and tear-down,
+ * the operation probe, taking SQEs and reaping CQEs.  No policy here: the
+ * io_uring backend (backend_uring.c) decides what goes in and who reaps.
+ *
+ * Not thread-safe by itself: the backend serialises producers (its lock)
+ * and consumers (its reaper) of each queue.
+ */
+#ifndef ASYS_RING_H
+#define ASYS_RING_H
+
+#include <linux/io_uring.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "futex.h"
+
+struct asys__ring {
+	int fd;
+	unsigned sq_entries, cq_entries;
+	unsigned sq_mask, cq_mask;
+	unsigned *sq_head, *sq_tail, *sq_array;
+	unsigned *cq_head, *cq_tail;
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqes;
+	unsigned sq_local_tail;		/* SQEs filled in, not yet made visible */
+	void *rings;			/* the SQ and CQ rings, one mapping */
+	size_t rings_len, sqes_len;
+	uint8_t supported[(IORING_OP_LAST + 7) / 8]; /* opcodes the kernel has */
+};
+
+/* Create a ring of at least sq_entries SQEs and cq_entries CQEs: 0 or -errno. */
+ASYS__HIDDEN int asys__ring_setup(struct asys__ring *r, unsigned sq_entries, unsigned cq_entries);
+/* Unmap and close (in a fork child: forget the parent's ring without touching it). */
+ASYS__HIDDEN void asys__ring_close(struct asys__ring *r);
+ASYS__HIDDEN bool asys__ring_has_op(const struct asys__ring *r, unsigned op);
+
+/* A zeroed SQE to fill in, or NULL when the SQ is full. */
+ASYS__HIDDEN struct io_uring_sqe *asys__ring_sqe(struct asys__ring *r);
+/* Make the SQEs filled in so far visible to the kernel. */
+ASYS__HIDDEN void asys__ring_commit(struct asys__ring *r);
+/* Committed SQEs that the kernel has not consumed yet. */
+ASYS__HIDDEN unsigned asys__ring_pending(const struct asys__ring *r);
+/*
+ * Hand the committed SQEs to the kernel, and wait for min_complete
+ * completions: SQEs consumed (>= 0), or -errno (-EINTR, -EBUSY and -EAGAIN
+ * leave the rest for a later call).
+ */
+ASYS__HIDDEN int asys__ring_enter(struct asys__ring *r, unsigned min_complete);
+/* Are there CQEs to reap? */
+ASYS__HIDDEN bool asys__ring_ready(const struct asys__ring *r);
+/* Copy out up to max CQEs and consume them: how many. */
+ASYS__HIDDEN unsigned asys__ring_reap(struct asys__ring *r, struct io_uring_cqe *out,
+				      unsigned max);
+/* io_uring_register(2): 0 or -errno. */
+ASYS__HIDDEN int asys__ring_register(struct asys__ring *r, unsigned op, void *arg,
+				     unsigned nargs);
+
+#endif /* ASYS_RING_H */
