@@ -1185,6 +1185,7 @@ START_TEST(uring_cancel_all_pipe_reads)
 	ck_assert_int_eq(write(p[1], "n", 1), 1);
 	wait_final(&q[0].cb, WAIT_MS);
 	assert_done(&q[0].cb, 1);
+	ck_assert(wait_events(N + 1, WAIT_MS));	/* its notification is over too */
 	close(p[0]);
 	close(p[1]);
 	free(q);

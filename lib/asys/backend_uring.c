@@ -228,6 +228,12 @@ static void fill(struct io_uring_sqe *sqe, const struct asys_call *c, int op,
 	}
 }
 
+/* Where the call went; its other bits change under the ring thread's feet. */
+static bool in_ring(const struct asys_call *c)
+{
+	return __atomic_load_n(&c->__bstate, __ATOMIC_RELAXED) & IN_RING;
+}
+
 /* With the lock, the ring ready: does the call go to the ring? */
 static bool routable(const struct asys_call *c)
 {
@@ -551,7 +557,7 @@ static int uring_cancel(struct asys_call *c)
 {
 	int err = 0;
 
-	if (!(c->__bstate & IN_RING))
+	if (!in_ring(c))
 		return asys__threads.cancel(c);
 	pthread_mutex_lock(&uring.lock);
 	if (asys__transition(c, ASYS_QUEUED, ASYS_RUNNING))
@@ -573,7 +579,7 @@ static int uring_interrupt(struct asys_call *c, long *result)
 	struct timespec never;
 	uint32_t old;
 
-	if (!(c->__bstate & IN_RING) || c->__class != ASYS__BLOCKING)
+	if (!in_ring(c) || c->__class != ASYS__BLOCKING)
 		return -EBUSY;
 	pthread_mutex_lock(&uring.lock);
 	/* the ring thread cannot wait for itself */
