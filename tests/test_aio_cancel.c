@@ -532,6 +532,7 @@ START_TEST(queued_file_read_behind_full_pool)
 	int i;
 
 	use_backend("threads");	/* the thread pool's queue */
+	no_inline_reads();
 
 	block_signal(SIG_NOTE);
 	set_pool(1, 4);

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "testutil.h"
+#include "aioutil.h"
 
 #define WAIT_MS 30000
 
@@ -1348,6 +1348,61 @@ START_TEST(fork_after_idle_worker_child_does_not_hang)
 }
 END_TEST
 
+/*
+ * Reads whose data the page cache holds (a file just written) complete
+ * inside aio_read: final at once, notified, and without starting any thread
+ * of rtaio's.  With RTAIO_INLINE_READS=0 they go through the engine.
+ */
+static void cached_reads(bool inline_reads)
+{
+	enum { N = 16, LEN = 4096 };
+	int fd = pattern_file(N * LEN), i;
+	static char buf[N][LEN];
+	struct aiocb cb[N];
+	siginfo_t si;
+
+	if (!inline_reads)
+		no_inline_reads();
+	block_signal(SIGRTMIN + 3);
+	for (i = 0; i < N; i++) {
+		memset(&cb[i], 0, sizeof cb[i]);
+		cb[i].aio_fildes = fd;
+		cb[i].aio_buf = buf[i];
+		cb[i].aio_nbytes = LEN;
+		cb[i].aio_offset = (off_t)(N - 1 - i) * LEN;
+		cb[i].aio_sigevent.sigev_notify = SIGEV_SIGNAL;
+		cb[i].aio_sigevent.sigev_signo = SIGRTMIN + 3;
+		cb[i].aio_sigevent.sigev_value.sival_int = i;
+		submit_read(&cb[i]);
+		if (inline_reads)
+			ck_assert_int_eq(aio_error(&cb[i]), 0);
+	}
+	for (i = 0; i < N; i++) {
+		wait_final(&cb[i], 10000);
+		ck_assert_int_eq(aio_return(&cb[i]), LEN);
+		ck_assert_int_eq(first_bad_byte(buf[i], (uint64_t)(N - 1 - i) * LEN, LEN), -1);
+		ck_assert(take_signal(SIGRTMIN + 3, &si, 10000));
+		ck_assert_int_eq(si.si_code, SI_ASYNCIO);
+	}
+	if (inline_reads)
+		ck_assert_int_eq(rtaio_thread_count(), 0);
+	else
+		ck_assert_int_gt(rtaio_thread_count(), 0);
+	close(fd);
+}
+
+START_TEST(cached_read_completes_in_aio_read)
+{
+	cached_reads(true);
+}
+END_TEST
+
+START_TEST(inline_reads_can_be_turned_off)
+{
+	cached_reads(false);
+}
+END_TEST
+
 static Suite *rw_suite(void)
 {
 	Suite *s = suite_create("aio_rw");
@@ -1362,6 +1417,8 @@ static Suite *rw_suite(void)
 
 	tcase_add_test(data, read_returns_file_data_at_offset);
 	tcase_add_test(data, read_at_or_past_eof_is_short);
+	tcase_add_test(data, cached_read_completes_in_aio_read);
+	tcase_add_test(data, inline_reads_can_be_turned_off);
 	tcase_add_test(data, write_lands_at_offset);
 	tcase_add_test(data, many_concurrent_requests_on_one_fd);
 	tcase_add_test(data, many_threads_submit_on_one_fd);

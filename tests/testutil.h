@@ -181,6 +181,16 @@ static inline void prep_pipe_read(struct asys_call *c, int rfd, void *buf, size_
 		c->flags |= ASYS_BOUNDED;
 }
 
+/*
+ * In a test's own process before its first request: reads wait for a
+ * worker or the ring even when the page cache holds their data, so that a
+ * test can keep them queued.
+ */
+static inline void no_inline_reads(void)
+{
+	setenv("RTAIO_INLINE_READS", "0", 1);
+}
+
 /* Can this process set up an io_uring (seccomp, kernel.io_uring_disabled, old kernels)? */
 static inline bool uring_available(void)
 {

@@ -4,11 +4,15 @@
  * handling, and GNU aio_init.
  */
 #include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 #include "../asys/crew.h"
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+bool aio__inline_reads = true;
 
 /*
  * The child starts with no requests, no lists, no notification threads; the
@@ -29,6 +33,9 @@ static void fork_child(void)
  */
 static void setup(void)
 {
+	const char *inline_reads = secure_getenv("RTAIO_INLINE_READS");
+
+	aio__inline_reads = !(inline_reads && !strcmp(inline_reads, "0"));
 	asys_configure(NULL, NULL);
 	pthread_atfork(aio__fd_lock_all, aio__fd_unlock_all, fork_child);
 }
