@@ -279,11 +279,22 @@ static struct io_uring_sqe *get_sqe(bool own)
 	return sqe;
 }
 
-/* With the lock: put a claimed or queued call in the ring, or in the backlog. */
+/* With the lock: the call goes into the kernel through sqe, RUNNING from now on. */
+static void start(struct asys_call *c, struct io_uring_sqe *sqe)
+{
+	long a[ASYS_MAX_ARGS];
+
+	args_of(c, a);
+	fill(sqe, c, ring_opcode(c, a), a);
+	asys__transition(c, ASYS_QUEUED, ASYS_RUNNING);
+	if (c->__class == ASYS__BLOCKING)
+		uring.inflight_blocking++;
+}
+
+/* With the lock: put a queued call in the ring, or in the backlog. */
 static void enqueue(struct asys_call *c)
 {
 	struct io_uring_sqe *sqe = NULL;
-	long a[ASYS_MAX_ARGS];
 
 	if (!uring.backlog)
 		sqe = get_sqe(false);
@@ -297,11 +308,7 @@ static void enqueue(struct asys_call *c)
 		uring.backlog_tail = c;
 		return;
 	}
-	args_of(c, a);
-	fill(sqe, c, ring_opcode(c, a), a);
-	asys__transition(c, ASYS_QUEUED, ASYS_RUNNING);
-	if (c->__class == ASYS__BLOCKING)
-		uring.inflight_blocking++;
+	start(c, sqe);
 }
 
 static void backlog_unlink(struct asys_call *c)
@@ -322,16 +329,11 @@ static void feed(void)
 	while (uring.backlog) {
 		struct asys_call *c = uring.backlog;
 		struct io_uring_sqe *sqe = get_sqe(false);
-		long a[ASYS_MAX_ARGS];
 
 		if (!sqe)
 			return;
 		backlog_unlink(c);
-		args_of(c, a);
-		fill(sqe, c, ring_opcode(c, a), a);
-		asys__transition(c, ASYS_QUEUED, ASYS_RUNNING);
-		if (c->__class == ASYS__BLOCKING)
-			uring.inflight_blocking++;
+		start(c, sqe);
 	}
 }
 
