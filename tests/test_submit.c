@@ -183,10 +183,11 @@ END_TEST
 static int hook_calls;
 static unsigned hook_state;
 
+/* The state first: the test reads it once it sees the count. */
 static void count_hook(struct asys_call *c)
 {
-	__atomic_fetch_add(&hook_calls, 1, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&hook_state, asys_state(c), __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&hook_calls, 1, __ATOMIC_SEQ_CST);
 }
 
 START_TEST(done_hook_runs_once_after_final)

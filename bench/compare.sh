@@ -1,0 +1,157 @@
+#!/bin/sh
+# bench/compare.sh [--quick] [BUILDDIR]: the same POSIX AIO workloads under
+# glibc and under rtaio (LD_PRELOAD on the same unmodified binaries, with
+# each backend), with raw io_uring as the reference, alternating in rounds
+# within one run; prints the medians and the ratios.
+#
+#   fio:   fio --ioengine=posixaio (glibc, rtaio threads, rtaio io_uring)
+#          against fio --ioengine=io_uring on the same job
+#   micro: bench/aio-bench (glibc, rtaio threads, rtaio io_uring) against
+#          bench/uring-ref (liburing) where io_uring has an equivalent
+#
+# --quick: one round of the main workloads, under a minute.  The default:
+# three rounds of everything, a few minutes on 2 cores.  BUILDDIR (default
+# build/plain) must hold a built tree.  Figures only: nothing is asserted.
+set -eu
+quick=0
+if [ "${1:-}" = --quick ]; then
+	quick=1
+	shift
+fi
+build=$(cd "${1:-build/plain}" && pwd)
+lib=$build/lib/.libs/librtaio.so
+aiob=$build/bench/aio-bench
+ref=$build/bench/uring-ref
+for f in "$lib" "$aiob"; do
+	[ -e "$f" ] || { echo "compare.sh: $f is missing: build first" >&2; exit 1; }
+done
+[ -x "$ref" ] || ref=
+command -v fio >/dev/null || { echo "compare.sh: fio is missing" >&2; exit 1; }
+
+if [ $quick = 1 ]; then
+	rounds=1 runtime=2 n=5000 wake=300 listn=20000
+else
+	rounds=3 runtime=3 n=20000 wake=2000 listn=200000
+fi
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/rtaio-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+results=$tmp/results
+
+# run CONFIG COMMAND...: under glibc, rtaio (each backend) or as it is
+run() {
+	config=$1
+	shift
+	case $config in
+	glibc | ref) "$@" ;;
+	threads) LD_PRELOAD=$lib RTAIO_BACKEND=threads "$@" ;;
+	uring) LD_PRELOAD=$lib RTAIO_BACKEND=uring "$@" ;;
+	esac
+}
+
+# fio_job NAME FILE ENGINE CONFIG ARGS...: record the job's IOPS (reads + writes)
+fio_job() {
+	name=$1 file=$2 engine=$3 config=$4
+	shift 4
+	iops=$(run "$config" fio --name=bench --filename="$file" --ioengine="$engine" \
+		--time_based --runtime="$runtime" --invalidate=0 \
+		--output-format=terse --terse-version=3 "$@" |
+		awk -F';' '{ printf "%.0f", $8 + $49 }')
+	echo "$name $config $iops" >>"$results"
+}
+
+# The fio workloads: name, file, fio arguments.
+workloads() {
+	echo "cached-randread-qd1 cached --rw=randread --bs=4k --iodepth=1"
+	echo "cached-randread-qd32 cached --rw=randread --bs=4k --iodepth=32"
+	[ $quick = 1 ] || echo "cached-randread-qd128 cached --rw=randread --bs=4k --iodepth=128"
+	[ $quick = 1 ] || echo "direct-randread-qd1 direct --rw=randread --bs=4k --iodepth=1 --direct=1"
+	echo "direct-randread-qd32 direct --rw=randread --bs=4k --iodepth=32 --direct=1"
+	[ $quick = 1 ] || echo "direct-randread-qd128 direct --rw=randread --bs=4k --iodepth=128 --direct=1"
+	[ $quick = 1 ] || echo "randwrite-qd32 cached --rw=randwrite --bs=4k --iodepth=32"
+	[ $quick = 1 ] || echo "seqread-128k-qd32 cached --rw=read --bs=128k --iodepth=32"
+}
+
+# micro CONFIG: the micro-benchmarks, as "name value unit" lines
+micro() {
+	config=$1
+	for what in "sigev-thread $n" "sigev-signal $n" "suspend-wake $wake" \
+		"listio 64 $listn" "listio 1024 $listn" "outstanding 10000"; do
+		# shellcheck disable=SC2086
+		set -- $what
+		label=$1
+		[ "$1" = listio ] && label="listio-$2"
+		# shellcheck disable=SC2086
+		run "$config" "$aiob" $what | while read -r metric value unit; do
+			echo "$label:$metric $config $value $unit"
+		done >>"$results"
+	done
+}
+
+micro_ref() {
+	[ -n "$ref" ] || return 0
+	for pair in "sigev-thread reap $n" "sigev-signal reap $n" "suspend-wake pipe-wake $wake" \
+		"listio-64 batch 64 $listn" "listio-1024 batch 1024 $listn"; do
+		# shellcheck disable=SC2086
+		set -- $pair
+		label=$1
+		shift
+		"$ref" "$@" | while read -r metric value unit; do
+			echo "$label:$metric ref $value $unit"
+		done >>"$results"
+	done
+}
+
+fio --name=prep --filename="$tmp/cached" --size=64m --rw=write --bs=1m >/dev/null
+fio --name=prep --filename="$tmp/direct" --size=512m --rw=write --bs=1m >/dev/null
+: >"$results"
+round=1
+while [ $round -le $rounds ]; do
+	echo "round $round of $rounds" >&2
+	workloads | while read -r name file args; do
+		size=64m
+		[ "$file" = direct ] && size=512m
+		for config in glibc threads uring; do
+			# shellcheck disable=SC2086
+			fio_job "$name" "$tmp/$file" posixaio "$config" --size=$size $args
+		done
+		# shellcheck disable=SC2086
+		fio_job "$name" "$tmp/$file" io_uring ref --size=$size $args
+	done
+	for config in glibc threads uring; do
+		micro "$config"
+	done
+	micro_ref
+	round=$((round + 1))
+done
+
+echo
+echo "== $(nproc) CPUs, $(uname -r), $(fio --version), $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)"
+echo "== medians of $rounds round(s); fio runs ${runtime} s each, files in ${TMPDIR:-/tmp}"
+# The table: medians per workload and configuration, then the ratios.
+awk '
+function median(key,    n, i, j, t, v) {
+	n = split(vals[key], v, " ")
+	if (n == 0) return ""
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+		if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }
+	return v[int((n + 1) / 2)]
+}
+function ratio(a, b) { return (a == "" || b == "" || b + 0 == 0) ? "-" : sprintf("%.2fx", a / b) }
+{
+	if (!($1 in seen)) { seen[$1] = 1; order[++rows] = $1 }
+	vals[$1 SUBSEP $2] = vals[$1 SUBSEP $2] " " $3
+	if (NF > 3) unit[$1] = $4
+}
+END {
+	printf "%-28s %11s %11s %11s %11s %9s %9s %9s\n", "workload (fio: IOPS)", "glibc",
+	       "rtaio-thr", "rtaio-uring", "io_uring", "thr/glibc", "urg/glibc", "urg/ring"
+	for (r = 1; r <= rows; r++) {
+		k = order[r]
+		g = median(k SUBSEP "glibc"); t = median(k SUBSEP "threads")
+		u = median(k SUBSEP "uring"); f = median(k SUBSEP "ref")
+		name = k (k in unit ? " (" unit[k] ")" : "")
+		printf "%-28s %11s %11s %11s %11s %9s %9s %9s\n", name, g, t, u,
+		       f == "" ? "-" : f, ratio(t, g), ratio(u, g), ratio(u, f)
+	}
+	print "ratios are value / value: above 1 is better for IOPS and per_s, worse for us and bytes"
+}' "$results"
