@@ -289,8 +289,9 @@ void aio__fd_fork_child(void)
 					r->cb->__return_value = -1;
 					r->cb->__error_code = ECANCELED;
 				}
-		pthread_mutex_init(&buckets[i].lock, NULL);
 		buckets[i].fds = NULL;
+		/* held since aio__fd_lock_all(), by this very thread */
+		pthread_mutex_unlock(&buckets[i].lock);
 	}
 	pthread_mutex_init(&spare_lock, NULL);
 	spare = NULL;

@@ -294,7 +294,6 @@ static void threads_fork_child(void)
 {
 	int c;
 
-	pthread_mutex_init(&pool.lock, NULL);
 	init_wake();
 	for (c = 0; c < ASYS__NCLASSES; c++) {
 		pool.queue[c].head = pool.queue[c].tail = NULL;
@@ -303,6 +302,7 @@ static void threads_fork_child(void)
 	}
 	asys__crew_forget(&pool.crew);
 	pool.threads = pool.idle = pool.wakeups = 0;
+	pthread_mutex_unlock(&pool.lock);	/* held since threads_fork_prepare() */
 }
 
 const struct asys__backend asys__threads = {

@@ -662,7 +662,6 @@ static void uring_fork_parent(void)
 static void uring_fork_child(void)
 {
 	asys__threads.fork_child();
-	pthread_mutex_init(&uring.lock, NULL);
 	if (uring.status == 1) {
 		asys__ring_close(&uring.ring);
 		close(uring.doorbell);
@@ -674,6 +673,7 @@ static void uring_fork_child(void)
 	uring.armed = false;
 	uring.alive = false;
 	asys__crew_forget(&uring.crew);
+	pthread_mutex_unlock(&uring.lock);	/* held since uring_fork_prepare() */
 }
 
 /*

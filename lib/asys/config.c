@@ -59,12 +59,12 @@ static void fork_parent(void)
  */
 static void fork_child(void)
 {
-	pthread_mutex_init(&asys__engine.chain_lock, NULL);
 	asys__engine.backend->fork_child();
 	asys__engine.completions.waiters = 0;
 	asys__engine.generation += 1u << 16;
 	if (!asys__engine.generation)
 		asys__engine.generation = 1u << 16;
+	pthread_mutex_unlock(&asys__engine.chain_lock);	/* held since fork_prepare() */
 }
 
 /* RTAIO_BACKEND: auto (the default), uring or threads. */
