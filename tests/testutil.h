@@ -46,12 +46,13 @@ static inline int pattern_file(size_t size)
 }
 
 /*
- * Live threads of this process from /proc/self/task: all of them, or only
- * rtaio's (named rtaio-*; sanitizers add threads of their own).  A thread
- * that has exited can linger there for a moment after pthread_join()
- * returns (state Z or X): it is not counted.  running: only those in state R.
+ * Live threads of this process from /proc/self/task: all of them (prefix
+ * NULL), or those whose name starts with prefix ("rtaio-": rtaio's;
+ * sanitizers add threads of their own).  A thread that has exited can
+ * linger there for a moment after pthread_join() returns (state Z or X): it
+ * is not counted.  running: only those in state R.
  */
-static inline int count_threads(int rtaio_only, int running)
+static inline int count_threads(const char *prefix, int running)
 {
 	DIR *d = opendir("/proc/self/task");
 	struct dirent *e;
@@ -71,7 +72,7 @@ static inline int count_threads(int rtaio_only, int running)
 			continue;	/* gone meanwhile */
 		if (fgets(line, sizeof line, f) && (name = strchr(line, '(')) &&
 		    (state = strrchr(line, ')')) && state[1] == ' ' && state[2] != 'Z' &&
-		    state[2] != 'X' && (!rtaio_only || !strncmp(name + 1, "rtaio-", 6)) &&
+		    state[2] != 'X' && (!prefix || !strncmp(name + 1, prefix, strlen(prefix))) &&
 		    (!running || state[2] == 'R'))
 			n++;
 		fclose(f);
@@ -82,12 +83,12 @@ static inline int count_threads(int rtaio_only, int running)
 
 static inline int thread_count(void)
 {
-	return count_threads(0, 0);
+	return count_threads(NULL, 0);
 }
 
 static inline int rtaio_thread_count(void)
 {
-	return count_threads(1, 0);
+	return count_threads("rtaio-", 0);
 }
 
 static inline struct timespec ms_ts(long ms)
@@ -115,7 +116,7 @@ static inline void settle_rtaio_threads(long ms)
 	double end = now_sec() + (double)ms / 1000;
 	struct timespec pause = { 0, 1000000 };
 
-	while (count_threads(1, 1) && now_sec() < end)
+	while (count_threads("rtaio-", 1) && now_sec() < end)
 		nanosleep(&pause, NULL);
 }
 

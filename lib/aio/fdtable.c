@@ -169,6 +169,13 @@ int aio__fd_add(struct aio__request *r)
 			e->order_head = r;
 		e->order_tail = r;
 		start_ordered(e, &failed);
+		/* refused as it was queued: the caller reports it, like any other */
+		if (failed == r) {
+			failed = r->order_next;
+			err = (int)r->call.result;
+			unlink_request(e, r);
+			drop_if_idle(b, e);
+		}
 	} else {
 		err = start(r);
 		if (err) {

@@ -1,0 +1,261 @@
+/*
+ * Which backend runs the calls: io_uring where the kernel allows it, the
+ * thread pool when io_uring_setup(2) is refused (a seccomp filter here, as
+ * container runtimes install), RTAIO_BACKEND=uring|threads to choose.  And
+ * lio_listio's EAGAIN: with io_uring forced and refused, requests cannot be
+ * queued, and each element says so.
+ */
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+
+#include "aioutil.h"
+
+/* From here on, io_uring_setup(2) fails with EPERM in this process. */
+static void refuse_io_uring(void)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_io_uring_setup, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof filter / sizeof filter[0], filter };
+
+	ck_assert_int_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+	ck_assert_int_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0);
+	ck_assert(!uring_available());
+}
+
+/* Descriptors of this process that are io_uring rings. */
+static int rings_open(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d))) {
+		char path[300], target[64];
+		ssize_t len;
+
+		snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+		len = readlink(path, target, sizeof target - 1);
+		if (len < 0)
+			continue;
+		target[len] = '\0';
+		if (!strcmp(target, "anon_inode:[io_uring]"))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* The descriptors the test runner left open, before rtaio's first request. */
+static bool inherited[1024];
+
+static void note_inherited(void)
+{
+	int fd;
+
+	for (fd = 0; fd < 1024; fd++)
+		inherited[fd] = fcntl(fd, F_GETFD) >= 0;
+}
+
+/* Is every descriptor opened since note_inherited() close-on-exec? */
+static void assert_new_fds_cloexec(void)
+{
+	int fd;
+
+	for (fd = 0; fd < 1024; fd++) {
+		int flags = fcntl(fd, F_GETFD);
+
+		if (flags >= 0 && !inherited[fd])
+			ck_assert_msg(flags & FD_CLOEXEC, "fd %d is not close-on-exec", fd);
+	}
+}
+
+/* One pipe read through aio_read, completed by a write. */
+static void pipe_read_roundtrip(void)
+{
+	struct aiocb cb;
+	char byte = 0;
+	int p[2];
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	memset(&cb, 0, sizeof cb);
+	cb.aio_fildes = p[0];
+	cb.aio_buf = &byte;
+	cb.aio_nbytes = 1;
+	cb.aio_sigevent.sigev_notify = SIGEV_NONE;
+	submit_read(&cb);
+	ck_assert_int_eq(write(p[1], "r", 1), 1);
+	wait_final(&cb, 10000);
+	ck_assert_int_eq(aio_return(&cb), 1);
+	ck_assert_int_eq(byte, 'r');
+	close(p[0]);
+	close(p[1]);
+}
+
+START_TEST(auto_uses_uring_where_available)
+{
+	if (!require_uring())
+		return;
+	use_backend("auto");
+	note_inherited();
+	pipe_read_roundtrip();
+	ck_assert_int_eq(count_threads("rtaio-ring", 0), 1);
+	ck_assert_int_eq(count_threads("rtaio-worker", 0), 0);
+	ck_assert_int_eq(rings_open(), 1);
+	assert_new_fds_cloexec();
+}
+END_TEST
+
+START_TEST(auto_falls_back_when_uring_is_refused)
+{
+	struct asys_call c, *l[1] = { &c };
+
+	refuse_io_uring();
+	use_backend("auto");
+	note_inherited();
+	pipe_read_roundtrip();
+	asys_prep(&c, SYS_getdents64, -1, 0, 0, 0, 0, 0);
+	ck_assert_int_eq(asys_submit(l, 1), 0);
+	wait_done(&c);
+	ck_assert_int_eq(c.result, -EBADF);
+	ck_assert_int_eq(count_threads("rtaio-ring", 0), 0);
+	ck_assert_int_gt(count_threads("rtaio-worker", 0), 0);
+	ck_assert_int_eq(rings_open(), 0);
+	assert_new_fds_cloexec();
+}
+END_TEST
+
+START_TEST(threads_backend_sets_up_no_ring)
+{
+	use_backend("threads");
+	pipe_read_roundtrip();
+	ck_assert_int_eq(count_threads("rtaio-ring", 0), 0);
+	ck_assert_int_eq(rings_open(), 0);
+}
+END_TEST
+
+START_TEST(uring_only_fails_with_eagain_when_refused)
+{
+	struct asys_call c, *l[1] = { &c };
+	struct aiocb cb;
+	char byte;
+	int p[2];
+
+	refuse_io_uring();
+	use_backend("uring");
+	asys_prep(&c, SYS_getdents64, -1, 0, 0, 0, 0, 0);
+	errno = 0;
+	ck_assert_int_eq(asys_submit(l, 1), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_uint_eq(asys_state(&c), ASYS_IDLE);	/* as it was */
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	memset(&cb, 0, sizeof cb);
+	cb.aio_fildes = p[0];
+	cb.aio_buf = &byte;
+	cb.aio_nbytes = 1;
+	errno = 0;
+	ck_assert_int_eq(aio_read(&cb), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_int_eq(aio_error(&cb), EAGAIN);
+	ck_assert_int_eq(aio_return(&cb), -1);
+	ck_assert_int_eq(count_threads("rtaio-", 0), 0);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+static unsigned list_notes;
+
+static void on_list(union sigval v)
+{
+	(void)v;
+	__atomic_fetch_add(&list_notes, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * Elements that cannot be queued fail with EAGAIN, each in its own aiocb;
+ * the others run; lio_listio says EAGAIN, and the list's notification
+ * still comes, once, when the elements that ran are done.
+ */
+START_TEST(listio_eagain_accounts_every_element)
+{
+	int fd = pattern_file(8192), p[2], mode;
+	char b0[100], b1, b2;
+	struct aiocb cb[3];
+	struct aiocb *list[3] = { &cb[0], &cb[1], &cb[2] };
+	struct sigevent sev;
+
+	refuse_io_uring();
+	use_backend("uring");
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	for (mode = LIO_WAIT; mode <= LIO_NOWAIT; mode++) {
+		double end = now_sec() + 10;
+
+		memset(cb, 0, sizeof cb);
+		cb[0].aio_fildes = fd;	/* cached: completes without the engine */
+		cb[0].aio_lio_opcode = LIO_READ;
+		cb[0].aio_buf = b0;
+		cb[0].aio_nbytes = sizeof b0;
+		cb[1].aio_fildes = p[0];	/* needs the engine: refused */
+		cb[1].aio_lio_opcode = LIO_READ;
+		cb[1].aio_buf = &b1;
+		cb[1].aio_nbytes = 1;
+		cb[2] = cb[1];
+		cb[2].aio_buf = &b2;
+		memset(&sev, 0, sizeof sev);
+		sev.sigev_notify = SIGEV_THREAD;
+		sev.sigev_notify_function = on_list;
+		errno = 0;
+		ck_assert_int_eq(lio_listio(mode, list, 3, &sev), -1);
+		ck_assert_int_eq(errno, EAGAIN);
+		wait_final(&cb[0], 10000);
+		ck_assert_int_eq(aio_error(&cb[0]), 0);
+		ck_assert_int_eq(aio_return(&cb[0]), (ssize_t)sizeof b0);
+		ck_assert_int_eq(first_bad_byte(b0, 0, sizeof b0), -1);
+		ck_assert_int_eq(aio_error(&cb[1]), EAGAIN);
+		ck_assert_int_eq(aio_return(&cb[1]), -1);
+		ck_assert_int_eq(aio_error(&cb[2]), EAGAIN);
+		if (mode == LIO_NOWAIT) {
+			while (!__atomic_load_n(&list_notes, __ATOMIC_ACQUIRE)) {
+				ck_assert_msg(now_sec() < end, "no list notification");
+				sched_yield();
+			}
+		}
+	}
+	ck_assert_int_eq(__atomic_load_n(&list_notes, __ATOMIC_ACQUIRE), 1);
+	close(p[0]);
+	close(p[1]);
+	close(fd);
+}
+END_TEST
+
+static Suite *backend_suite(void)
+{
+	Suite *s = suite_create("backend");
+	TCase *tc = tcase_create("choice");
+
+	tcase_add_test(tc, auto_uses_uring_where_available);
+	tcase_add_test(tc, auto_falls_back_when_uring_is_refused);
+	tcase_add_test(tc, threads_backend_sets_up_no_ring);
+	tcase_add_test(tc, uring_only_fails_with_eagain_when_refused);
+	tcase_add_test(tc, listio_eagain_accounts_every_element);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+/* Each test chooses its backend: one pass is enough. */
+int main(void)
+{
+	return run_suite_with(backend_suite, NULL) ? EXIT_FAILURE : EXIT_SUCCESS;
+}
