@@ -20,80 +20,10 @@
  * asserts anything about time.
  */
 #include <aio.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <semaphore.h>
 #include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/resource.h>
-#include <time.h>
-#include <unistd.h>
 
-#define FILE_SIZE (64 << 20)
-#define BLOCK 4096
-#define DEPTH 64
-
-static void die(const char *what)
-{
-	fprintf(stderr, "aio-bench: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Print the median of n latencies (ns) in microseconds. */
-static void print_p50(const char *name, uint64_t *lat, size_t n)
-{
-	qsort(lat, n, sizeof *lat, cmp_u64);
-	printf("%s %.2f us\n", name, (double)lat[n / 2] / 1000.0);
-}
-
-/* A 64 MiB file of the temporary directory, read once so that it is cached. */
-static int cached_file(void)
-{
-	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	static char buf[1 << 20];
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	int i;
-
-	if (fd < 0)
-		die("O_TMPFILE");
-	memset(buf, 'b', sizeof buf);
-	for (i = 0; i < FILE_SIZE / (int)sizeof buf; i++)
-		if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf)
-			die("write");
-	for (i = 0; i < FILE_SIZE / (int)sizeof buf; i++)
-		if (pread(fd, buf, sizeof buf, (off_t)i * (off_t)sizeof buf) < 0)
-			die("pread");
-	return fd;
-}
-
-static uint64_t rng = 88172645463325252ull;
-
-static off_t random_block(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (off_t)(rng % (FILE_SIZE / BLOCK)) * BLOCK;
-}
+#include "benchutil.h"
 
 /* --- notifications: N reads, DEPTH in flight --- */
 
@@ -116,8 +46,7 @@ static void finish(struct slot *s)
 	unsigned long i = __atomic_fetch_add(&done_count, 1, __ATOMIC_RELAXED);
 
 	if (aio_error(&s->cb) != 0 || aio_return(&s->cb) != BLOCK) {
-		fprintf(stderr, "aio-bench: a read failed\n");
-		exit(1);
+		die("read", EIO);
 	}
 	lat[i] = t - s->submitted;
 	pthread_mutex_lock(&slot_lock);
@@ -157,7 +86,7 @@ static void notifications(int how, unsigned long n)
 
 	lat = calloc(n, sizeof *lat);
 	if (!lat)
-		die("calloc");
+		die("calloc", ENOMEM);
 	sem_init(&free_slots, 0, DEPTH);
 	for (i = 0; i < DEPTH; i++)
 		free_list[nfree++] = i;
@@ -166,7 +95,7 @@ static void notifications(int how, unsigned long n)
 		sigaddset(&set, SIGRTMIN);
 		pthread_sigmask(SIG_BLOCK, &set, NULL);
 		if (pthread_create(&taker, NULL, signal_taker, &n))
-			die("pthread_create");
+			die("pthread_create", errno);
 	}
 	t0 = now_ns();
 	for (k = 0; k < n; k++) {
@@ -188,7 +117,7 @@ static void notifications(int how, unsigned long n)
 		s->cb.aio_sigevent.sigev_value.sival_ptr = s;
 		s->submitted = now_ns();
 		if (aio_read(&s->cb) < 0)
-			die("aio_read");
+			die("aio_read", errno);
 	}
 	for (i = 0; i < DEPTH; i++)
 		while (sem_wait(&free_slots) < 0)
@@ -201,75 +130,30 @@ static void notifications(int how, unsigned long n)
 
 /* --- aio_suspend wake-up --- */
 
-static volatile uint64_t written_at;
-static volatile pid_t waiter_tid;
-
-/* Is the thread asleep (state S in /proc)? */
-static int asleep(pid_t tid)
-{
-	char path[64], line[512], *p = NULL;
-	FILE *f;
-
-	snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (fgets(line, sizeof line, f))
-		p = strrchr(line, ')');
-	fclose(f);
-	return p && p[1] == ' ' && p[2] == 'S';
-}
-
-struct pipe_pair {
-	int p[2];
-	unsigned long n;
-	sem_t armed;
-};
-
-static void *writer(void *arg)
-{
-	struct pipe_pair *pp = arg;
-	unsigned long i;
-
-	for (i = 0; i < pp->n; i++) {
-		while (sem_wait(&pp->armed) < 0)
-			;
-		while (!asleep(__atomic_load_n(&waiter_tid, __ATOMIC_ACQUIRE)))
-			sched_yield();
-		written_at = now_ns();
-		if (write(pp->p[1], "w", 1) != 1)
-			die("write");
-	}
-	return NULL;
-}
-
 static void suspend_wake(unsigned long n)
 {
-	struct pipe_pair pp = { .n = n };
+	struct waker w;
 	pthread_t th;
 	unsigned long i;
 	char byte;
 
 	lat = calloc(n, sizeof *lat);
-	if (!lat || pipe2(pp.p, O_CLOEXEC))
-		die("set-up");
-	sem_init(&pp.armed, 0, 0);
-	waiter_tid = gettid();
-	if (pthread_create(&th, NULL, writer, &pp))
-		die("pthread_create");
+	if (!lat)
+		die("calloc", ENOMEM);
+	start_waker(&w, n, &th);
 	for (i = 0; i < n; i++) {
-		struct aiocb cb = { .aio_fildes = pp.p[0], .aio_buf = &byte, .aio_nbytes = 1 };
+		struct aiocb cb = { .aio_fildes = w.p[0], .aio_buf = &byte, .aio_nbytes = 1 };
 		const struct aiocb *list[1] = { &cb };
 
 		cb.aio_sigevent.sigev_notify = SIGEV_NONE;
 		if (aio_read(&cb) < 0)
-			die("aio_read");
-		sem_post(&pp.armed);
+			die("aio_read", errno);
+		sem_post(&w.armed);
 		while (aio_error(&cb) == EINPROGRESS)
 			aio_suspend(list, 1, NULL);
-		lat[i] = now_ns() - written_at;
+		lat[i] = now_ns() - w.written_at;
 		if (aio_return(&cb) != 1)
-			die("pipe read");
+			die("pipe read", EIO);
 	}
 	pthread_join(th, NULL);
 	print_p50("wake_p50", lat, n);
@@ -288,7 +172,7 @@ static void listio(unsigned batch, unsigned long n)
 	uint64_t t0;
 
 	if (!cb || !list || !buf)
-		die("calloc");
+		die("calloc", ENOMEM);
 	t0 = now_ns();
 	for (k = 0; k < n; k += batch) {
 		for (i = 0; i < batch; i++) {
@@ -301,7 +185,7 @@ static void listio(unsigned batch, unsigned long n)
 			list[i] = &cb[i];
 		}
 		if (lio_listio(LIO_WAIT, list, (int)batch, NULL) < 0)
-			die("lio_listio");
+			die("lio_listio", errno);
 	}
 	printf("reads %.0f per_s\n", (double)k * 1e9 / (double)(now_ns() - t0));
 }
@@ -314,7 +198,7 @@ static long rss_kib(void)
 	FILE *f = fopen("/proc/self/statm", "r");
 
 	if (!f || fscanf(f, "%ld %ld", &pages, &resident) != 2)
-		die("statm");
+		die("statm", errno);
 	fclose(f);
 	return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
@@ -326,7 +210,7 @@ static int threads_now(void)
 	FILE *f = fopen("/proc/self/status", "r");
 
 	if (!f)
-		die("status");
+		die("status", errno);
 	while (fgets(line, sizeof line, f))
 		if (sscanf(line, "Threads: %d", &n) == 1)
 			break;
@@ -344,13 +228,13 @@ static void outstanding(unsigned long n)
 	long before;
 
 	if (!p || !cb || !bytes)
-		die("calloc");
+		die("calloc", ENOMEM);
 	getrlimit(RLIMIT_NOFILE, &rl);
 	rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_NOFILE, &rl);
 	for (i = 0; i < npipes; i++)
 		if (pipe2(p[i], O_CLOEXEC))
-			die("pipe2");
+			die("pipe2", errno);
 	before = rss_kib();
 	for (i = 0; i < n; i++) {
 		cb[i].aio_fildes = p[i % npipes][0];
@@ -358,20 +242,20 @@ static void outstanding(unsigned long n)
 		cb[i].aio_nbytes = 1;
 		cb[i].aio_sigevent.sigev_notify = SIGEV_NONE;
 		if (aio_read(&cb[i]) < 0)
-			die("aio_read");
+			die("aio_read", errno);
 	}
 	printf("memory_per_request %.0f bytes\n", (double)(rss_kib() - before) * 1024.0 / (double)n);
 	printf("threads %d count\n", threads_now());
 	for (i = 0; i < npipes; i++)
 		if (write(p[i][1], "0123456789", 10) != 10)
-			die("write");
+			die("write", errno);
 	for (i = 0; i < n; i++) {
 		const struct aiocb *list[1] = { &cb[i] };
 
 		while (aio_error(&cb[i]) == EINPROGRESS)
 			aio_suspend(list, 1, NULL);
 		if (aio_return(&cb[i]) != 1)
-			die("pipe read");
+			die("pipe read", EIO);
 	}
 }
 

@@ -13,78 +13,9 @@
  *
  * Output: "name value unit" lines, as aio-bench's.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <liburing.h>
-#include <pthread.h>
-#include <sched.h>
-#include <semaphore.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#define FILE_SIZE (64 << 20)
-#define BLOCK 4096
-#define DEPTH 64
-
-static void die(const char *what, int err)
-{
-	fprintf(stderr, "uring-ref: %s: %s\n", what, strerror(err));
-	exit(1);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static void print_p50(const char *name, uint64_t *lat, size_t n)
-{
-	qsort(lat, n, sizeof *lat, cmp_u64);
-	printf("%s %.2f us\n", name, (double)lat[n / 2] / 1000.0);
-}
-
-static int cached_file(void)
-{
-	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	static char buf[1 << 20];
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	int i;
-
-	if (fd < 0)
-		die("O_TMPFILE", errno);
-	memset(buf, 'b', sizeof buf);
-	for (i = 0; i < FILE_SIZE / (int)sizeof buf; i++)
-		if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf)
-			die("write", errno);
-	for (i = 0; i < FILE_SIZE / (int)sizeof buf; i++)
-		if (pread(fd, buf, sizeof buf, (off_t)i * (off_t)sizeof buf) < 0)
-			die("pread", errno);
-	return fd;
-}
-
-static uint64_t rng = 88172645463325252ull;
-
-static off_t random_block(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (off_t)(rng % (FILE_SIZE / BLOCK)) * BLOCK;
-}
+#include "benchutil.h"
 
 static void prep_read(struct io_uring *ring, int fd, char *buf, uint64_t tag)
 {
@@ -134,75 +65,31 @@ static void reap(unsigned long n)
 	print_p50("latency_p50", lat, n);
 }
 
-static volatile uint64_t written_at;
-static volatile pid_t waiter_tid;
-
-static int asleep(pid_t tid)
-{
-	char path[64], line[512], *p = NULL;
-	FILE *f;
-
-	snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (fgets(line, sizeof line, f))
-		p = strrchr(line, ')');
-	fclose(f);
-	return p && p[1] == ' ' && p[2] == 'S';
-}
-
-struct pipe_pair {
-	int p[2];
-	unsigned long n;
-	sem_t armed;
-};
-
-static void *writer(void *arg)
-{
-	struct pipe_pair *pp = arg;
-	unsigned long i;
-
-	for (i = 0; i < pp->n; i++) {
-		while (sem_wait(&pp->armed) < 0)
-			;
-		while (!asleep(waiter_tid))
-			sched_yield();
-		written_at = now_ns();
-		if (write(pp->p[1], "w", 1) != 1)
-			die("write", errno);
-	}
-	return NULL;
-}
-
 static void pipe_wake(unsigned long n)
 {
-	struct pipe_pair pp = { .n = n };
 	uint64_t *lat = calloc(n, sizeof *lat);
 	struct io_uring ring;
+	struct waker w;
 	pthread_t th;
 	unsigned long i;
 	char byte;
 	int err;
 
-	if (!lat || pipe2(pp.p, O_CLOEXEC))
-		die("set-up", errno);
+	if (!lat)
+		die("calloc", ENOMEM);
 	if ((err = io_uring_queue_init(8, &ring, 0)))
 		die("io_uring_queue_init", -err);
-	sem_init(&pp.armed, 0, 0);
-	waiter_tid = gettid();
-	if (pthread_create(&th, NULL, writer, &pp))
-		die("pthread_create", errno);
+	start_waker(&w, n, &th);
 	for (i = 0; i < n; i++) {
 		struct io_uring_cqe *cqe;
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
 
-		io_uring_prep_read(sqe, pp.p[0], &byte, 1, (uint64_t)-1);
+		io_uring_prep_read(sqe, w.p[0], &byte, 1, (uint64_t)-1);
 		io_uring_submit(&ring);
-		sem_post(&pp.armed);
+		sem_post(&w.armed);
 		if ((err = io_uring_wait_cqe(&ring, &cqe)))
 			die("io_uring_wait_cqe", -err);
-		lat[i] = now_ns() - written_at;
+		lat[i] = now_ns() - w.written_at;
 		if (cqe->res != 1)
 			die("pipe read", EIO);
 		io_uring_cqe_seen(&ring, cqe);
