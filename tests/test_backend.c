@@ -153,7 +153,7 @@ START_TEST(uring_only_fails_with_eagain_when_refused)
 
 	refuse_io_uring();
 	use_backend("uring");
-	asys_prep(&c, SYS_getdents64, -1, 0, 0, 0, 0, 0);
+	asys_prep(&c, SYS_close, -1, 0, 0, 0, 0, 0);	/* io_uring has it */
 	errno = 0;
 	ck_assert_int_eq(asys_submit(l, 1), -1);
 	ck_assert_int_eq(errno, EAGAIN);
@@ -169,8 +169,29 @@ START_TEST(uring_only_fails_with_eagain_when_refused)
 	ck_assert_int_eq(aio_error(&cb), EAGAIN);
 	ck_assert_int_eq(aio_return(&cb), -1);
 	ck_assert_int_eq(count_threads("rtaio-", 0), 0);
+	/* a call that io_uring lacks still runs, on the thread pool */
+	asys_prep(&c, SYS_getdents64, -1, 0, 0, 0, 0, 0);
+	ck_assert_int_eq(asys_submit(l, 1), 0);
+	wait_done(&c);
+	ck_assert_int_eq(c.result, -EBADF);
 	close(p[0]);
 	close(p[1]);
+}
+END_TEST
+
+/* A process whose calls io_uring cannot run sets up no ring. */
+START_TEST(no_ring_without_a_call_for_it)
+{
+	struct asys_call c, *l[1] = { &c };
+
+	if (!require_uring())
+		return;
+	use_backend("auto");
+	asys_prep(&c, SYS_getdents64, -1, 0, 0, 0, 0, 0);
+	ck_assert_int_eq(asys_submit(l, 1), 0);
+	wait_done(&c);
+	ck_assert_int_eq(rings_open(), 0);
+	ck_assert_int_eq(count_threads("rtaio-ring", 0), 0);
 }
 END_TEST
 
@@ -247,6 +268,7 @@ static Suite *backend_suite(void)
 	tcase_add_test(tc, auto_uses_uring_where_available);
 	tcase_add_test(tc, auto_falls_back_when_uring_is_refused);
 	tcase_add_test(tc, threads_backend_sets_up_no_ring);
+	tcase_add_test(tc, no_ring_without_a_call_for_it);
 	tcase_add_test(tc, uring_only_fails_with_eagain_when_refused);
 	tcase_add_test(tc, listio_eagain_accounts_every_element);
 	tcase_set_timeout(tc, 60);

@@ -519,13 +519,23 @@ static bool ring_ready(void)
 
 static int uring_submit(struct asys_call *const calls[], size_t n)
 {
-	size_t i, to_threads = 0;
-	bool ready;
+	size_t i, to_threads = 0, to_ring = 0;
+	bool ready, wants_ring = false;
 	int err;
 
 	pthread_mutex_lock(&uring.lock);
-	ready = ring_ready();
-	if (!ready && asys__engine.choice == ASYS__URING_ONLY) {
+	/* a process whose calls io_uring lacks never sets up a ring */
+	ready = uring.status == 1 && uring.alive;
+	for (i = 0; i < n && !ready; i++) {
+		long a[ASYS_MAX_ARGS];
+
+		args_of(calls[i], a);
+		if (!(calls[i]->flags & LINKED) && ring_opcode(calls[i], a) >= 0) {
+			wants_ring = true;
+			ready = ring_ready();
+		}
+	}
+	if (wants_ring && !ready && asys__engine.choice == ASYS__URING_ONLY) {
 		pthread_mutex_unlock(&uring.lock);
 		return -EAGAIN;
 	}
@@ -535,12 +545,14 @@ static int uring_submit(struct asys_call *const calls[], size_t n)
 		if (c->flags & LINKED)
 			continue;
 		c->__bstate = ready && routable(c) ? IN_RING : 0;
-		if (!c->__bstate)
+		if (c->__bstate)
+			to_ring++;
+		else
 			to_threads++;
 	}
 	/* first the part that can fail, so that all or nothing is queued */
 	err = to_threads ? asys__threads.submit(calls, n) : 0;
-	if (!err && to_threads < n) {
+	if (!err && to_ring) {
 		for (i = 0; i < n; i++) {
 			struct asys_call *c = calls[i];
 
