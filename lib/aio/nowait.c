@@ -3,26 +3,30 @@
  * preadv2(RWF_NOWAIT) copies what is cached and never waits for the disk,
  * so the request costs no hand-off to another thread, whatever the backend.
  *
- * Only reads at an offset (not ordered ones: those wait for their turn),
- * and not with O_DIRECT, where the kernel would issue the I/O and wait for
- * it in the caller.  A read that finds only part of its data cached goes
+ * Tried first, before anything else is asked of the fd: a read that
+ * completes here costs fcntl and preadv2, no more.  Not with O_DIRECT, where
+ * the kernel would issue the I/O and wait for it in the caller.  preadv2
+ * fails with ESPIPE on pipes, sockets and terminals, whose reads go in
+ * order the usual way.  A read that finds only part of its data cached goes
  * the asynchronous way whole: a short read is what a program sees only at
  * the end of the file.  RTAIO_INLINE_READS=0 turns this off, for programs
  * whose buffers must never be touched by the submitting thread (their page
  * faults wait for a userfaultfd handler, say).
  */
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include "internal.h"
 
-bool aio__read_now(struct aio__request *r, const struct aiocb *cb, off_t file_size)
+bool aio__read_now(struct aio__request *r, const struct aiocb *cb)
 {
 	struct iovec iov = { (void *)cb->aio_buf, cb->aio_nbytes };
+	struct stat st;
 	ssize_t n;
 	int flags;
 
-	if (!aio__inline_reads || r->op != LIO_READ || r->ordered || cb->aio_offset < 0)
+	if (!aio__inline_reads || r->op != LIO_READ || cb->aio_offset < 0)
 		return false;
 	flags = fcntl(r->fildes, F_GETFL);
 	if (flags < 0 || (flags & O_DIRECT))
@@ -30,7 +34,8 @@ bool aio__read_now(struct aio__request *r, const struct aiocb *cb, off_t file_si
 	n = preadv2(r->fildes, &iov, 1, cb->aio_offset, RWF_NOWAIT);
 	if (n < 0)
 		return false;	/* EAGAIN: not cached; errors: reported the usual way */
-	if ((size_t)n < cb->aio_nbytes && cb->aio_offset + n < file_size)
+	if ((size_t)n < cb->aio_nbytes &&
+	    (fstat(r->fildes, &st) < 0 || cb->aio_offset + n < st.st_size))
 		return false;
 	aio__complete(r, n);
 	return true;

@@ -15,9 +15,8 @@ static void release_note(struct aio__notification *n)
 /*
  * Turn the request into its engine call, and decide whether it must wait
  * for its turn on the fd.  -errno for a request that fails at once.
- * *size: the file's size, for a read or write (what fstat said).
  */
-static int prepare_call(struct aio__request *r, const struct aiocb *cb, off_t *size)
+static int prepare_call(struct aio__request *r, const struct aiocb *cb)
 {
 	long buf = (long)cb->aio_buf, len = (long)cb->aio_nbytes, off = cb->aio_offset;
 	int fd = r->fildes;
@@ -36,7 +35,6 @@ static int prepare_call(struct aio__request *r, const struct aiocb *cb, off_t *s
 	case LIO_WRITE:
 		if (fstat(fd, &st) < 0)
 			return -errno;
-		*size = st.st_size;
 		seekable = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode);
 		/* appends and non-seekable fds go in submission order, with read/write */
 		r->ordered = !seekable ||
@@ -68,7 +66,6 @@ static int refuse(struct aiocb *cb, int err)
 int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify)
 {
 	struct aio__request *r;
-	off_t size = 0;
 	int err;
 
 	aio__init();
@@ -90,13 +87,13 @@ int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify)
 	r->note.release = release_note;
 	if (list)
 		aio__list_hold(list);
-	err = prepare_call(r, cb, &size);
+	if (aio__read_now(r, cb))
+		return 0;
+	err = prepare_call(r, cb);
 	if (err) {
 		aio__complete(r, err);	/* reported through aio_error, notified */
 		return 0;
 	}
-	if (aio__read_now(r, cb, size))
-		return 0;
 	err = aio__fd_add(r);
 	if (err) {
 		if (list)
