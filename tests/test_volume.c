@@ -532,26 +532,11 @@ END_TEST
  */
 static int sampler_stop, sampler_max;
 
-static int count_tasks(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 static void *sampler_main(void *arg)
 {
 	(void)arg;
 	while (!__atomic_load_n(&sampler_stop, __ATOMIC_ACQUIRE)) {
-		int n = count_tasks();
+		int n = thread_count();	/* exiting threads are gone already */
 
 		if (n > __atomic_load_n(&sampler_max, __ATOMIC_RELAXED))
 			__atomic_store_n(&sampler_max, n, __ATOMIC_RELAXED);

@@ -46,11 +46,25 @@ static inline int pattern_file(size_t size)
 }
 
 /*
+ * From the fields of /proc/.../stat after the name: is the task in
+ * do_exit (PF_EXITING)?  pthread_join() can return while the kernel still
+ * runs the end of the thread's exit.
+ */
+static inline bool exiting(const char *fields)
+{
+	unsigned flags = 0;
+	char state;
+
+	return sscanf(fields, "%c %*d %*d %*d %*d %*d %u", &state, &flags) == 2 &&
+	       (flags & 0x4);
+}
+
+/*
  * Live threads of this process from /proc/self/task: all of them (prefix
  * NULL), or those whose name starts with prefix ("rtaio-": rtaio's;
  * sanitizers add threads of their own).  A thread that has exited can
- * linger there for a moment after pthread_join() returns (state Z or X): it
- * is not counted.  running: only those in state R.
+ * linger there for a moment after pthread_join() returns (exiting, or state
+ * Z or X): it is not counted.  running: only those in state R.
  */
 static inline int count_threads(const char *prefix, int running)
 {
@@ -72,7 +86,8 @@ static inline int count_threads(const char *prefix, int running)
 			continue;	/* gone meanwhile */
 		if (fgets(line, sizeof line, f) && (name = strchr(line, '(')) &&
 		    (state = strrchr(line, ')')) && state[1] == ' ' && state[2] != 'Z' &&
-		    state[2] != 'X' && (!prefix || !strncmp(name + 1, prefix, strlen(prefix))) &&
+		    state[2] != 'X' && !exiting(state + 2) &&
+		    (!prefix || !strncmp(name + 1, prefix, strlen(prefix))) &&
 		    (!running || state[2] == 'R'))
 			n++;
 		fclose(f);
