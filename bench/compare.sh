@@ -108,14 +108,15 @@ round=1
 while [ $round -le $rounds ]; do
 	echo "round $round of $rounds" >&2
 	workloads | while read -r name file args; do
-		size=64m
-		[ "$file" = direct ] && size=512m
+		# the cached file is read into the page cache before each job
+		size=64m cache=--pre_read=1
+		[ "$file" = direct ] && size=512m cache=
 		for config in glibc threads uring; do
 			# shellcheck disable=SC2086
-			fio_job "$name" "$tmp/$file" posixaio "$config" --size=$size $args
+			fio_job "$name" "$tmp/$file" posixaio "$config" --size=$size $cache $args
 		done
 		# shellcheck disable=SC2086
-		fio_job "$name" "$tmp/$file" io_uring ref --size=$size $args
+		fio_job "$name" "$tmp/$file" io_uring ref --size=$size $cache $args
 	done
 	for config in glibc threads uring; do
 		micro "$config"
