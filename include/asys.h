@@ -33,6 +33,7 @@ enum {
 #define ASYS_LINK	0x1u	/* run after call `link` of the same list; -ECANCELED if it failed */
 #define ASYS_LINK_ARG	0x2u	/* also replace arg[link_arg] by call `link`'s result (implies ASYS_LINK) */
 #define ASYS_BOUNDED	0x4u	/* the caller vouches that the call cannot block indefinitely */
+#define ASYS_UNBOUNDED	0x8u	/* the caller knows that the call may block indefinitely */
 
 #define ASYS_MAX_ARGS 6
 
@@ -41,7 +42,7 @@ struct asys_call {
 	long arg[ASYS_MAX_ARGS];
 	long result;			/* return value, or -errno; valid once final */
 	uint32_t state;			/* futex completion word: see asys_state() */
-	uint32_t flags;			/* ASYS_LINK, ASYS_LINK_ARG, ASYS_BOUNDED */
+	uint32_t flags;			/* ASYS_LINK, ASYS_LINK_ARG, ASYS_BOUNDED, ASYS_UNBOUNDED */
 	uint32_t link;			/* with ASYS_LINK: index of an earlier call in the list */
 	uint32_t link_arg;		/* with ASYS_LINK_ARG: which argument, 0 to 5 */
 	void (*done)(struct asys_call *); /* optional completion hook */

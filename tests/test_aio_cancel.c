@@ -207,19 +207,23 @@ static void prep_req(struct req *q, int fd, size_t len, off_t off)
 	q->answer = -2;
 }
 
+/* Queue reads of one byte each from fd, into q[from] to q[to - 1]. */
+static void submit_byte_reads(struct req *q, int from, int to, int fd)
+{
+	int i;
+
+	for (i = from; i < to; i++) {
+		prep_req(&q[i], fd, 1, 0);
+		submit_read(&q[i].cb);
+	}
+}
+
 /* Wait until ev_total reaches target; false after ms. */
 static bool wait_events(unsigned long target, long ms)
 {
-	struct timespec dl;
+	struct timespec dl = deadline_rt(ms);
 	bool ok = true;
 
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += ms / 1000;
-	dl.tv_nsec += (ms % 1000) * 1000000L;
-	if (dl.tv_nsec >= 1000000000L) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&ev_lock);
 	while (ok && ev_total < target)
 		ok = pthread_cond_timedwait(&ev_cond, &ev_lock, &dl) == 0 || ev_total >= target;
@@ -623,10 +627,7 @@ START_TEST(cancel_all_mixed_is_notcanceled)
 	char left[8];
 
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	for (i = 0; i < 4; i++) {
-		prep_req(&q[i], p[0], 1, 0);
-		submit_read(&q[i].cb);
-	}
+	submit_byte_reads(q, 0, 4, p[0]);
 	wait_in_read(p[0]);
 	assert_cancel(p[0], NULL, AIO_NOTCANCELED);
 	ck_assert_int_eq(aio_error(&q[0].cb), EINPROGRESS);
@@ -655,10 +656,7 @@ START_TEST(cancel_all_many)
 
 	ck_assert_ptr_nonnull(q);
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	for (i = 0; i < N; i++) {
-		prep_req(&q[i], p[0], 1, 0);
-		submit_read(&q[i].cb);
-	}
+	submit_byte_reads(q, 0, N, p[0]);
 	wait_in_read(p[0]);
 	assert_cancel(p[0], NULL, AIO_NOTCANCELED);
 	for (i = 1; i < N; i++)
@@ -722,13 +720,10 @@ END_TEST
 START_TEST(regression_cancel_queue_head_strands_later_requests)
 {
 	struct req q[3];
-	int p[2], i;
+	int p[2];
 
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	for (i = 0; i < 3; i++) {
-		prep_req(&q[i], p[0], 1, 0);
-		submit_read(&q[i].cb);
-	}
+	submit_byte_reads(q, 0, 3, p[0]);
 	if (!backend_is_uring())
 		wait_in_read(p[0]);
 	assert_cancel(p[0], &q[1].cb, AIO_CANCELED);
@@ -755,16 +750,10 @@ START_TEST(cancel_head_and_tail_then_submit)
 	const int kept[] = { 0, 2, 3, 5, 6 };
 
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	for (i = 0; i < 5; i++) {
-		prep_req(&q[i], p[0], 1, 0);
-		submit_read(&q[i].cb);
-	}
+	submit_byte_reads(q, 0, 5, p[0]);
 	assert_cancel(p[0], &q[4].cb, AIO_CANCELED);	/* tail */
 	assert_cancel(p[0], &q[1].cb, AIO_CANCELED);	/* head of the waiting ones */
-	for (i = 5; i < 7; i++) {
-		prep_req(&q[i], p[0], 1, 0);
-		submit_read(&q[i].cb);
-	}
+	submit_byte_reads(q, 5, 7, p[0]);
 	ck_assert_int_eq(write(p[1], "vwxyz", 5), 5);
 	for (i = 0; i < 5; i++) {
 		struct req *r = &q[kept[i]];
@@ -1170,10 +1159,7 @@ START_TEST(uring_cancel_all_pipe_reads)
 		return;
 	ck_assert_ptr_nonnull(q);
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	for (i = 0; i < N; i++) {
-		prep_req(&q[i], p[0], 1, 0);
-		submit_read(&q[i].cb);
-	}
+	submit_byte_reads(q, 0, N, p[0]);
 	assert_cancel(p[0], NULL, AIO_CANCELED);
 	for (i = 0; i < N; i++)
 		assert_canceled(&q[i].cb);

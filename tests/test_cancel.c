@@ -1167,7 +1167,7 @@ START_TEST(uring_cancel_backlog)
 	struct asys_call *c = calloc(N, sizeof *c), **l = calloc(N, sizeof *l);
 	struct rec *r = calloc(N, sizeof *r);
 	char byte;
-	int p[2], i, queued = 0, canceled = 0;
+	int p[2], i, queued = 0;
 
 	if (!require_uring())
 		return;
@@ -1189,9 +1189,7 @@ START_TEST(uring_cancel_backlog)
 	for (i = 0; i < N; i++) {
 		ck_assert_uint_eq(asys_state(&c[i]), ASYS_CANCELED);
 		ck_assert_int_eq(hooks_of(&r[i]), 1);
-		canceled++;
 	}
-	ck_assert_int_eq(canceled, N);
 	free(c);
 	free(l);
 	free(r);

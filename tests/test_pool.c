@@ -351,6 +351,38 @@ static void file_io_not_starved(int nreads, unsigned blocking)
 	close(fd);
 }
 
+/*
+ * ASYS_UNBOUNDED: the caller's word, no probe.  With the only bounded
+ * worker held by a pipe read, a pread of a regular file flagged so runs on
+ * a blocking worker; without the flag it would wait behind the pipe read.
+ */
+START_TEST(unbounded_flag_takes_a_blocking_worker)
+{
+	int p[2], fd = pattern_file(8192);
+	struct asys_call hold, f;
+	unsigned char data[64];
+	char byte;
+
+	set_config(1, 2, 60000);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	prep_pipe_read(&hold, p[0], &byte, 1, 1);	/* holds the bounded worker */
+	submit1(&hold);
+	ck_assert(wait_running(&hold, 1, 1, 30000, NULL));
+	asys_prep(&f, SYS_pread64, fd, (long)data, sizeof data, 4096, 0, 0);
+	f.flags = ASYS_UNBOUNDED;
+	submit1(&f);
+	wait_within(&f, 5000);
+	ck_assert_int_eq(f.result, sizeof data);
+	ck_assert_uint_eq(data[0], pattern_byte(4096));
+	ck_assert_uint_eq(asys_state(&hold), ASYS_RUNNING);
+	ck_assert_int_eq(write(p[1], "h", 1), 1);
+	wait_done(&hold);
+	close(p[0]);
+	close(p[1]);
+	close(fd);
+}
+END_TEST
+
 START_TEST(many_blocking_calls_do_not_starve_file_io)
 {
 	file_io_not_starved(100, 128);
@@ -957,6 +989,7 @@ static Suite *pool_suite(void)
 	tcase_set_timeout(size, 120);
 	suite_add_tcase(s, size);
 	tcase_add_test(starve, many_blocking_calls_do_not_starve_file_io);
+	tcase_add_test(starve, unbounded_flag_takes_a_blocking_worker);
 	tcase_add_test(starve, full_blocking_pool_does_not_starve_file_io);
 	tcase_set_timeout(starve, 120);
 	suite_add_tcase(s, starve);

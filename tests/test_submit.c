@@ -125,6 +125,9 @@ START_TEST(malformed_calls_are_einval)
 		b.flags = ASYS_LINK_ARG;
 		b.link = 1;
 		break;
+	case 5: /* bounded and unbounded at once */
+		b.flags = ASYS_BOUNDED | ASYS_UNBOUNDED;
+		break;
 	}
 	errno = 0;
 	ck_assert_int_eq(asys_submit(list, 2), -1);
@@ -423,7 +426,7 @@ static Suite *submit_suite(void)
 	tcase_add_test(v, null_list_or_entry_is_einval);
 	tcase_add_loop_test(v, refused_syscalls_are_einval, 0,
 			    (int)(sizeof refused / sizeof refused[0]));
-	tcase_add_loop_test(v, malformed_calls_are_einval, 0, 5);
+	tcase_add_loop_test(v, malformed_calls_are_einval, 0, 6);
 	tcase_add_test(v, pending_call_is_ebusy);
 	tcase_add_test(v, errors_come_back_as_negative_errno);
 	tcase_add_test(v, done_hook_runs_once_after_final);

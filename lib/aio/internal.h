@@ -91,8 +91,11 @@ ASYS__HIDDEN void aio__request_unload(void);
  */
 ASYS__HIDDEN int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify);
 
-/* nowait.c: complete a read at once if the page cache holds its data. */
-ASYS__HIDDEN bool aio__read_now(struct aio__request *r, const struct aiocb *cb);
+/*
+ * nowait.c: complete a read at once if the page cache holds its data; else
+ * *stream tells whether the read found the fd not seekable (ESPIPE).
+ */
+ASYS__HIDDEN bool aio__read_now(struct aio__request *r, const struct aiocb *cb, bool *stream);
 
 /* init.c: once per process, before the first request. */
 ASYS__HIDDEN extern bool aio__inline_reads;	/* RTAIO_INLINE_READS, not 0 */

@@ -19,7 +19,7 @@
 
 #include "internal.h"
 
-bool aio__read_now(struct aio__request *r, const struct aiocb *cb)
+bool aio__read_now(struct aio__request *r, const struct aiocb *cb, bool *stream)
 {
 	struct iovec iov = { (void *)cb->aio_buf, cb->aio_nbytes };
 	struct stat st;
@@ -32,8 +32,11 @@ bool aio__read_now(struct aio__request *r, const struct aiocb *cb)
 	if (flags < 0 || (flags & O_DIRECT))
 		return false;
 	n = preadv2(r->fildes, &iov, 1, cb->aio_offset, RWF_NOWAIT);
-	if (n < 0)
-		return false;	/* EAGAIN: not cached; errors: reported the usual way */
+	if (n < 0) {
+		/* EAGAIN: not cached; errors: reported the usual way */
+		*stream = errno == ESPIPE;
+		return false;
+	}
 	if ((size_t)n < cb->aio_nbytes &&
 	    (fstat(r->fildes, &st) < 0 || cb->aio_offset + n < st.st_size))
 		return false;

@@ -15,8 +15,9 @@ static void release_note(struct aio__notification *n)
 /*
  * Turn the request into its engine call, and decide whether it must wait
  * for its turn on the fd.  -errno for a request that fails at once.
+ * stream: the fd is already known not to be seekable (no fstat needed).
  */
-static int prepare_call(struct aio__request *r, const struct aiocb *cb)
+static int prepare_call(struct aio__request *r, const struct aiocb *cb, bool stream)
 {
 	long buf = (long)cb->aio_buf, len = (long)cb->aio_nbytes, off = cb->aio_offset;
 	int fd = r->fildes;
@@ -33,9 +34,12 @@ static int prepare_call(struct aio__request *r, const struct aiocb *cb)
 		break;
 	case LIO_READ:
 	case LIO_WRITE:
-		if (fstat(fd, &st) < 0)
+		if (stream)
+			seekable = false;
+		else if (fstat(fd, &st) < 0)
 			return -errno;
-		seekable = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode);
+		else
+			seekable = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode);
 		/* appends and non-seekable fds go in submission order, with read/write */
 		r->ordered = !seekable ||
 			     (r->op == LIO_WRITE && (fcntl(fd, F_GETFL) & O_APPEND));
@@ -45,8 +49,8 @@ static int prepare_call(struct aio__request *r, const struct aiocb *cb)
 		else
 			asys_prep(&r->call, r->op == LIO_READ ? SYS_pread64 : SYS_pwrite64, fd,
 				  buf, len, off, 0, 0);
-		if (seekable)
-			r->call.flags = ASYS_BOUNDED;
+		/* what fstat or preadv2 told: the engine need not ask again */
+		r->call.flags = seekable ? ASYS_BOUNDED : ASYS_UNBOUNDED;
 		break;
 	default:
 		return -EINVAL;
@@ -66,6 +70,7 @@ static int refuse(struct aiocb *cb, int err)
 int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify)
 {
 	struct aio__request *r;
+	bool stream = false;
 	int err;
 
 	aio__init();
@@ -87,9 +92,9 @@ int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify)
 	r->note.release = release_note;
 	if (list)
 		aio__list_hold(list);
-	if (aio__read_now(r, cb))
+	if (aio__read_now(r, cb, &stream))
 		return 0;
-	err = prepare_call(r, cb);
+	err = prepare_call(r, cb, stream);
 	if (err) {
 		aio__complete(r, err);	/* reported through aio_error, notified */
 		return 0;

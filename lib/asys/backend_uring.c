@@ -59,6 +59,7 @@
 #define IN_RING 0x1u		/* routed to the ring (else to the thread backend) */
 #define INTERRUPT 0x2u		/* a canceller wants the completion */
 #define REAPED 0x4u		/* the ring thread has seen the CQE */
+#define OP_SHIFT 8		/* above: the IORING_OP_ a call in the ring uses */
 
 #define LINKED (ASYS_LINK | ASYS_LINK_ARG)
 
@@ -234,15 +235,24 @@ static bool in_ring(const struct asys_call *c)
 	return __atomic_load_n(&c->__bstate, __ATOMIC_RELAXED) & IN_RING;
 }
 
-/* With the lock, the ring ready: does the call go to the ring? */
-static bool routable(const struct asys_call *c)
+/* The io_uring operation for the call as it stands (its input passed in), or -1. */
+static int ring_op(const struct asys_call *c)
 {
 	long a[ASYS_MAX_ARGS];
-	int op;
 
 	args_of(c, a);
-	op = ring_opcode(c, a);
-	return op >= 0 && asys__ring_has_op(&uring.ring, (unsigned)op);
+	return ring_opcode(c, a);
+}
+
+/*
+ * With the lock, once ring_ready() has told whether there is a ring: the
+ * call's __bstate, IN_RING with its operation, or 0 for the thread backend.
+ */
+static uint32_t route(int op, bool ready)
+{
+	if (!ready || op < 0 || !asys__ring_has_op(&uring.ring, (unsigned)op))
+		return 0;
+	return IN_RING | (uint32_t)op << OP_SHIFT;
 }
 
 /*
@@ -285,7 +295,7 @@ static void start(struct asys_call *c, struct io_uring_sqe *sqe)
 	long a[ASYS_MAX_ARGS];
 
 	args_of(c, a);
-	fill(sqe, c, ring_opcode(c, a), a);
+	fill(sqe, c, (int)(c->__bstate >> OP_SHIFT), a);
 	asys__transition(c, ASYS_QUEUED, ASYS_RUNNING);
 	if (c->__class == ASYS__BLOCKING)
 		uring.inflight_blocking++;
@@ -443,15 +453,16 @@ static void *ring_thread(struct asys__member *self)
 	pthread_mutex_unlock(&uring.lock);
 	for (;;) {
 		unsigned n = asys__ring_reap(&uring.ring, cqe, REAP_BATCH);
+		int r;
 
 		if (n) {
 			if (!complete_batch(cqe, n))
 				break;
 			continue;
 		}
-		n = asys__ring_pending(&uring.ring) ? (unsigned)asys__ring_enter(&uring.ring, 0)
-						     : (unsigned)wait_for_work();
-		if ((int)n == -EBADF || (int)n == -EOPNOTSUPP)
+		r = asys__ring_pending(&uring.ring) ? asys__ring_enter(&uring.ring, 0)
+						    : wait_for_work();
+		if (r == -EBADF || r == -EOPNOTSUPP)
 			break;	/* the program closed the ring's fd: nothing will complete */
 	}
 	pthread_mutex_lock(&uring.lock);
@@ -520,35 +531,33 @@ static bool ring_ready(void)
 static int uring_submit(struct asys_call *const calls[], size_t n)
 {
 	size_t i, to_threads = 0, to_ring = 0;
-	bool ready, wants_ring = false;
+	bool ready, asked, refused = false;
 	int err;
 
 	pthread_mutex_lock(&uring.lock);
-	/* a process whose calls io_uring lacks never sets up a ring */
-	ready = uring.status == 1 && uring.alive;
-	for (i = 0; i < n && !ready; i++) {
-		long a[ASYS_MAX_ARGS];
-
-		args_of(calls[i], a);
-		if (!(calls[i]->flags & LINKED) && ring_opcode(calls[i], a) >= 0) {
-			wants_ring = true;
-			ready = ring_ready();
-		}
-	}
-	if (wants_ring && !ready && asys__engine.choice == ASYS__URING_ONLY) {
-		pthread_mutex_unlock(&uring.lock);
-		return -EAGAIN;
-	}
+	ready = asked = uring.status == 1 && uring.alive;
 	for (i = 0; i < n; i++) {
 		struct asys_call *c = calls[i];
+		int op;
 
 		if (c->flags & LINKED)
 			continue;
-		c->__bstate = ready && routable(c) ? IN_RING : 0;
+		op = ring_op(c);
+		/* a process whose calls io_uring lacks never sets up a ring */
+		if (op >= 0 && !asked) {
+			ready = ring_ready();
+			asked = true;
+		}
+		refused |= op >= 0 && !ready;
+		c->__bstate = route(op, ready);
 		if (c->__bstate)
 			to_ring++;
 		else
 			to_threads++;
+	}
+	if (refused && asys__engine.choice == ASYS__URING_ONLY) {
+		pthread_mutex_unlock(&uring.lock);
+		return -EAGAIN;
 	}
 	/* first the part that can fail, so that all or nothing is queued */
 	err = to_threads ? asys__threads.submit(calls, n) : 0;
@@ -625,16 +634,17 @@ static int uring_interrupt(struct asys_call *c, long *result)
 
 static void uring_requeue(struct asys_call *c)
 {
+	int op = ring_op(c);
+
 	pthread_mutex_lock(&uring.lock);
-	if (ring_ready() && routable(c)) {
-		c->__bstate = IN_RING;
+	c->__bstate = route(op, op >= 0 && ring_ready());
+	if (c->__bstate) {
 		enqueue(c);
 		flush();
 		pthread_mutex_unlock(&uring.lock);
 		return;
 	}
 	pthread_mutex_unlock(&uring.lock);
-	c->__bstate = 0;
 	asys__threads.requeue(c);
 }
 

@@ -7,7 +7,8 @@
 #include "internal.h"
 
 #define LINKED (ASYS_LINK | ASYS_LINK_ARG)
-#define KNOWN_FLAGS (ASYS_LINK | ASYS_LINK_ARG | ASYS_BOUNDED)
+#define KNOWN_FLAGS (ASYS_LINK | ASYS_LINK_ARG | ASYS_BOUNDED | ASYS_UNBOUNDED)
+#define CLASS_FLAGS (ASYS_BOUNDED | ASYS_UNBOUNDED)
 
 /* 0, or -EINVAL; *linked tells whether the list has chains. */
 static int validate(struct asys_call *const calls[], size_t n, bool *linked)
@@ -18,7 +19,7 @@ static int validate(struct asys_call *const calls[], size_t n, bool *linked)
 	for (i = 0; i < n; i++) {
 		const struct asys_call *c = calls[i];
 
-		if (!c || (c->flags & ~KNOWN_FLAGS) ||
+		if (!c || (c->flags & ~KNOWN_FLAGS) || (c->flags & CLASS_FLAGS) == CLASS_FLAGS ||
 		    asys__syscall_kind(c->nr) == ASYS__NOT_ALLOWED)
 			return -EINVAL;
 		if ((c->flags & LINKED) && c->link >= i)
@@ -75,6 +76,8 @@ static enum asys__class classify(const struct asys_call *c)
 
 	if (c->flags & ASYS_BOUNDED)
 		return ASYS__BOUNDED;
+	if (c->flags & ASYS_UNBOUNDED)
+		return ASYS__BLOCKING;
 	switch (asys__syscall_kind(c->nr)) {
 	case ASYS__KIND_BOUNDED:
 		return ASYS__BOUNDED;
