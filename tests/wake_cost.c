@@ -1,8 +1,10 @@
 /*
  * Run by wake-cost.sh under strace: completes a batch of calls that nobody
  * waits for, then the same batch with a waiter on each call.  The script
- * counts the futex system calls of each phase, which write(2) markers on
- * stdout separate.
+ * counts the futex system calls on the calls' completion words in each
+ * phase, which write(2) markers on stdout separate; the first line gives the
+ * words' address range.  Futex calls elsewhere (the submission's wake-up of
+ * the worker, a sanitizer runtime's own locks) are not what is measured.
  */
 #include <sched.h>
 #include <stdio.h>
@@ -44,6 +46,9 @@ int main(void)
 	struct asys_config one = { .max_threads = 1, .max_blocking_threads = 1 };
 	int i;
 
+	printf("%016lx %016lx\n", (unsigned long)&calls[0],
+	       (unsigned long)&calls[BATCH]);
+	fflush(stdout);
 	/* one worker, started before the measured phases */
 	asys_configure(&one, NULL);
 	submit_batch();
