@@ -858,6 +858,123 @@ START_TEST(big_list_wait)
 }
 END_TEST
 
+/*
+ * Elements that go to the engine are handed over in batches: a list longer
+ * than a batch, over three files in turn (so an fd's type is asked again at
+ * each change), reads and writes, every element done once, data verified.
+ */
+START_TEST(batched_list_over_several_files)
+{
+	enum { N = 1000, LEN = 512 };
+	int src[2] = { pattern_file((size_t)N * LEN), pattern_file((size_t)N * LEN) };
+	int dst = pattern_file((size_t)N * LEN), i, bad = -1;
+	struct aiocb *cb = calloc(N, sizeof *cb);
+	struct aiocb **list = calloc(N, sizeof *list);
+	unsigned char *buf = calloc(N, LEN), *out = malloc((size_t)N * LEN);
+
+	ck_assert(cb && list && buf && out);
+	no_inline_reads();	/* every read goes to the engine */
+	for (i = 0; i < N; i++) {
+		int blk = (i * 389) % N;
+		unsigned char *b = buf + (size_t)i * LEN;
+
+		if (i % 3 == 2) {
+			memset(b, i & 0xff, LEN);
+			prep_cb(&cb[i], LIO_WRITE, dst, b, LEN, (off_t)i * LEN);
+		} else {
+			prep_cb(&cb[i], LIO_READ, src[i % 3], b, LEN, (off_t)blk * LEN);
+		}
+		list[i] = &cb[i];
+	}
+	ck_assert_int_eq(lio_listio(LIO_WAIT, list, N, NULL), 0);
+	ck_assert_int_eq(pread(dst, out, (size_t)N * LEN, 0), (ssize_t)N * LEN);
+	for (i = 0; i < N && bad < 0; i++) {
+		const unsigned char *b = buf + (size_t)i * LEN;
+
+		if (aio_error(&cb[i]) != 0 || aio_return(&cb[i]) != LEN)
+			bad = i;
+		else if (i % 3 == 2 && memcmp(out + (size_t)i * LEN, b, LEN))
+			bad = i;
+		else if (i % 3 != 2 && first_bad_byte(b, (uint64_t)cb[i].aio_offset, LEN) >= 0)
+			bad = i;
+	}
+	ck_assert_msg(bad < 0, "element %d: aio_error %d, aio_return %zd", bad,
+		      bad < 0 ? 0 : aio_error(&cb[bad]), bad < 0 ? 0 : aio_return(&cb[bad]));
+	free(cb);
+	free(list);
+	free(buf);
+	free(out);
+	close(src[0]);
+	close(src[1]);
+	close(dst);
+}
+END_TEST
+
+static void *cancel_fd_repeatedly(void *arg)
+{
+	int fd = *(int *)arg, i;
+
+	for (i = 0; i < 2000; i++) {
+		int rc = aio_cancel(fd, NULL);
+
+		ck_assert_msg(rc == AIO_CANCELED || rc == AIO_NOTCANCELED || rc == AIO_ALLDONE,
+			      "aio_cancel: %d", rc);
+	}
+	return NULL;
+}
+
+/*
+ * aio_cancel of the fd while lio_listio is still handing the list over:
+ * each element ends once, done or canceled, and the list's notification
+ * comes exactly once, after all of them.
+ */
+START_TEST(cancel_while_list_is_submitted)
+{
+	enum { N = 512, LEN = 64, ROUNDS = 20 };
+	int fd = pattern_file((size_t)N * LEN), round, i;
+	struct aiocb *cb = calloc(N, sizeof *cb);
+	struct aiocb **list = calloc(N, sizeof *list);
+	char *buf = calloc(N, LEN);
+	pthread_t th;
+
+	ck_assert(cb && list && buf);
+	no_inline_reads();
+	for (round = 0; round < ROUNDS; round++) {
+		struct sigevent sig;
+		struct tnote ln;
+
+		reset_events();
+		for (i = 0; i < N; i++) {
+			prep_cb(&cb[i], LIO_READ, fd, buf + (size_t)i * LEN, LEN, (off_t)i * LEN);
+			list[i] = &cb[i];
+		}
+		watch_list = list;
+		watch_n = N;
+		thread_note(&sig, on_list_done, (union sigval){ .sival_int = round });
+		ck_assert_int_eq(pthread_create(&th, NULL, cancel_fd_repeatedly, &fd), 0);
+		ck_assert_int_eq(lio_listio(LIO_NOWAIT, list, N, &sig), 0);
+		join_within(th, WAIT_MS);
+		ck_assert_msg(wait_events(1, WAIT_MS), "list notification missing");
+		ln = list_note_copy();
+		ck_assert_int_eq(ln.runs, 1);
+		ck_assert(ln.all_final);
+		for (i = 0; i < N; i++) {
+			int err = aio_error(&cb[i]);
+
+			ck_assert_msg(err == 0 || err == ECANCELED, "element %d: %d", i, err);
+			if (err == 0)
+				ck_assert_int_eq(first_bad_byte(buf + (size_t)i * LEN,
+								(uint64_t)i * LEN, LEN), -1);
+			ck_assert_int_eq(aio_return(&cb[i]), err ? -1 : LEN);
+		}
+	}
+	free(cb);
+	free(list);
+	free(buf);
+	close(fd);
+}
+END_TEST
+
 /* 1024 reads of an empty pipe in one list: they run in list order. */
 START_TEST(big_list_nowait_pipe_in_order)
 {
@@ -1013,6 +1130,8 @@ static Suite *make_suite(void)
 	tcase_add_checked_fixture(tc, reset_events, NULL);
 	tcase_add_test(tc, big_list_wait);
 	tcase_add_test(tc, big_list_nowait_pipe_in_order);
+	tcase_add_test(tc, batched_list_over_several_files);
+	tcase_add_test(tc, cancel_while_list_is_submitted);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("elements");

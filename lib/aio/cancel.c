@@ -22,7 +22,8 @@ static enum outcome cancel_one(struct aio__request *r)
 	}
 	if (asys_cancel(&r->call) == 0)
 		return CANCELED;	/* the engine ran its completion hook */
-	if (errno == EBUSY)
+	/* EINVAL: a lio_listio element not handed to the engine yet */
+	if (errno == EBUSY || errno == EINVAL)
 		return NOT_CANCELED;
 	/*
 	 * The call is final but its completion hook may still be publishing

@@ -135,7 +135,14 @@ static void unlink_request(struct aio__fd *e, struct aio__request *r)
 		e->tail = r->fd_prev;
 }
 
-int aio__fd_add(struct aio__request *r)
+/* Take a request that never started out of its fd's list. */
+static void forget(struct bucket *b, struct aio__fd *e, struct aio__request *r)
+{
+	unlink_request(e, r);
+	drop_if_idle(b, e);
+}
+
+int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 {
 	int fd = r->fildes;
 	struct bucket *b = bucket_of(fd);
@@ -173,19 +180,30 @@ int aio__fd_add(struct aio__request *r)
 		if (failed == r) {
 			failed = r->order_next;
 			err = (int)r->call.result;
-			unlink_request(e, r);
-			drop_if_idle(b, e);
+			forget(b, e, r);
 		}
+	} else if (batch) {
+		/* no completion can come before the caller's submission */
+		r->started = true;
+		batch->reqs[batch->n] = r;
+		batch->calls[batch->n++] = &r->call;
 	} else {
 		err = start(r);
-		if (err) {
-			unlink_request(e, r);
-			drop_if_idle(b, e);
-		}
+		if (err)
+			forget(b, e, r);
 	}
 	pthread_mutex_unlock(&b->lock);
 	complete_failed(failed);
 	return err;
+}
+
+void aio__fd_remove(struct aio__request *r)
+{
+	struct bucket *b = bucket_of(r->fildes);
+
+	pthread_mutex_lock(&b->lock);
+	forget(b, r->fd, r);
+	pthread_mutex_unlock(&b->lock);
 }
 
 void aio__fd_done(struct aio__request *r)

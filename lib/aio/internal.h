@@ -84,18 +84,49 @@ ASYS__HIDDEN void aio__request_fork_child(void);
 ASYS__HIDDEN void aio__request_unload(void);
 
 /*
+ * What rtaio asked the kernel about an fd, asked once per request, or once
+ * for a run of lio_listio elements on the same fd.  -1: not asked yet.
+ */
+struct aio__fdtype {
+	int fd;
+	int flags;		/* F_GETFL */
+	int seekable;		/* a regular file or a block device */
+};
+
+/*
+ * lio_listio's elements on their way to the engine: the calls that can
+ * start at once are handed over together, in one asys_submit, and the type
+ * of an fd is asked once for a run of elements on it.
+ */
+#define AIO__BATCH 64
+struct aio__batch {
+	struct aio__request *reqs[AIO__BATCH];
+	struct asys_call *calls[AIO__BATCH];
+	unsigned n;
+	struct aio__fdtype type;	/* of the previous element's fd */
+	bool refused, again;	/* an element could not be queued; with EAGAIN */
+};
+
+/*
  * submit.c: queue one aiocb (op: LIO_READ, LIO_WRITE, AIO__FSYNC,
  * AIO__FDATASYNC, or anything else, which fails with EINVAL through
  * aio_error).  0, or -errno when it could not be queued (its aiocb then
  * says so too).  notify false: the aiocb's own sigevent is ignored.
+ * batch: lio_listio's; an element may wait in it until aio__batch_flush,
+ * which reports there the elements it could not queue.
  */
-ASYS__HIDDEN int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify);
+ASYS__HIDDEN int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify,
+			     struct aio__batch *batch);
+ASYS__HIDDEN void aio__batch_flush(struct aio__batch *batch);
+/* The fd's F_GETFL (asked once), or -1 with errno. */
+ASYS__HIDDEN int aio__fd_flags(struct aio__fdtype *t);
 
 /*
- * nowait.c: complete a read at once if the page cache holds its data; else
- * *stream tells whether the read found the fd not seekable (ESPIPE).
+ * nowait.c: complete a read at once if the page cache holds its data; a
+ * read that finds the fd not seekable (ESPIPE) notes that in *t.
  */
-ASYS__HIDDEN bool aio__read_now(struct aio__request *r, const struct aiocb *cb, bool *stream);
+ASYS__HIDDEN bool aio__read_now(struct aio__request *r, const struct aiocb *cb,
+				struct aio__fdtype *t);
 
 /* init.c: once per process, before the first request. */
 ASYS__HIDDEN extern bool aio__inline_reads;	/* RTAIO_INLINE_READS, not 0 */
@@ -105,8 +136,14 @@ ASYS__HIDDEN void aio__init(void);
 ASYS__HIDDEN void aio__complete(struct aio__request *r, long result);
 ASYS__HIDDEN void aio__call_done(struct asys_call *call);
 
-/* fdtable.c */
-ASYS__HIDDEN int aio__fd_add(struct aio__request *r);
+/*
+ * fdtable.c: an fd's requests.  aio__fd_add enters a request and starts it
+ * when its turn comes; with a batch, a request that may start at once is
+ * put in the batch instead, for the caller to hand to the engine (or, if
+ * the engine refuses it, to take out again with aio__fd_remove).
+ */
+ASYS__HIDDEN int aio__fd_add(struct aio__request *r, struct aio__batch *batch);
+ASYS__HIDDEN void aio__fd_remove(struct aio__request *r);
 ASYS__HIDDEN void aio__fd_done(struct aio__request *r);
 /* Collect fd's unfinished requests (for cb, or all of them with cb NULL), referenced. */
 ASYS__HIDDEN size_t aio__fd_collect(int fd, const struct aiocb *cb, struct aio__request **out,

@@ -50,8 +50,8 @@ void aio__list_done(struct aio__list *l, bool failed)
 static int listio(int mode, struct aiocb *const list[], int nent, struct sigevent *sig,
 		  bool old_abi)
 {
+	struct aio__batch batch = { .type = { -1, -1, -1 } };
 	struct aio__list *l;
-	bool again = false, refused = false;
 	int i, op, err = 0;
 
 	if ((mode != LIO_WAIT && mode != LIO_NOWAIT) || nent < 0 || (!list && nent > 0)) {
@@ -79,13 +79,13 @@ static int listio(int mode, struct aiocb *const list[], int nent, struct sigeven
 		op = list[i]->aio_lio_opcode;
 		if (op != LIO_READ && op != LIO_WRITE)
 			op = -1;	/* fails with EINVAL through aio_error */
-		err = aio__submit(list[i], op, l, !old_abi);
+		err = aio__submit(list[i], op, l, !old_abi, &batch);
 		if (err) {
-			__atomic_fetch_add(&l->failed, 1, __ATOMIC_RELAXED);
-			again |= err == -EAGAIN;
-			refused = true;
+			batch.again |= err == -EAGAIN;
+			batch.refused = true;
 		}
 	}
+	aio__batch_flush(&batch);
 	__atomic_fetch_add(&l->refs, 1, __ATOMIC_RELAXED);	/* kept for the wait */
 	aio__list_done(l, false);	/* the submitter's hold */
 	if (mode == LIO_WAIT) {
@@ -104,8 +104,8 @@ static int listio(int mode, struct aiocb *const list[], int nent, struct sigeven
 	i = __atomic_load_n(&l->failed, __ATOMIC_ACQUIRE);
 	list_put(l);
 	/* LIO_NOWAIT: only the elements that could not be queued count */
-	if (again || refused || (i && mode == LIO_WAIT)) {
-		errno = again ? EAGAIN : EIO;
+	if (batch.refused || (i && mode == LIO_WAIT)) {
+		errno = batch.again ? EAGAIN : EIO;
 		return -1;
 	}
 	return 0;

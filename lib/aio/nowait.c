@@ -4,7 +4,8 @@
  * so the request costs no hand-off to another thread, whatever the backend.
  *
  * Tried first, before anything else is asked of the fd: a read that
- * completes here costs fcntl and preadv2, no more.  Not with O_DIRECT, where
+ * completes here costs fcntl and preadv2, no more (preadv2 alone for a
+ * lio_listio element on the fd of the one before).  Not with O_DIRECT, where
  * the kernel would issue the I/O and wait for it in the caller.  preadv2
  * fails with ESPIPE on pipes, sockets and terminals, whose reads go in
  * order the usual way.  A read that finds only part of its data cached goes
@@ -19,7 +20,7 @@
 
 #include "internal.h"
 
-bool aio__read_now(struct aio__request *r, const struct aiocb *cb, bool *stream)
+bool aio__read_now(struct aio__request *r, const struct aiocb *cb, struct aio__fdtype *t)
 {
 	struct iovec iov = { (void *)cb->aio_buf, cb->aio_nbytes };
 	struct stat st;
@@ -28,13 +29,14 @@ bool aio__read_now(struct aio__request *r, const struct aiocb *cb, bool *stream)
 
 	if (!aio__inline_reads || r->op != LIO_READ || cb->aio_offset < 0)
 		return false;
-	flags = fcntl(r->fildes, F_GETFL);
+	flags = aio__fd_flags(t);
 	if (flags < 0 || (flags & O_DIRECT))
 		return false;
 	n = preadv2(r->fildes, &iov, 1, cb->aio_offset, RWF_NOWAIT);
 	if (n < 0) {
 		/* EAGAIN: not cached; errors: reported the usual way */
-		*stream = errno == ESPIPE;
+		if (errno == ESPIPE)
+			t->seekable = 0;
 		return false;
 	}
 	if ((size_t)n < cb->aio_nbytes &&

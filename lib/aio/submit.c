@@ -12,17 +12,34 @@ static void release_note(struct aio__notification *n)
 						 offsetof(struct aio__request, note)));
 }
 
+int aio__fd_flags(struct aio__fdtype *t)
+{
+	if (t->flags == -1)
+		t->flags = fcntl(t->fd, F_GETFL);
+	return t->flags;
+}
+
+/* 1 for a regular file or a block device, 0 for anything else, or -errno. */
+static int fd_seekable(struct aio__fdtype *t)
+{
+	struct stat st;
+
+	if (t->seekable == -1) {
+		if (fstat(t->fd, &st) < 0)
+			return -errno;
+		t->seekable = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode);
+	}
+	return t->seekable;
+}
+
 /*
  * Turn the request into its engine call, and decide whether it must wait
  * for its turn on the fd.  -errno for a request that fails at once.
- * stream: the fd is already known not to be seekable (no fstat needed).
  */
-static int prepare_call(struct aio__request *r, const struct aiocb *cb, bool stream)
+static int prepare_call(struct aio__request *r, const struct aiocb *cb, struct aio__fdtype *t)
 {
 	long buf = (long)cb->aio_buf, len = (long)cb->aio_nbytes, off = cb->aio_offset;
-	int fd = r->fildes;
-	struct stat st;
-	bool seekable;
+	int fd = r->fildes, seekable;
 
 	switch (r->op) {
 	case AIO__FSYNC:
@@ -34,15 +51,12 @@ static int prepare_call(struct aio__request *r, const struct aiocb *cb, bool str
 		break;
 	case LIO_READ:
 	case LIO_WRITE:
-		if (stream)
-			seekable = false;
-		else if (fstat(fd, &st) < 0)
-			return -errno;
-		else
-			seekable = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode);
+		seekable = fd_seekable(t);
+		if (seekable < 0)
+			return seekable;
 		/* appends and non-seekable fds go in submission order, with read/write */
 		r->ordered = !seekable ||
-			     (r->op == LIO_WRITE && (fcntl(fd, F_GETFL) & O_APPEND));
+			     (r->op == LIO_WRITE && (aio__fd_flags(t) & O_APPEND));
 		if (r->ordered)
 			asys_prep(&r->call, r->op == LIO_READ ? SYS_read : SYS_write, fd, buf,
 				  len, 0, 0, 0);
@@ -67,10 +81,22 @@ static int refuse(struct aiocb *cb, int err)
 	return err;
 }
 
-int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify)
+/* A request the engine refused: it never started, and its list counts it. */
+static int refuse_request(struct aio__request *r, int err)
 {
+	struct aiocb *cb = r->cb;
+
+	if (r->list)
+		aio__list_done(r->list, true);
+	aio__request_put(r);
+	return refuse(cb, err);
+}
+
+int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify,
+		struct aio__batch *batch)
+{
+	struct aio__fdtype own = { cb->aio_fildes, -1, -1 }, *t = &own;
 	struct aio__request *r;
-	bool stream = false;
 	int err;
 
 	aio__init();
@@ -78,6 +104,13 @@ int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify)
 		return refuse(cb, -EINVAL);
 	if (notify && aio__sigevent_check(&cb->aio_sigevent))
 		return refuse(cb, -EINVAL);
+	if (batch) {
+		t = &batch->type;
+		if (t->fd != cb->aio_fildes)
+			*t = own;
+		if (batch->n == AIO__BATCH)
+			aio__batch_flush(batch);
+	}
 	r = aio__request_get();
 	if (!r)
 		return refuse(cb, -EAGAIN);
@@ -92,21 +125,36 @@ int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify)
 	r->note.release = release_note;
 	if (list)
 		aio__list_hold(list);
-	if (aio__read_now(r, cb, &stream))
+	if (aio__read_now(r, cb, t))
 		return 0;
-	err = prepare_call(r, cb, stream);
+	err = prepare_call(r, cb, t);
 	if (err) {
 		aio__complete(r, err);	/* reported through aio_error, notified */
 		return 0;
 	}
-	err = aio__fd_add(r);
-	if (err) {
-		if (list)
-			aio__list_done(list, true);
-		aio__request_put(r);
-		return refuse(cb, err);
+	err = aio__fd_add(r, batch);
+	return err ? refuse_request(r, err) : 0;
+}
+
+/*
+ * Hand the batch's calls to the engine at once.  It takes all or none: if
+ * none, each element fails with the engine's error, as it would have alone.
+ */
+void aio__batch_flush(struct aio__batch *batch)
+{
+	unsigned i;
+	int err;
+
+	if (batch->n && asys_submit(batch->calls, batch->n) < 0) {
+		err = -errno;
+		for (i = 0; i < batch->n; i++) {
+			aio__fd_remove(batch->reqs[i]);
+			refuse_request(batch->reqs[i], err);
+		}
+		batch->refused = true;
+		batch->again |= err == -EAGAIN;
 	}
-	return 0;
+	batch->n = 0;
 }
 
 static int api_result(int err)
@@ -123,13 +171,13 @@ int aio__fsync(int operation, struct aiocb *cb);
 
 int aio__read(struct aiocb *cb)
 {
-	return api_result(aio__submit(cb, LIO_READ, NULL, true));
+	return api_result(aio__submit(cb, LIO_READ, NULL, true, NULL));
 }
 AIO__EXPORT(aio__read, aio_read);
 
 int aio__write(struct aiocb *cb)
 {
-	return api_result(aio__submit(cb, LIO_WRITE, NULL, true));
+	return api_result(aio__submit(cb, LIO_WRITE, NULL, true, NULL));
 }
 AIO__EXPORT(aio__write, aio_write);
 
@@ -141,6 +189,6 @@ int aio__fsync(int operation, struct aiocb *cb)
 	if (fcntl(cb->aio_fildes, F_GETFL) < 0)
 		return api_result(refuse(cb, -EBADF));
 	return api_result(aio__submit(cb, operation == O_SYNC ? AIO__FSYNC : AIO__FDATASYNC,
-				      NULL, true));
+				      NULL, true, NULL));
 }
 AIO__EXPORT(aio__fsync, aio_fsync);

@@ -51,12 +51,14 @@ int asys_cancel(struct asys_call *call)
 		errno = EINVAL;
 		return -1;
 	}
-	s = asys__load(call);
-	if ((call->__saved & ASYS__GEN_MASK) == asys__engine.generation &&
-	    (s & ~ASYS__WAITERS) == ASYS_RUNNING)
+	/*
+	 * The state first: __saved is the submitter's until the call is
+	 * QUEUED or RUNNING without SUBMITTING, which the load acquires.
+	 */
+	s = asys__load(call) & ~ASYS__WAITERS;
+	if (s == ASYS_RUNNING && (call->__saved & ASYS__GEN_MASK) == asys__engine.generation)
 		return interrupt(call);
-	if ((s & ~ASYS__WAITERS) != ASYS_QUEUED ||
-	    (call->__saved & ASYS__GEN_MASK) != asys__engine.generation) {
+	if (s != ASYS_QUEUED || (call->__saved & ASYS__GEN_MASK) != asys__engine.generation) {
 		errno = state_error(call);
 		return -1;
 	}
