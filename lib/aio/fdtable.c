@@ -182,15 +182,11 @@ int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 			err = (int)r->call.result;
 			forget(b, e, r);
 		}
-	} else if (batch) {
+	} else {
 		/* no completion can come before the caller's submission */
 		r->started = true;
 		batch->reqs[batch->n] = r;
 		batch->calls[batch->n++] = &r->call;
-	} else {
-		err = start(r);
-		if (err)
-			forget(b, e, r);
 	}
 	pthread_mutex_unlock(&b->lock);
 	complete_failed(failed);

@@ -94,26 +94,28 @@ struct aio__fdtype {
 };
 
 /*
- * lio_listio's elements on their way to the engine: the calls that can
- * start at once are handed over together, in one asys_submit, and the type
- * of an fd is asked once for a run of elements on it.
+ * Requests on their way to the engine: those that can start at once are
+ * handed over together, one asys_submit for a lio_listio list (up to 64
+ * at a time) or for a single aio_read, after the fd's lock is released.
+ * The type of an fd is asked once for a run of list elements on it.
  */
 #define AIO__BATCH 64
 struct aio__batch {
+	unsigned n;
+	struct aio__fdtype type;	/* of the previous request's fd */
+	int refused;		/* -errno of the last request not queued, or 0 */
+	bool again;		/* a request was not queued with EAGAIN */
 	struct aio__request *reqs[AIO__BATCH];
 	struct asys_call *calls[AIO__BATCH];
-	unsigned n;
-	struct aio__fdtype type;	/* of the previous element's fd */
-	bool refused, again;	/* an element could not be queued; with EAGAIN */
 };
 
 /*
  * submit.c: queue one aiocb (op: LIO_READ, LIO_WRITE, AIO__FSYNC,
  * AIO__FDATASYNC, or anything else, which fails with EINVAL through
  * aio_error).  0, or -errno when it could not be queued (its aiocb then
- * says so too).  notify false: the aiocb's own sigevent is ignored.
- * batch: lio_listio's; an element may wait in it until aio__batch_flush,
- * which reports there the elements it could not queue.
+ * says so too).  notify false: the aiocb's own sigevent is ignored.  The
+ * request may wait in the batch until aio__batch_flush, which records in
+ * the batch the requests that the engine refused.
  */
 ASYS__HIDDEN int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify,
 			     struct aio__batch *batch);
@@ -137,10 +139,10 @@ ASYS__HIDDEN void aio__complete(struct aio__request *r, long result);
 ASYS__HIDDEN void aio__call_done(struct asys_call *call);
 
 /*
- * fdtable.c: an fd's requests.  aio__fd_add enters a request and starts it
- * when its turn comes; with a batch, a request that may start at once is
- * put in the batch instead, for the caller to hand to the engine (or, if
- * the engine refuses it, to take out again with aio__fd_remove).
+ * fdtable.c: an fd's requests.  aio__fd_add enters a request; an ordered
+ * one starts when its turn comes, any other goes in the batch, for the
+ * caller to hand to the engine (or, if the engine refuses it, to take out
+ * again with aio__fd_remove).
  */
 ASYS__HIDDEN int aio__fd_add(struct aio__request *r, struct aio__batch *batch);
 ASYS__HIDDEN void aio__fd_remove(struct aio__request *r);

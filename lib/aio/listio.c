@@ -82,7 +82,7 @@ static int listio(int mode, struct aiocb *const list[], int nent, struct sigeven
 		err = aio__submit(list[i], op, l, !old_abi, &batch);
 		if (err) {
 			batch.again |= err == -EAGAIN;
-			batch.refused = true;
+			batch.refused = err;
 		}
 	}
 	aio__batch_flush(&batch);

@@ -95,7 +95,7 @@ static int refuse_request(struct aio__request *r, int err)
 int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify,
 		struct aio__batch *batch)
 {
-	struct aio__fdtype own = { cb->aio_fildes, -1, -1 }, *t = &own;
+	struct aio__fdtype own = { cb->aio_fildes, -1, -1 }, *t = &batch->type;
 	struct aio__request *r;
 	int err;
 
@@ -104,13 +104,10 @@ int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify,
 		return refuse(cb, -EINVAL);
 	if (notify && aio__sigevent_check(&cb->aio_sigevent))
 		return refuse(cb, -EINVAL);
-	if (batch) {
-		t = &batch->type;
-		if (t->fd != cb->aio_fildes)
-			*t = own;
-		if (batch->n == AIO__BATCH)
-			aio__batch_flush(batch);
-	}
+	if (batch->type.fd != cb->aio_fildes)
+		batch->type = own;
+	if (batch->n == AIO__BATCH)
+		aio__batch_flush(batch);
 	r = aio__request_get();
 	if (!r)
 		return refuse(cb, -EAGAIN);
@@ -151,7 +148,7 @@ void aio__batch_flush(struct aio__batch *batch)
 			aio__fd_remove(batch->reqs[i]);
 			refuse_request(batch->reqs[i], err);
 		}
-		batch->refused = true;
+		batch->refused = err;
 		batch->again |= err == -EAGAIN;
 	}
 	batch->n = 0;
@@ -165,19 +162,37 @@ static int api_result(int err)
 	return -1;
 }
 
+/* aio_read, aio_write, aio_fsync: one request, 0 or -1 with errno. */
+static int submit_one(struct aiocb *cb, int op)
+{
+	struct aio__batch batch;
+	int err;
+
+	/* not the whole batch: 64 requests' room that one request leaves alone */
+	batch.n = 0;
+	batch.type = (struct aio__fdtype){ -1, -1, -1 };
+	batch.refused = 0;
+	batch.again = false;
+	err = aio__submit(cb, op, NULL, true, &batch);
+	aio__batch_flush(&batch);
+	if (!err)
+		err = batch.refused;
+	return api_result(err);
+}
+
 int aio__read(struct aiocb *cb);
 int aio__write(struct aiocb *cb);
 int aio__fsync(int operation, struct aiocb *cb);
 
 int aio__read(struct aiocb *cb)
 {
-	return api_result(aio__submit(cb, LIO_READ, NULL, true, NULL));
+	return submit_one(cb, LIO_READ);
 }
 AIO__EXPORT(aio__read, aio_read);
 
 int aio__write(struct aiocb *cb)
 {
-	return api_result(aio__submit(cb, LIO_WRITE, NULL, true, NULL));
+	return submit_one(cb, LIO_WRITE);
 }
 AIO__EXPORT(aio__write, aio_write);
 
@@ -188,7 +203,6 @@ int aio__fsync(int operation, struct aiocb *cb)
 		return api_result(refuse(cb, -EINVAL));
 	if (fcntl(cb->aio_fildes, F_GETFL) < 0)
 		return api_result(refuse(cb, -EBADF));
-	return api_result(aio__submit(cb, operation == O_SYNC ? AIO__FSYNC : AIO__FDATASYNC,
-				      NULL, true, NULL));
+	return submit_one(cb, operation == O_SYNC ? AIO__FSYNC : AIO__FDATASYNC);
 }
 AIO__EXPORT(aio__fsync, aio_fsync);
