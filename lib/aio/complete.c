@@ -11,7 +11,8 @@ void aio__complete(struct aio__request *r, long result)
 	struct aiocb *cb = r->cb;
 	struct aio__list *list = r->list;
 
-	cb->__return_value = result < 0 ? -1 : result;
+	/* atomic: an aiocb submitted again while in progress has two writers */
+	__atomic_store_n(&cb->__return_value, result < 0 ? -1 : result, __ATOMIC_RELAXED);
 	__atomic_store_n(&cb->__error_code, result < 0 ? (int)-result : 0, __ATOMIC_SEQ_CST);
 	/* From here on the aiocb is the program's again. */
 	__atomic_store_n(&r->published, 1, __ATOMIC_RELEASE);

@@ -22,6 +22,6 @@ ssize_t aio__return(struct aiocb *cb)
 		errno = EINVAL;
 		return -1;
 	}
-	return cb->__return_value;
+	return __atomic_load_n(&cb->__return_value, __ATOMIC_RELAXED);
 }
 AIO__EXPORT(aio__return, aio_return);

@@ -157,7 +157,7 @@ int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 		return -EAGAIN;
 	}
 	/* in progress from here, where a fork would see the request */
-	r->cb->__return_value = 0;
+	__atomic_store_n(&r->cb->__return_value, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->cb->__error_code, EINPROGRESS, __ATOMIC_RELEASE);
 	r->fd = e;
 	r->fd_next = NULL;

@@ -76,7 +76,7 @@ static int prepare_call(struct aio__request *r, const struct aiocb *cb, struct a
 /* A request that could not be queued: say so in the aiocb too. */
 static int refuse(struct aiocb *cb, int err)
 {
-	cb->__return_value = -1;
+	__atomic_store_n(&cb->__return_value, -1, __ATOMIC_RELAXED);
 	__atomic_store_n(&cb->__error_code, -err, __ATOMIC_RELEASE);
 	return err;
 }
