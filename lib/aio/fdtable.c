@@ -296,11 +296,14 @@ void aio__fd_unlock_all(void)
 void aio__fd_fork_child(void)
 {
 	struct aio__request *r;
-	struct aio__fd *e;
+	struct aio__fd *e, *next;
 	int i;
 
+	/* spare_lock is only taken under a bucket lock: the spares are intact */
+	pthread_mutex_init(&spare_lock, NULL);
 	for (i = 0; i < BUCKETS; i++) {
-		for (e = buckets[i].fds; e; e = e->next)
+		for (e = buckets[i].fds; e; e = next) {
+			next = e->next;
 			for (r = e->head; r; r = r->fd_next)
 				/*
 				 * Not published, and the aiocb still says so: a
@@ -310,10 +313,11 @@ void aio__fd_fork_child(void)
 					r->cb->__return_value = -1;
 					r->cb->__error_code = ECANCELED;
 				}
+			e->next = spare;
+			spare = e;
+		}
 		buckets[i].fds = NULL;
 		/* held since aio__fd_lock_all(), by this very thread */
 		pthread_mutex_unlock(&buckets[i].lock);
 	}
-	pthread_mutex_init(&spare_lock, NULL);
-	spare = NULL;
 }

@@ -66,14 +66,21 @@ void aio__request_put(struct aio__request *r)
 }
 
 /*
- * The child of a fork owns none of the parent's requests: it starts with an
- * empty pool (the parent's slabs stay behind, unused, in its copy).
+ * The child of a fork owns none of the parent's requests: every record of
+ * its copy of the slabs is free.
  */
 void aio__request_fork_child(void)
 {
+	struct slab *s;
+	int i;
+
 	pthread_mutex_init(&lock, NULL);
 	free_list = NULL;
-	slabs = NULL;
+	for (s = slabs; s; s = s->next)
+		for (i = 0; i < SLAB; i++) {
+			s->r[i].fd_next = free_list;
+			free_list = &s->r[i];
+		}
 	in_use = 0;
 }
 
