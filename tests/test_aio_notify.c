@@ -11,6 +11,7 @@
 #include <aio.h>
 #include <limits.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdbool.h>
 
@@ -511,6 +512,61 @@ START_TEST(sigev_thread_many_bounded_threads)
 }
 END_TEST
 
+static sem_t first_running, second_ran, first_done;
+
+static void wait_for_second(union sigval v)
+{
+	struct timespec t = deadline_rt(30000);
+
+	(void)v;
+	sem_post(&first_running);
+	ck_assert_msg(sem_timedwait(&second_ran, &t) == 0,
+		      "a notification waited behind a function that was running");
+	sem_post(&first_done);
+}
+
+static void post_second(union sigval v)
+{
+	(void)v;
+	sem_post(&second_ran);
+}
+
+/*
+ * A function that runs for long (here: until the next notification has
+ * run) does not hold up the notifications after it: they run on another
+ * thread, whatever the pool's policy for waking threads.
+ */
+START_TEST(sigev_thread_not_held_up_by_running_function)
+{
+	int fd = pattern_file(4096), i;
+	struct aiocb cb[2];
+	char buf[2][16];
+	void (*fn[2])(union sigval) = { wait_for_second, post_second };
+
+	struct timespec t;
+
+	ck_assert_int_eq(sem_init(&second_ran, 0, 0), 0);
+	ck_assert_int_eq(sem_init(&first_done, 0, 0), 0);
+	ck_assert_int_eq(sem_init(&first_running, 0, 0), 0);
+	for (i = 0; i < 2; i++) {
+		prep_cb(&cb[i], fd, buf[i], sizeof buf[i], 0);
+		cb[i].aio_sigevent.sigev_notify = SIGEV_THREAD;
+		cb[i].aio_sigevent.sigev_notify_function = fn[i];
+		submit_read(&cb[i]);
+		wait_final(&cb[i], 30000);
+		if (i == 0) {	/* the second comes while the first function runs */
+			t = deadline_rt(30000);
+			ck_assert_int_eq(sem_timedwait(&first_running, &t), 0);
+		}
+	}
+	for (i = 0; i < 2; i++)
+		assert_status(&cb[i], 0, sizeof buf[i]);
+	t = deadline_rt(60000);
+	ck_assert_int_eq(sem_timedwait(&first_done, &t), 0);
+	close(fd);
+}
+END_TEST
+
 /* sigev_notify_attributes: the function runs on a thread made with them. */
 START_TEST(sigev_thread_attributes)
 {
@@ -783,6 +839,7 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, sigev_thread_uses_submitted_sigevent);
 	tcase_add_test(tc, aiocb_freed_after_completion);
 	tcase_add_test(tc, sigev_thread_many_bounded_threads);
+	tcase_add_test(tc, sigev_thread_not_held_up_by_running_function);
 	tcase_add_test(tc, sigev_thread_attributes);
 	tcase_add_test(tc, sigev_thread_with_all_signals_blocked);
 	suite_add_tcase(s, tc);

@@ -17,15 +17,47 @@
 
 #define POOL_THREADS 4
 #define POOL_IDLE_SEC 1
+#define POOL_SPINS 1000	/* about 10 us of looking for more work before sleeping */
 
+/*
+ * pool.lock guards the pool.  Wake-ups are counted, as in the thread
+ * backend: `idle` threads sleep unsignalled, `wakeups` signals are not
+ * consumed yet, `running` threads are inside a program's function; the
+ * others are looking for work, so a new notification wakes a thread only
+ * if it outnumbers them.  A thread that has just run a function looks for
+ * more for a moment before it sleeps: a stream of completions then costs
+ * no wake-up at all.  head is also read without the lock, while spinning.
+ */
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	struct aio__notification *head, *tail;
-	unsigned threads, idle;
+	unsigned queued, threads, idle, wakeups, running;
 	struct asys__crew crew;
-} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0,
+} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, 0, 0, 0,
 	   ASYS__CREW_INITIALIZER(&pool.lock) };
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/* Without the lock: true once a notification is queued, or after a while. */
+static bool more_work_soon(void)
+{
+	int i;
+
+	for (i = 0; i < POOL_SPINS; i++) {
+		if (__atomic_load_n(&pool.head, __ATOMIC_RELAXED))
+			return true;
+		cpu_relax();
+	}
+	return false;
+}
 
 /*
  * Signals a notification may use: not those glibc keeps for itself.  Signal
@@ -88,30 +120,46 @@ static void run_away(struct aio__notification *n)
 
 static void *pool_thread(struct asys__member *self)
 {
+	bool worked = false;
+
 	pthread_mutex_lock(&pool.lock);
 	for (;;) {
 		struct aio__notification *n = asys__crew_stopping(&pool.crew) ? NULL : pool.head;
 		struct timespec deadline;
+		int rc;
 
 		if (n) {
-			pool.head = n->next;
+			__atomic_store_n(&pool.head, n->next, __ATOMIC_RELAXED);
 			if (!pool.head)
 				pool.tail = NULL;
+			pool.queued--;
+			pool.running++;
 			pthread_mutex_unlock(&pool.lock);
 			run_away(n);
 			pthread_mutex_lock(&pool.lock);
+			pool.running--;
+			worked = true;
 			continue;
 		}
 		if (asys__crew_stopping(&pool.crew))
 			break;
+		if (worked) {
+			worked = false;
+			pthread_mutex_unlock(&pool.lock);
+			more_work_soon();
+			pthread_mutex_lock(&pool.lock);
+			continue;
+		}
 		clock_gettime(CLOCK_REALTIME, &deadline);
 		deadline.tv_sec += POOL_IDLE_SEC;
 		pool.idle++;
-		if (pthread_cond_timedwait(&pool.wake, &pool.lock, &deadline) && !pool.head) {
+		rc = pthread_cond_timedwait(&pool.wake, &pool.lock, &deadline);
+		if (pool.wakeups)
+			pool.wakeups--;
+		else
 			pool.idle--;
+		if (rc == ETIMEDOUT && !pool.head)
 			break;
-		}
-		pool.idle--;
 	}
 	pool.threads--;
 	asys__crew_leave(&pool.crew, self);
@@ -163,6 +211,8 @@ static int start_pool_thread(void)
 
 static void queue_thread(struct aio__notification *n)
 {
+	bool signal = false;
+
 	if (n->sev.sigev_notify_attributes &&
 	    spawn_with(n->sev.sigev_notify_attributes, n) == 0)
 		return;
@@ -172,23 +222,31 @@ static void queue_thread(struct aio__notification *n)
 		run(n);
 		return;
 	}
-	if (pool.idle) {
-		pthread_cond_signal(&pool.wake);
-	} else if (pool.threads < POOL_THREADS && start_pool_thread() == 0) {
-		pool.threads++;
-	} else if (!pool.threads) {
-		/* no notification thread at all, and none to be had: never drop it */
-		pthread_mutex_unlock(&pool.lock);
-		run(n);
-		return;
+	if (pool.queued + 1 > pool.threads - pool.idle - pool.running) {
+		if (pool.idle) {
+			pool.idle--;
+			pool.wakeups++;
+			signal = true;
+		} else if (pool.threads < POOL_THREADS && start_pool_thread() == 0) {
+			pool.threads++;
+		} else if (!pool.threads) {
+			/* no notification thread at all, and none to be had: never drop it */
+			pthread_mutex_unlock(&pool.lock);
+			run(n);
+			return;
+		}
 	}
 	n->next = NULL;
 	if (pool.tail)
 		pool.tail->next = n;
 	else
-		pool.head = n;
+		__atomic_store_n(&pool.head, n, __ATOMIC_RELAXED);
 	pool.tail = n;
+	pool.queued++;
 	pthread_mutex_unlock(&pool.lock);
+	/* after the unlock: the woken thread does not wait for the lock */
+	if (signal)
+		pthread_cond_signal(&pool.wake);
 }
 
 void aio__notify(struct aio__notification *n)
@@ -211,6 +269,6 @@ void aio__notify_fork_child(void)
 	pthread_mutex_init(&pool.lock, NULL);
 	pthread_cond_init(&pool.wake, NULL);
 	pool.head = pool.tail = NULL;
-	pool.threads = pool.idle = 0;
+	pool.queued = pool.threads = pool.idle = pool.wakeups = pool.running = 0;
 	asys__crew_forget(&pool.crew);
 }
