@@ -9,6 +9,24 @@
 
 #include "testutil.h"
 
+/* A control block with no notification, for fd, buf, len and off. */
+static inline void prep_aiocb(struct aiocb *cb, int fd, volatile void *buf, size_t len, off_t off)
+{
+	memset(cb, 0, sizeof *cb);
+	cb->aio_fildes = fd;
+	cb->aio_buf = buf;
+	cb->aio_nbytes = len;
+	cb->aio_offset = off;
+	cb->aio_sigevent.sigev_notify = SIGEV_NONE;
+}
+
+static inline void assert_status(struct aiocb *cb, int err, ssize_t ret)
+{
+	ck_assert_msg(aio_error(cb) == err, "aio_error %d (%s), expected %d (%s)", aio_error(cb),
+		      strerror(aio_error(cb)), err, strerror(err));
+	ck_assert_int_eq(aio_return(cb), ret);
+}
+
 static inline void submit_read(struct aiocb *cb)
 {
 	ck_assert_msg(aio_read(cb) == 0, "aio_read: %s", strerror(errno));

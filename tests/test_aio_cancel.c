@@ -23,16 +23,6 @@
 
 /* --- helpers --- */
 
-static void prep_cb(struct aiocb *cb, int fd, void *buf, size_t len, off_t off)
-{
-	memset(cb, 0, sizeof *cb);
-	cb->aio_fildes = fd;
-	cb->aio_buf = buf;
-	cb->aio_nbytes = len;
-	cb->aio_offset = off;
-	cb->aio_sigevent.sigev_notify = SIGEV_NONE;
-}
-
 static void assert_canceled(struct aiocb *cb)
 {
 	ck_assert_int_eq(aio_error(cb), ECANCELED);
@@ -202,7 +192,7 @@ static void with_thread_note(struct req *q)
 static void prep_req(struct req *q, int fd, size_t len, off_t off)
 {
 	memset(q, 0, sizeof *q);
-	prep_cb(&q->cb, fd, q->buf, len, off);
+	prep_aiocb(&q->cb, fd, q->buf, len, off);
 	with_thread_note(q);
 	q->answer = -2;
 }
@@ -289,14 +279,14 @@ START_TEST(bad_fd_is_ebadf)
 	struct aiocb cb;
 	int p[2];
 
-	prep_cb(&cb, -1, NULL, 0, 0);
+	prep_aiocb(&cb, -1, NULL, 0, 0);
 	assert_cancel_fails(-1, NULL, EBADF);
 	assert_cancel_fails(-1, &cb, EBADF);
 	assert_cancel_fails(INT_MAX, NULL, EBADF);
 	/* a closed descriptor, with a request on it in the past */
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	ck_assert_int_eq(write(p[1], "x", 1), 1);
-	prep_cb(&cb, p[0], (char[1]){ 0 }, 1, 0);
+	prep_aiocb(&cb, p[0], (char[1]){ 0 }, 1, 0);
 	submit_read(&cb);
 	wait_final(&cb, WAIT_MS);
 	assert_done(&cb, 1);
@@ -318,7 +308,7 @@ START_TEST(wrong_fd_is_einval)
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	ck_assert_int_eq(pipe2(q, O_CLOEXEC), 0);
 	/* never submitted */
-	prep_cb(&cb, p[0], &c, 1, 0);
+	prep_aiocb(&cb, p[0], &c, 1, 0);
 	assert_cancel_fails(q[0], &cb, EINVAL);
 	/* pending on p[0]: asking about it under q[0] changes nothing */
 	submit_read(&cb);
@@ -345,7 +335,7 @@ START_TEST(finished_request_is_alldone)
 	char buf[100];
 	char path[64];
 
-	prep_cb(&cb, fd, buf, sizeof buf, 1000);
+	prep_aiocb(&cb, fd, buf, sizeof buf, 1000);
 	submit_read(&cb);
 	wait_final(&cb, WAIT_MS);
 	assert_done(&cb, 100);
@@ -359,7 +349,7 @@ START_TEST(finished_request_is_alldone)
 	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 	wfd = open(path, O_WRONLY | O_CLOEXEC);
 	ck_assert_int_ge(wfd, 0);
-	prep_cb(&cb, wfd, buf, sizeof buf, 0);
+	prep_aiocb(&cb, wfd, buf, sizeof buf, 0);
 	submit_read(&cb);
 	wait_final(&cb, WAIT_MS);
 	ck_assert_int_eq(aio_error(&cb), EBADF);
@@ -379,7 +369,7 @@ START_TEST(unsubmitted_aiocb_is_alldone)
 	int rc;
 
 	/* a zeroed aiocb: __error_code 0 */
-	prep_cb(&cb, fd, NULL, 0, 0);
+	prep_aiocb(&cb, fd, NULL, 0, 0);
 	copy = cb;
 	assert_cancel(fd, &cb, AIO_ALLDONE);
 	ck_assert(memcmp(&cb, &copy, sizeof cb) == 0);
@@ -437,7 +427,7 @@ START_TEST(queued_pipe_reads_canceled_signal)
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	memset(buf, '-', sizeof buf);
 	for (i = 0; i < NPIPE; i++) {
-		prep_cb(&cb[i], p[0], &buf[i], 1, 0);
+		prep_aiocb(&cb[i], p[0], &buf[i], 1, 0);
 		with_signal_note(&cb[i], 100 + i);
 		submit_read(&cb[i]);
 	}

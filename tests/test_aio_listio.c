@@ -24,20 +24,8 @@
 
 static void prep_cb(struct aiocb *cb, int op, int fd, volatile void *buf, size_t len, off_t off)
 {
-	memset(cb, 0, sizeof *cb);
+	prep_aiocb(cb, fd, buf, len, off);
 	cb->aio_lio_opcode = op;
-	cb->aio_fildes = fd;
-	cb->aio_buf = buf;
-	cb->aio_nbytes = len;
-	cb->aio_offset = off;
-	cb->aio_sigevent.sigev_notify = SIGEV_NONE;
-}
-
-static void assert_status(struct aiocb *cb, int err, ssize_t ret)
-{
-	ck_assert_msg(aio_error(cb) == err, "aio_error %d (%s), expected %d (%s)", aio_error(cb),
-		      strerror(aio_error(cb)), err, strerror(err));
-	ck_assert_int_eq(aio_return(cb), ret);
 }
 
 static void assert_fails(int rc, int err)

@@ -23,23 +23,6 @@
 
 /* --- helpers --- */
 
-static void prep_cb(struct aiocb *cb, int fd, volatile void *buf, size_t len, off_t off)
-{
-	memset(cb, 0, sizeof *cb);
-	cb->aio_fildes = fd;
-	cb->aio_buf = buf;
-	cb->aio_nbytes = len;
-	cb->aio_offset = off;
-	cb->aio_sigevent.sigev_notify = SIGEV_NONE;
-}
-
-static void assert_status(struct aiocb *cb, int err, ssize_t ret)
-{
-	ck_assert_msg(aio_error(cb) == err, "aio_error %d (%s), expected %d (%s)", aio_error(cb),
-		      strerror(aio_error(cb)), err, strerror(err));
-	ck_assert_int_eq(aio_return(cb), ret);
-}
-
 static bool is_pending(int sig)
 {
 	sigset_t set;
@@ -202,7 +185,7 @@ START_TEST(sigev_none_notifies_nothing)
 	siginfo_t si;
 
 	block_signal(SIG_NOTE);
-	prep_cb(&q.cb, fd, q.buf, 64, 0);
+	prep_aiocb(&q.cb, fd, q.buf, 64, 0);
 	/* everything filled in but the method: none of it is used */
 	q.cb.aio_sigevent.sigev_notify = SIGEV_NONE;
 	q.cb.aio_sigevent.sigev_signo = SIG_NOTE;
@@ -212,7 +195,7 @@ START_TEST(sigev_none_notifies_nothing)
 	wait_final(&q.cb, WAIT_MS);
 	assert_status(&q.cb, 0, 64);
 	/* a later request's notification, then nothing else */
-	prep_cb(&fence.cb, fd, fence.buf, 64, 64);
+	prep_aiocb(&fence.cb, fd, fence.buf, 64, 64);
 	thread_note(&fence, on_done);
 	submit_read(&fence.cb);
 	ck_assert(wait_events(1, WAIT_MS));
@@ -231,7 +214,7 @@ START_TEST(zeroed_sigevent_notifies_nothing)
 	char buf[8];
 	int fd = pattern_file(4096);
 
-	prep_cb(&cb, fd, buf, sizeof buf, 0);
+	prep_aiocb(&cb, fd, buf, sizeof buf, 0);
 	memset(&cb.aio_sigevent, 0, sizeof cb.aio_sigevent);	/* SIGEV_SIGNAL, signal 0 */
 	ck_assert_int_eq(cb.aio_sigevent.sigev_notify, SIGEV_SIGNAL);
 	submit_read(&cb);
@@ -251,7 +234,7 @@ START_TEST(sigev_signal_siginfo)
 	siginfo_t si;
 
 	block_signal(SIG_NOTE);
-	prep_cb(&cb, a_pipe(p), buf, sizeof buf, 0);
+	prep_aiocb(&cb, a_pipe(p), buf, sizeof buf, 0);
 	signal_note(&cb, SIG_NOTE, (union sigval){ .sival_ptr = &marker });
 	submit_read(&cb);
 	/* nothing before completion */
@@ -268,7 +251,7 @@ START_TEST(sigev_signal_siginfo)
 	ck_assert(!take_signal(SIG_NOTE, &si, 50));
 
 	/* the same for a write, with an int value */
-	prep_cb(&cb, p[1], "xy", 2, 0);
+	prep_aiocb(&cb, p[1], "xy", 2, 0);
 	signal_note(&cb, SIG_NOTE, (union sigval){ .sival_int = -77 });
 	ck_assert_int_eq(aio_write(&cb), 0);
 	ck_assert(take_signal(SIG_NOTE, &si, WAIT_MS));
@@ -292,7 +275,7 @@ START_TEST(sigev_signal_queued)
 	ck_assert(cb && buf && seen);
 	block_signal(SIG_NOTE);
 	for (i = 0; i < N; i++) {
-		prep_cb(&cb[i], fd, buf + i * 16, 16, i * 16);
+		prep_aiocb(&cb[i], fd, buf + i * 16, 16, i * 16);
 		signal_note(&cb[i], SIG_NOTE, (union sigval){ .sival_int = i });
 		submit_read(&cb[i]);
 	}
@@ -344,7 +327,7 @@ START_TEST(blocked_signal_pending_until_unblocked)
 	sigemptyset(&sa.sa_mask);
 	ck_assert_int_eq(sigaction(SIG_NOTE, &sa, NULL), 0);
 	block_signal(SIG_NOTE);
-	prep_cb(&cb, fd, buf, sizeof buf, 0);
+	prep_aiocb(&cb, fd, buf, sizeof buf, 0);
 	signal_note(&cb, SIG_NOTE, (union sigval){ .sival_int = 4711 });
 	submit_read(&cb);
 	wait_final(&cb, WAIT_MS);
@@ -375,7 +358,7 @@ START_TEST(sigev_thread_value_after_final)
 	struct seen s;
 	int p[2];
 
-	prep_cb(&q.cb, a_pipe(p), q.buf, 8, 0);
+	prep_aiocb(&q.cb, a_pipe(p), q.buf, 8, 0);
 	thread_note(&q, on_done);
 	submit_read(&q.cb);
 	ck_assert_int_eq(write(p[1], "abc", 3), 3);
@@ -401,7 +384,7 @@ START_TEST(sigev_thread_uses_submitted_sigevent)
 	int p[2];
 
 	block_signal(SIG_NOTE);
-	prep_cb(&q.cb, a_pipe(p), q.buf, 8, 0);
+	prep_aiocb(&q.cb, a_pipe(p), q.buf, 8, 0);
 	thread_note(&q, on_done);
 	submit_read(&q.cb);
 	/* rewrite the sigevent while the request is pending */
@@ -444,7 +427,7 @@ START_TEST(aiocb_freed_after_completion)
 		struct aiocb *cb = malloc(sizeof *cb);
 
 		ck_assert_ptr_nonnull(cb);
-		prep_cb(cb, p[0], &buf[i], 1, 0);
+		prep_aiocb(cb, p[0], &buf[i], 1, 0);
 		cb->aio_sigevent.sigev_notify = SIGEV_THREAD;
 		cb->aio_sigevent.sigev_notify_function = on_done_count;
 		cb->aio_sigevent.sigev_value.sival_int = 1234;
@@ -477,7 +460,7 @@ START_TEST(sigev_thread_many_bounded_threads)
 	limit = start + 4 + 4 + 4;
 	most = start;
 	for (i = 0; i < n; i++) {
-		prep_cb(&q[i].cb, fd, q[i].buf, 64, (off_t)((i * 64) % (1 << 16)));
+		prep_aiocb(&q[i].cb, fd, q[i].buf, 64, (off_t)((i * 64) % (1 << 16)));
 		thread_note(&q[i], on_done);
 		submit_read(&q[i].cb);
 		if (i % 256 == 0) {
@@ -549,7 +532,7 @@ START_TEST(sigev_thread_not_held_up_by_running_function)
 	ck_assert_int_eq(sem_init(&first_done, 0, 0), 0);
 	ck_assert_int_eq(sem_init(&first_running, 0, 0), 0);
 	for (i = 0; i < 2; i++) {
-		prep_cb(&cb[i], fd, buf[i], sizeof buf[i], 0);
+		prep_aiocb(&cb[i], fd, buf[i], sizeof buf[i], 0);
 		cb[i].aio_sigevent.sigev_notify = SIGEV_THREAD;
 		cb[i].aio_sigevent.sigev_notify_function = fn[i];
 		submit_read(&cb[i]);
@@ -580,7 +563,7 @@ START_TEST(sigev_thread_attributes)
 	ck_assert_int_eq(pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED), 0);
 	ck_assert_int_eq(pthread_attr_setstacksize(&attr, stack), 0);
 	for (i = 0; i < N; i++) {
-		prep_cb(&q[i].cb, fd, q[i].buf, 16, i * 16);
+		prep_aiocb(&q[i].cb, fd, q[i].buf, 16, i * 16);
 		thread_note(&q[i], on_done_attr);
 		q[i].cb.aio_sigevent.sigev_notify_attributes = &attr;
 		submit_read(&q[i].cb);
@@ -613,7 +596,7 @@ START_TEST(sigev_thread_with_all_signals_blocked)
 	sigfillset(&all);
 	ck_assert_int_eq(pthread_sigmask(SIG_SETMASK, &all, NULL), 0);
 	for (i = 0; i < N; i++) {
-		prep_cb(&q[i].cb, fd, q[i].buf, 32, i * 32);
+		prep_aiocb(&q[i].cb, fd, q[i].buf, 32, i * 32);
 		thread_note(&q[i], on_done);
 		submit_read(&q[i].cb);
 	}
@@ -684,7 +667,7 @@ START_TEST(sigev_thread_id_targets_thread)
 		ck_assert(now_sec() < end);
 		nanosleep(&step, NULL);
 	}
-	prep_cb(&cb, a_pipe(p), buf, 2, 0);
+	prep_aiocb(&cb, a_pipe(p), buf, 2, 0);
 	cb.aio_sigevent.sigev_notify = SIGEV_THREAD_ID;
 	cb.aio_sigevent.sigev_signo = SIG_NOTE;
 	cb.aio_sigevent.sigev_value.sival_int = 99;
@@ -727,7 +710,7 @@ START_TEST(unknown_sigev_notify_einval)
 	a_pipe(p);
 	ck_assert_int_eq(write(p[1], "k", 1), 1);
 	for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
-		prep_cb(&cb, p[0], &c, 1, 0);
+		prep_aiocb(&cb, p[0], &c, 1, 0);
 		cb.aio_sigevent.sigev_notify = methods[i];
 		cb.aio_sigevent.sigev_signo = SIG_NOTE;
 		errno = 0;
@@ -740,11 +723,11 @@ START_TEST(unknown_sigev_notify_einval)
 			      strerror(errno));
 	}
 	/* SIGEV_THREAD without a function, SIGEV_THREAD_ID without a thread */
-	prep_cb(&cb, p[0], &c, 1, 0);
+	prep_aiocb(&cb, p[0], &c, 1, 0);
 	cb.aio_sigevent.sigev_notify = SIGEV_THREAD;
 	errno = 0;
 	ck_assert(aio_read(&cb) == -1 && errno == EINVAL);
-	prep_cb(&cb, p[0], &c, 1, 0);
+	prep_aiocb(&cb, p[0], &c, 1, 0);
 	cb.aio_sigevent.sigev_notify = SIGEV_THREAD_ID;
 	cb.aio_sigevent.sigev_signo = SIG_NOTE;
 	cb.aio_sigevent._sigev_un._tid = 0;
@@ -780,7 +763,7 @@ START_TEST(regression_failed_notification_keeps_result)
 	unsigned i;
 
 	for (i = 0; i < sizeof bad_signals / sizeof bad_signals[0]; i++) {
-		prep_cb(&cb, fd, buf, sizeof buf, 0);
+		prep_aiocb(&cb, fd, buf, sizeof buf, 0);
 		signal_note(&cb, bad_signals[i], (union sigval){ .sival_int = 1 });
 		errno = 0;
 		rc = aio_read(&cb);
@@ -796,7 +779,7 @@ START_TEST(regression_failed_notification_keeps_result)
 	ck_assert_int_eq(pthread_create(&th, NULL, note_tid, &gone), 0);
 	join_within(th, WAIT_MS);
 	ck_assert_int_gt(gone, 0);
-	prep_cb(&cb, fd, buf, sizeof buf, 100);
+	prep_aiocb(&cb, fd, buf, sizeof buf, 100);
 	cb.aio_sigevent.sigev_notify = SIGEV_THREAD_ID;
 	cb.aio_sigevent.sigev_signo = SIG_NOTE;
 	cb.aio_sigevent._sigev_un._tid = gone;

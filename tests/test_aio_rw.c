@@ -41,16 +41,6 @@ const char *__tsan_default_options(void)
 }
 #endif
 
-static void prep(struct aiocb *cb, int fd, volatile void *buf, size_t n, off_t off)
-{
-	memset(cb, 0, sizeof *cb);
-	cb->aio_fildes = fd;
-	cb->aio_buf = buf;
-	cb->aio_nbytes = n;
-	cb->aio_offset = off;
-	cb->aio_sigevent.sigev_notify = SIGEV_NONE;
-}
-
 /* Wait until cb is no longer in progress, at most WAIT_MS. */
 static void wait_cb(const struct aiocb *cb)
 {
@@ -168,7 +158,7 @@ START_TEST(read_returns_file_data_at_offset)
 	unsigned char *buf = malloc(n);
 	struct aiocb cb;
 
-	prep(&cb, fd, buf, n, 123457);
+	prep_aiocb(&cb, fd, buf, n, 123457);
 	ck_assert_int_eq(aio_read(&cb), 0);
 	expect_done(&cb, 0, (ssize_t)n);
 	check_pattern(buf, n, 123457);
@@ -185,17 +175,17 @@ START_TEST(read_at_or_past_eof_is_short)
 	unsigned char buf[8192];
 	struct aiocb cb;
 
-	prep(&cb, fd, buf, sizeof buf, 8000);
+	prep_aiocb(&cb, fd, buf, sizeof buf, 8000);
 	ck_assert_int_eq(aio_read(&cb), 0);
 	expect_done(&cb, 0, 2000);
 	check_pattern(buf, 2000, 8000);
-	prep(&cb, fd, buf, sizeof buf, 10000);
+	prep_aiocb(&cb, fd, buf, sizeof buf, 10000);
 	ck_assert_int_eq(aio_read(&cb), 0);
 	expect_done(&cb, 0, 0);
-	prep(&cb, fd, buf, sizeof buf, (off_t)1 << 40);
+	prep_aiocb(&cb, fd, buf, sizeof buf, (off_t)1 << 40);
 	ck_assert_int_eq(aio_read(&cb), 0);
 	expect_done(&cb, 0, 0);
-	prep(&cb, fd, buf, 0, 0);
+	prep_aiocb(&cb, fd, buf, 0, 0);
 	ck_assert_int_eq(aio_read(&cb), 0);
 	expect_done(&cb, 0, 0);
 	close(fd);
@@ -210,7 +200,7 @@ START_TEST(write_lands_at_offset)
 	struct stat st;
 
 	memset(data, 'W', sizeof data);
-	prep(&cb, fd, data, sizeof data, 5000);
+	prep_aiocb(&cb, fd, data, sizeof data, 5000);
 	ck_assert_int_eq(aio_write(&cb), 0);
 	expect_done(&cb, 0, (ssize_t)sizeof data);
 	check_file_pattern(fd, 0, 5000);
@@ -220,7 +210,7 @@ START_TEST(write_lands_at_offset)
 	ck_assert_int_eq(lseek(fd, 0, SEEK_CUR), 0);
 
 	/* past the end: the file grows */
-	prep(&cb, fd, data, 100, 100000);
+	prep_aiocb(&cb, fd, data, 100, 100000);
 	ck_assert_int_eq(aio_write(&cb), 0);
 	expect_done(&cb, 0, 100);
 	ck_assert_int_eq(fstat(fd, &st), 0);
@@ -248,11 +238,11 @@ static void run_mixed(int fd, size_t first, size_t count, size_t half)
 		ck_assert_ptr_nonnull(bufs[i]);
 		if (k % 2) {	/* a write into the second half */
 			memset(bufs[i], (int)(k & 0xff), slot);
-			prep(&cbs[i], fd, bufs[i], len, (off_t)half + off);
+			prep_aiocb(&cbs[i], fd, bufs[i], len, (off_t)half + off);
 			ck_assert_int_eq(aio_write(&cbs[i]), 0);
 		} else {
 			memset(bufs[i], 0, slot);
-			prep(&cbs[i], fd, bufs[i], len, off);
+			prep_aiocb(&cbs[i], fd, bufs[i], len, off);
 			ck_assert_int_eq(aio_read(&cbs[i]), 0);
 		}
 	}
@@ -332,7 +322,7 @@ START_TEST(error_is_einprogress_then_zero)
 	char c = 0;
 
 	make_pipe(p, 0);
-	prep(&cb, p[0], &c, 1, 0);
+	prep_aiocb(&cb, p[0], &c, 1, 0);
 	ck_assert_int_eq(aio_read(&cb), 0);
 	ck_assert_int_eq(aio_error(&cb), EINPROGRESS);
 	ck_assert_int_eq(aio_error(&cb), EINPROGRESS);
@@ -353,7 +343,7 @@ START_TEST(return_before_completion_is_einval)
 	char c = 0;
 
 	make_pipe(p, 0);
-	prep(&cb, p[0], &c, 1, 0);
+	prep_aiocb(&cb, p[0], &c, 1, 0);
 	ck_assert_int_eq(aio_read(&cb), 0);
 	errno = 0;
 	ck_assert_int_eq(aio_return(&cb), -1);
@@ -374,7 +364,7 @@ START_TEST(return_is_repeatable)
 	unsigned char buf[1000];
 	struct aiocb cb;
 
-	prep(&cb, fd, buf, sizeof buf, 100);
+	prep_aiocb(&cb, fd, buf, sizeof buf, 100);
 	ck_assert_int_eq(aio_read(&cb), 0);
 	expect_done(&cb, 0, 1000);
 	ck_assert_int_eq(aio_return(&cb), 1000);
@@ -382,7 +372,7 @@ START_TEST(return_is_repeatable)
 	ck_assert_int_eq(aio_error(&cb), 0);
 
 	/* a failure's -1 as well */
-	prep(&cb, closed_fd(), buf, sizeof buf, 0);
+	prep_aiocb(&cb, closed_fd(), buf, sizeof buf, 0);
 	ck_assert_int_eq(aio_read(&cb), 0);
 	expect_done(&cb, EBADF, -1);
 	ck_assert_int_eq(aio_return(&cb), -1);
@@ -402,7 +392,7 @@ START_TEST(reqprio_out_of_range_is_einval)
 	struct aiocb cb, sync_cb;
 
 	memset(buf, 0xee, sizeof buf);
-	prep(&cb, fd, buf, sizeof buf, 0);
+	prep_aiocb(&cb, fd, buf, sizeof buf, 0);
 	cb.aio_reqprio = prio;
 	errno = 0;
 	ck_assert_int_eq(write_op ? aio_write(&cb) : aio_read(&cb), -1);
@@ -411,7 +401,7 @@ START_TEST(reqprio_out_of_range_is_einval)
 	ck_assert_int_eq(aio_return(&cb), -1);
 
 	/* nothing was queued: an fsync, which waits for earlier requests, finds none */
-	prep(&sync_cb, fd, NULL, 0, 0);
+	prep_aiocb(&sync_cb, fd, NULL, 0, 0);
 	ck_assert_int_eq(aio_fsync(O_SYNC, &sync_cb), 0);
 	expect_done(&sync_cb, 0, 0);
 	ck_assert_int_eq(aio_error(&cb), EINVAL);
@@ -431,7 +421,7 @@ START_TEST(reqprio_in_range_is_accepted)
 	struct aiocb cb[21];
 
 	for (prio = 0; prio <= 20; prio++) {
-		prep(&cb[prio], fd, buf[prio], 512, prio * 1000);
+		prep_aiocb(&cb[prio], fd, buf[prio], 512, prio * 1000);
 		cb[prio].aio_reqprio = prio;
 		ck_assert_int_eq(aio_read(&cb[prio]), 0);
 	}
@@ -453,10 +443,10 @@ START_TEST(bad_fd_fails_through_aio_error)
 
 	for (i = 0; i < sizeof fds / sizeof fds[0]; i++) {
 		ck_assert_int_eq(fcntl(fds[i], F_GETFD), -1);
-		prep(&cb, fds[i], buf, sizeof buf, 0);
+		prep_aiocb(&cb, fds[i], buf, sizeof buf, 0);
 		ck_assert_int_eq(aio_read(&cb), 0);
 		expect_done(&cb, EBADF, -1);
-		prep(&cb, fds[i], buf, sizeof buf, 0);
+		prep_aiocb(&cb, fds[i], buf, sizeof buf, 0);
 		ck_assert_int_eq(aio_write(&cb), 0);
 		expect_done(&cb, EBADF, -1);
 	}
@@ -469,10 +459,10 @@ START_TEST(closed_fd_fails_through_aio_error)
 	unsigned char buf[64];
 	struct aiocb cb;
 
-	prep(&cb, fd, buf, sizeof buf, 0);
+	prep_aiocb(&cb, fd, buf, sizeof buf, 0);
 	ck_assert_int_eq(aio_read(&cb), 0);
 	expect_done(&cb, EBADF, -1);
-	prep(&cb, fd, buf, sizeof buf, 0);
+	prep_aiocb(&cb, fd, buf, sizeof buf, 0);
 	ck_assert_int_eq(aio_write(&cb), 0);
 	expect_done(&cb, EBADF, -1);
 }
@@ -489,7 +479,7 @@ START_TEST(read_only_fd_write_is_ebadf)
 	ro = open(path, O_RDONLY | O_CLOEXEC);
 	ck_assert_int_ge(ro, 0);
 	memset(buf, 0, sizeof buf);
-	prep(&cb, ro, buf, sizeof buf, 0);
+	prep_aiocb(&cb, ro, buf, sizeof buf, 0);
 	ck_assert_int_eq(aio_write(&cb), 0);
 	expect_done(&cb, EBADF, -1);
 	check_file_pattern(fd, 0, 4096);
@@ -507,10 +497,10 @@ START_TEST(negative_offset_fails_through_aio_error)
 	size_t i;
 
 	for (i = 0; i < sizeof offs / sizeof offs[0]; i++) {
-		prep(&cb, fd, buf, sizeof buf, offs[i]);
+		prep_aiocb(&cb, fd, buf, sizeof buf, offs[i]);
 		ck_assert_int_eq(aio_read(&cb), 0);
 		expect_done(&cb, EINVAL, -1);
-		prep(&cb, fd, buf, sizeof buf, offs[i]);
+		prep_aiocb(&cb, fd, buf, sizeof buf, offs[i]);
 		ck_assert_int_eq(aio_write(&cb), 0);
 		expect_done(&cb, EINVAL, -1);
 	}
@@ -524,10 +514,10 @@ START_TEST(bad_buffer_fails_with_efault)
 	int fd = pattern_file(65536);
 	struct aiocb cb;
 
-	prep(&cb, fd, (void *)1, 4096, 0);
+	prep_aiocb(&cb, fd, (void *)1, 4096, 0);
 	ck_assert_int_eq(aio_read(&cb), 0);
 	expect_done(&cb, EFAULT, -1);
-	prep(&cb, fd, (void *)1, 4096, 0);
+	prep_aiocb(&cb, fd, (void *)1, 4096, 0);
 	ck_assert_int_eq(aio_write(&cb), 0);
 	expect_done(&cb, EFAULT, -1);
 	check_file_pattern(fd, 0, 65536);
@@ -556,7 +546,7 @@ static void expect_sigevent_refused(const struct sigevent *sev)
 	struct aiocb cb;
 
 	for (op = 0; op < 3; op++) {
-		prep(&cb, fd, buf, sizeof buf, 0);
+		prep_aiocb(&cb, fd, buf, sizeof buf, 0);
 		cb.aio_sigevent = *sev;
 		errno = 0;
 		ck_assert_msg(submit_op(op, &cb) == -1, "op %d accepted sigev_notify %d signo %d",
@@ -675,7 +665,7 @@ START_TEST(append_writes_complete_in_submission_order)
 		snprintf(recs + i * REC, REC + 1, "rec%05zu\n", i);
 	for (i = 0; i < n; i++) {
 		/* aio_offset is ignored for appends */
-		prep(&cbs[i], fd, recs + i * REC, REC, (off_t)(n - i) * 3);
+		prep_aiocb(&cbs[i], fd, recs + i * REC, REC, (off_t)(n - i) * 3);
 		ck_assert_int_eq(aio_write(&cbs[i]), 0);
 	}
 	for (i = 0; i < n; i++)
@@ -707,7 +697,7 @@ START_TEST(stream_reads_run_in_submission_order)
 	make_pipe(p, _i);
 	memset(got, 0, sizeof got);
 	for (i = 0; i < N; i++) {
-		prep(&cbs[i], p[0], &got[i], 1, 0);
+		prep_aiocb(&cbs[i], p[0], &got[i], 1, 0);
 		ck_assert_int_eq(aio_read(&cbs[i]), 0);
 	}
 	for (i = 0; i < N; i++)
@@ -733,7 +723,7 @@ START_TEST(stream_writes_run_in_submission_order)
 
 	make_pipe(p, _i);
 	for (i = 0; i < N; i++) {
-		prep(&cbs[i], p[1], (char *)&order_chars[i], 1, 0);
+		prep_aiocb(&cbs[i], p[1], (char *)&order_chars[i], 1, 0);
 		ck_assert_int_eq(aio_write(&cbs[i]), 0);
 	}
 	for (i = 0; i < N; i++)
@@ -768,7 +758,7 @@ START_TEST(blocking_stream_writes_stay_in_order)
 	make_pipe(p, _i);
 	for (i = 0; i < N; i++) {
 		memset(data + i * LEN, i + 1, LEN);
-		prep(&cbs[i], p[1], data + i * LEN, LEN, 0);
+		prep_aiocb(&cbs[i], p[1], data + i * LEN, LEN, 0);
 		ck_assert_int_eq(aio_write(&cbs[i]), 0);
 	}
 	while (have < N * LEN) {
@@ -808,11 +798,11 @@ START_TEST(pending_pipe_reads_do_not_starve_file_io)
 
 	for (i = 0; i < PIPES; i++) {
 		make_pipe(p[i], 0);
-		prep(&rd[i], p[i][0], &c[i], 1, 0);
+		prep_aiocb(&rd[i], p[i][0], &c[i], 1, 0);
 		ck_assert_int_eq(aio_read(&rd[i]), 0);
 	}
 	for (i = 0; i < 10; i++) {
-		prep(&cb, fd, buf, sizeof buf, i * 1000);
+		prep_aiocb(&cb, fd, buf, sizeof buf, i * 1000);
 		ck_assert_int_eq(i % 2 ? aio_write(&cb) : aio_read(&cb), 0);
 		expect_done(&cb, 0, (ssize_t)sizeof buf);
 	}
@@ -847,11 +837,11 @@ START_TEST(fsync_completes_after_earlier_writes)
 	for (i = 0; i < len; i++)
 		data[i] = pattern_byte(i);
 	for (i = 0; i < n; i++) {
-		prep(&cbs[i], fd, data, len, (off_t)(i * len));
+		prep_aiocb(&cbs[i], fd, data, len, (off_t)(i * len));
 		cbs[i].aio_reqprio = (int)(i % 21);
 		ck_assert_int_eq(aio_write(&cbs[i]), 0);
 	}
-	prep(&sync_cb, fd, NULL, 0, 0);
+	prep_aiocb(&sync_cb, fd, NULL, 0, 0);
 	ck_assert_int_eq(aio_fsync(sync_ops[_i], &sync_cb), 0);
 	wait_cb(&sync_cb);
 	for (i = 0; i < n; i++)
@@ -883,11 +873,11 @@ START_TEST(fsync_waits_for_pending_earlier_requests)
 
 	make_pipe(p, 0);
 	for (i = 0; i < 2; i++) {
-		prep(&rd[i], p[0], &c[i], 1, 0);
+		prep_aiocb(&rd[i], p[0], &c[i], 1, 0);
 		rd[i].aio_reqprio = i && _i >= 2 ? 20 : 0;
 		ck_assert_int_eq(aio_read(&rd[i]), 0);
 	}
-	prep(&sync_cb, p[0], NULL, 0, 0);
+	prep_aiocb(&sync_cb, p[0], NULL, 0, 0);
 	ck_assert_int_eq(aio_fsync(sync_ops[_i % 2], &sync_cb), 0);
 	sync_list[0] = &sync_cb;
 	for (i = 0; i < 2; i++) {
@@ -921,13 +911,13 @@ START_TEST(fsync_bad_op_is_einval)
 	size_t i;
 
 	for (i = 0; i < sizeof ops / sizeof ops[0]; i++) {
-		prep(&cb, fd, NULL, 0, 0);
+		prep_aiocb(&cb, fd, NULL, 0, 0);
 		errno = 0;
 		ck_assert_msg(aio_fsync(ops[i], &cb) == -1, "op %#x accepted", ops[i]);
 		ck_assert_int_eq(errno, EINVAL);
 	}
 	/* the op is checked before the fd, as in glibc */
-	prep(&cb, -1, NULL, 0, 0);
+	prep_aiocb(&cb, -1, NULL, 0, 0);
 	errno = 0;
 	ck_assert_int_eq(aio_fsync(0, &cb), -1);
 	ck_assert_int_eq(errno, EINVAL);
@@ -942,7 +932,7 @@ START_TEST(fsync_bad_fd_is_ebadf)
 	size_t i;
 
 	for (i = 0; i < sizeof fds / sizeof fds[0]; i++) {
-		prep(&cb, fds[i], NULL, 0, 0);
+		prep_aiocb(&cb, fds[i], NULL, 0, 0);
 		errno = 0;
 		ck_assert_int_eq(aio_fsync(O_SYNC, &cb), -1);
 		ck_assert_int_eq(errno, EBADF);
@@ -1020,7 +1010,7 @@ START_TEST(status_is_final_in_sigev_thread_function)
 	struct seen s;
 	char c;
 
-	prep(&cb, fd, buf, sizeof buf, 4000);
+	prep_aiocb(&cb, fd, buf, sizeof buf, 4000);
 	thread_notify(&cb, &s);
 	ck_assert_int_eq(aio_read(&cb), 0);
 	wait_flag(&s.done);
@@ -1029,7 +1019,7 @@ START_TEST(status_is_final_in_sigev_thread_function)
 	check_pattern(buf, sizeof buf, 4000);
 
 	/* a failure */
-	prep(&cb, closed_fd(), buf, sizeof buf, 0);
+	prep_aiocb(&cb, closed_fd(), buf, sizeof buf, 0);
 	thread_notify(&cb, &s);
 	ck_assert_int_eq(aio_read(&cb), 0);
 	wait_flag(&s.done);
@@ -1038,7 +1028,7 @@ START_TEST(status_is_final_in_sigev_thread_function)
 
 	/* a request that completes later, on a pipe */
 	make_pipe(p, 0);
-	prep(&cb, p[0], &c, 1, 0);
+	prep_aiocb(&cb, p[0], &c, 1, 0);
 	thread_notify(&cb, &s);
 	ck_assert_int_eq(aio_read(&cb), 0);
 	ck_assert_int_eq(write(p[1], "q", 1), 1);
@@ -1064,7 +1054,7 @@ START_TEST(bad_signal_refused_at_submission_not_after_io)
 	struct aiocb cb, sync_cb;
 
 	memset(buf, 0xee, sizeof buf);
-	prep(&cb, fd, buf, sizeof buf, 0);
+	prep_aiocb(&cb, fd, buf, sizeof buf, 0);
 	cb.aio_sigevent.sigev_notify = SIGEV_SIGNAL;
 	cb.aio_sigevent.sigev_signo = 200;
 	errno = 0;
@@ -1072,7 +1062,7 @@ START_TEST(bad_signal_refused_at_submission_not_after_io)
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_int_eq(aio_error(&cb), EINVAL);
 	/* an fsync waits for whatever was queued before it on the fd */
-	prep(&sync_cb, fd, NULL, 0, 0);
+	prep_aiocb(&sync_cb, fd, NULL, 0, 0);
 	ck_assert_int_eq(aio_fsync(O_SYNC, &sync_cb), 0);
 	expect_done(&sync_cb, 0, 0);
 	ck_assert_int_eq(aio_error(&cb), EINVAL);
@@ -1095,7 +1085,7 @@ START_TEST(signal_notification_keeps_result)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &set, &old), 0);
-	prep(&cb, fd, buf, sizeof buf, 1);
+	prep_aiocb(&cb, fd, buf, sizeof buf, 1);
 	cb.aio_sigevent.sigev_notify = SIGEV_SIGNAL;
 	cb.aio_sigevent.sigev_signo = SIGUSR1;
 	cb.aio_sigevent.sigev_value.sival_int = 4242;
@@ -1180,7 +1170,7 @@ START_TEST(aiocb_freed_as_soon_as_done)
 
 		ck_assert_ptr_nonnull(cb);
 		ck_assert_ptr_nonnull(buf);
-		prep(cb, fd, buf, 512, off);
+		prep_aiocb(cb, fd, buf, 512, off);
 		if (i % 4 == 3) {
 			size_t j;
 
@@ -1237,7 +1227,7 @@ static int child_uses_aio(int fd, struct aiocb *inherited)
 			return 21;
 	}
 	for (i = 0; i < 8; i++) {
-		prep(&cb[i], fd, buf, sizeof buf, i * 512);
+		prep_aiocb(&cb[i], fd, buf, sizeof buf, i * 512);
 		if (aio_read(&cb[i]) != 0)
 			return 10;
 		list[0] = &cb[i];
@@ -1253,7 +1243,7 @@ static int child_uses_aio(int fd, struct aiocb *inherited)
 	/* a pipe of its own: an ordered request */
 	if (pipe(p))
 		return 15;
-	prep(&cb[0], p[0], &c, 1, 0);
+	prep_aiocb(&cb[0], p[0], &c, 1, 0);
 	if (aio_read(&cb[0]) != 0 || write(p[1], "k", 1) != 1)
 		return 16;
 	list[0] = &cb[0];
@@ -1293,7 +1283,7 @@ START_TEST(fork_child_uses_aio_while_parent_request_pending)
 	return;
 #endif
 	make_pipe(p, 0);
-	prep(&rd, p[0], &c, 1, 0);
+	prep_aiocb(&rd, p[0], &c, 1, 0);
 	ck_assert_int_eq(aio_read(&rd), 0);
 	ck_assert_int_eq(aio_error(&rd), EINPROGRESS);
 	settle_rtaio_threads(5000);
@@ -1333,7 +1323,7 @@ START_TEST(fork_after_idle_worker_child_does_not_hang)
 	for (round = 0; round < rounds; round++) {
 		pid_t pid;
 
-		prep(&cb, fd, buf, sizeof buf, round);
+		prep_aiocb(&cb, fd, buf, sizeof buf, round);
 		ck_assert_int_eq(aio_read(&cb), 0);
 		expect_done(&cb, 0, (ssize_t)sizeof buf);
 		settle_rtaio_threads(5000);

@@ -16,19 +16,9 @@
 #include <signal.h>
 #include <sys/stat.h>
 
-#include "testutil.h"
+#include "aioutil.h"
 
 #define WAIT_MS 30000
-
-static void prep(struct aiocb *cb, int fd, volatile void *buf, size_t n, off_t off)
-{
-	memset(cb, 0, sizeof *cb);
-	cb->aio_fildes = fd;
-	cb->aio_buf = buf;
-	cb->aio_nbytes = n;
-	cb->aio_offset = off;
-	cb->aio_sigevent.sigev_notify = SIGEV_NONE;
-}
 
 /* Poll aio_error alone until cb is done, at most WAIT_MS. */
 static int spin_cb(const struct aiocb *cb)
@@ -54,7 +44,7 @@ struct pending {
 static void start_pending(struct pending *pd)
 {
 	ck_assert_int_eq(pipe2(pd->p, O_CLOEXEC), 0);
-	prep(&pd->cb, pd->p[0], &pd->c, 1, 0);
+	prep_aiocb(&pd->cb, pd->p[0], &pd->c, 1, 0);
 	ck_assert_int_eq(aio_read(&pd->cb), 0);
 	ck_assert_int_eq(aio_error(&pd->cb), EINPROGRESS);
 }
@@ -71,7 +61,7 @@ static void finish_pending(struct pending *pd)
 /* A request that is done (successfully) when this returns. */
 static void done_request(struct aiocb *cb, int fd, void *buf)
 {
-	prep(cb, fd, buf, 16, 0);
+	prep_aiocb(cb, fd, buf, 16, 0);
 	ck_assert_int_eq(aio_read(cb), 0);
 	ck_assert_int_eq(spin_cb(cb), 0);
 }
@@ -202,12 +192,12 @@ START_TEST(failed_request_counts_as_done)
 	int fd = pattern_file(4096), err;
 
 	start_pending(&a);
-	prep(&bad, -1, buf, sizeof buf, 0);
+	prep_aiocb(&bad, -1, buf, sizeof buf, 0);
 	ck_assert_int_eq(aio_read(&bad), 0);
 	ck_assert_int_eq(spin_cb(&bad), EBADF);
 	list[1] = &bad;
 	ck_assert_int_eq(aio_suspend(list, 2, &t), 0);
-	prep(&refused, fd, buf, sizeof buf, 0);
+	prep_aiocb(&refused, fd, buf, sizeof buf, 0);
 	refused.aio_reqprio = 99;
 	ck_assert_int_eq(aio_read(&refused), -1);
 	list[1] = &refused;
@@ -412,7 +402,7 @@ START_TEST(other_completions_neither_end_nor_extend_wait)
 		char buf[64];
 
 		ck_assert_msg(now_sec() < end, "the 500 ms wait did not end");
-		prep(&cb, fd, buf, sizeof buf, (off_t)(others % 1000));
+		prep_aiocb(&cb, fd, buf, sizeof buf, (off_t)(others % 1000));
 		ck_assert_int_eq(aio_read(&cb), 0);
 		while (aio_error(&cb) == EINPROGRESS)
 			ck_assert_int_eq(aio_suspend(mine, 1, &tw), 0);
@@ -483,7 +473,7 @@ START_TEST(long_list_returns_when_one_completes)
 	for (i = 0; i < npipes; i++)
 		ck_assert_int_eq(pipe2(p[i], O_CLOEXEC), 0);
 	for (i = 0; i < N; i++) {
-		prep(&cbs[i], p[i % npipes][0], &bytes[i], 1, 0);
+		prep_aiocb(&cbs[i], p[i % npipes][0], &bytes[i], 1, 0);
 		ck_assert_int_eq(aio_read(&cbs[i]), 0);
 	}
 	/* the target last, the others in reverse submission order */

@@ -17,20 +17,10 @@
 
 #define WAIT_MS 30000
 
-static void prep(struct aiocb *cb, int fd, volatile void *buf, size_t len, off_t off)
-{
-	memset(cb, 0, sizeof *cb);
-	cb->aio_fildes = fd;
-	cb->aio_buf = buf;
-	cb->aio_nbytes = len;
-	cb->aio_offset = off;
-}
-
-static void assert_final(const struct aiocb *cb, int err, ssize_t ret)
+static void assert_final(struct aiocb *cb, int err, ssize_t ret)
 {
 	wait_final(cb, WAIT_MS);
-	ck_assert_int_eq(aio_error(cb), err);
-	ck_assert_int_eq(aio_return((struct aiocb *)cb), ret);
+	assert_status(cb, err, ret);
 }
 
 /* --- a full disk --- */
@@ -59,7 +49,7 @@ START_TEST(full_disk_write_is_enospc)
 	ck_assert_int_ge(fd, 0);
 	for (i = 0; i < N; i++) {
 		memset(buf[i], 'a' + i % 26, LEN);
-		prep(&cb[i], fd, buf[i], LEN, (off_t)i * LEN);
+		prep_aiocb(&cb[i], fd, buf[i], LEN, (off_t)i * LEN);
 		ck_assert_int_eq(aio_write(&cb[i]), 0);
 	}
 	for (i = 0; i < N; i++) {
@@ -116,12 +106,12 @@ START_TEST(offset_past_max_file_size)
 		int werr = cases[i].write_err, rerr = cases[i].read_err;
 
 		ck_assert_int_eq(pwrite_error(fd, buf, sizeof buf, off), -werr);
-		prep(&cb, fd, buf, sizeof buf, off);
+		prep_aiocb(&cb, fd, buf, sizeof buf, off);
 		ck_assert_int_eq(aio_write(&cb), 0);
 		assert_final(&cb, werr, -1);
 
 		ck_assert_int_eq(pread(fd, buf, sizeof buf, off), rerr ? -1 : 0);
-		prep(&cb, fd, buf, sizeof buf, off);
+		prep_aiocb(&cb, fd, buf, sizeof buf, off);
 		ck_assert_int_eq(aio_read(&cb), 0);
 		assert_final(&cb, rerr, rerr ? -1 : 0);
 	}
@@ -144,7 +134,7 @@ START_TEST(fd_closed_while_requests_queued)
 
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	for (i = 0; i < 3; i++) {
-		prep(&cb[i], p[0], &b[i], 1, 0);
+		prep_aiocb(&cb[i], p[0], &b[i], 1, 0);
 		submit_read(&cb[i]);
 	}
 	ck_assert_int_eq(aio_error(&cb[0]), EINPROGRESS);
@@ -174,7 +164,7 @@ START_TEST(huge_list_is_accepted)
 	char buf[16];
 
 	ck_assert_ptr_nonnull(list);
-	prep(&cb, fd, buf, sizeof buf, 100);
+	prep_aiocb(&cb, fd, buf, sizeof buf, 100);
 	cb.aio_lio_opcode = LIO_READ;
 	list[N / 2] = &cb;
 	ck_assert_int_eq(lio_listio(LIO_WAIT, list, N, NULL), 0);
@@ -207,7 +197,7 @@ START_TEST(aiocb_submitted_again_while_in_progress)
 	double end;
 
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	prep(&cb, p[0], &b, 1, 0);
+	prep_aiocb(&cb, p[0], &b, 1, 0);
 	cb.aio_sigevent.sigev_notify = SIGEV_THREAD;
 	cb.aio_sigevent.sigev_notify_function = count_note;
 	for (i = 1; i <= 2; i++) {
@@ -269,7 +259,7 @@ START_TEST(no_thread_then_recovery)
 		ck_assert_msg(setgid(65534) == 0 && setuid(65534) == 0, "setuid: %s",
 			      strerror(errno));
 	ck_assert_int_eq(setrlimit(RLIMIT_NPROC, &none), 0);
-	prep(&cb, p[0], &b, 1, 0);
+	prep_aiocb(&cb, p[0], &b, 1, 0);
 	ck_assert_int_eq(aio_read(&cb), -1);
 	ck_assert_int_eq(errno, EAGAIN);
 	ck_assert_int_eq(aio_error(&cb), EAGAIN);
@@ -324,7 +314,7 @@ START_TEST(exec_inherits_no_rtaio_descriptor)
 
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	fds_across_exec(before, sizeof before);
-	prep(&cb, p[0], &b, 1, 0);
+	prep_aiocb(&cb, p[0], &b, 1, 0);
 	submit_read(&cb);	/* a worker or the ring, and its doorbell */
 	ck_assert_int_eq(write(p[1], "e", 1), 1);
 	assert_final(&cb, 0, 1);
@@ -349,7 +339,7 @@ static void fork_in_note(union sigval v)
 		const struct aiocb *list[1] = { &cb };
 		struct timespec t = { 30, 0 };
 
-		prep(&cb, fd, buf, sizeof buf, 512);
+		prep_aiocb(&cb, fd, buf, sizeof buf, 512);
 		if (aio_read(&cb) < 0)
 			_exit(2);
 		while (aio_error(&cb) == EINPROGRESS)
@@ -370,7 +360,7 @@ START_TEST(fork_from_sigev_thread_function)
 	struct aiocb cb;
 	double end = now_sec() + WAIT_MS / 1000;
 
-	prep(&cb, fd, &b, 1, 0);
+	prep_aiocb(&cb, fd, &b, 1, 0);
 	cb.aio_sigevent.sigev_notify = SIGEV_THREAD;
 	cb.aio_sigevent.sigev_notify_function = fork_in_note;
 	cb.aio_sigevent.sigev_value.sival_int = fd;

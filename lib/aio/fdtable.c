@@ -183,8 +183,7 @@ int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 			forget(b, e, r);
 		}
 	} else {
-		/* no completion can come before the caller's submission */
-		r->started = true;
+		/* the caller submits it, after the unlock */
 		batch->reqs[batch->n] = r;
 		batch->calls[batch->n++] = &r->call;
 	}

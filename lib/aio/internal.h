@@ -71,7 +71,7 @@ struct aio__request {
 	int op;
 	bool ordered;
 	bool waiting;		/* in its fd's order queue (ordered, not started yet) */
-	bool started;		/* handed to the engine */
+	bool started;		/* ordered: handed to the engine */
 	uint32_t published;	/* the status is in the aiocb */
 	uint32_t refs;
 };
@@ -119,6 +119,7 @@ struct aio__batch {
  */
 ASYS__HIDDEN int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify,
 			     struct aio__batch *batch);
+ASYS__HIDDEN void aio__batch_init(struct aio__batch *batch);
 ASYS__HIDDEN void aio__batch_flush(struct aio__batch *batch);
 /* The fd's F_GETFL (asked once), or -1 with errno. */
 ASYS__HIDDEN int aio__fd_flags(struct aio__fdtype *t);

@@ -46,17 +46,13 @@ static void cpu_relax(void)
 #endif
 }
 
-/* Without the lock: true once a notification is queued, or after a while. */
-static bool more_work_soon(void)
+/* Without the lock: until a notification is queued, or for a while. */
+static void look_for_work(void)
 {
 	int i;
 
-	for (i = 0; i < POOL_SPINS; i++) {
-		if (__atomic_load_n(&pool.head, __ATOMIC_RELAXED))
-			return true;
+	for (i = 0; i < POOL_SPINS && !__atomic_load_n(&pool.head, __ATOMIC_RELAXED); i++)
 		cpu_relax();
-	}
-	return false;
 }
 
 /*
@@ -146,7 +142,7 @@ static void *pool_thread(struct asys__member *self)
 		if (worked) {
 			worked = false;
 			pthread_mutex_unlock(&pool.lock);
-			more_work_soon();
+			look_for_work();
 			pthread_mutex_lock(&pool.lock);
 			continue;
 		}

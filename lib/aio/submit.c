@@ -92,10 +92,25 @@ static int refuse_request(struct aio__request *r, int err)
 	return refuse(cb, err);
 }
 
+/* Nothing asked of fd yet. */
+static void fdtype_reset(struct aio__fdtype *t, int fd)
+{
+	*t = (struct aio__fdtype){ fd, -1, -1 };
+}
+
+/* Empty, knowing no fd; not the arrays, which only the first n count. */
+void aio__batch_init(struct aio__batch *batch)
+{
+	batch->n = 0;
+	fdtype_reset(&batch->type, -1);
+	batch->refused = 0;
+	batch->again = false;
+}
+
 int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify,
 		struct aio__batch *batch)
 {
-	struct aio__fdtype own = { cb->aio_fildes, -1, -1 }, *t = &batch->type;
+	struct aio__fdtype *t = &batch->type;
 	struct aio__request *r;
 	int err;
 
@@ -104,8 +119,8 @@ int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify,
 		return refuse(cb, -EINVAL);
 	if (notify && aio__sigevent_check(&cb->aio_sigevent))
 		return refuse(cb, -EINVAL);
-	if (batch->type.fd != cb->aio_fildes)
-		batch->type = own;
+	if (t->fd != cb->aio_fildes)
+		fdtype_reset(t, cb->aio_fildes);
 	if (batch->n == AIO__BATCH)
 		aio__batch_flush(batch);
 	r = aio__request_get();
@@ -168,11 +183,7 @@ static int submit_one(struct aiocb *cb, int op)
 	struct aio__batch batch;
 	int err;
 
-	/* not the whole batch: 64 requests' room that one request leaves alone */
-	batch.n = 0;
-	batch.type = (struct aio__fdtype){ -1, -1, -1 };
-	batch.refused = 0;
-	batch.again = false;
+	aio__batch_init(&batch);
 	err = aio__submit(cb, op, NULL, true, &batch);
 	aio__batch_flush(&batch);
 	if (!err)
