@@ -127,4 +127,46 @@ static inline void join_within(pthread_t th, long ms)
 		      ms);
 }
 
+/* The thread backend's limits: worker threads for bounded calls and for blocking ones. */
+static inline void set_pool(unsigned threads, unsigned blocking)
+{
+	struct asys_config cfg = { threads, blocking, 0 };
+
+	ck_assert_int_eq(asys_configure(&cfg, NULL), 0);
+}
+
+/*
+ * A pipe read submitted through asys: with set_pool(1, n) and `bounded`,
+ * it holds the only worker for file I/O, with set_pool(n, 1) and not
+ * `bounded` the only one for blocking calls, until release_blocker().
+ */
+struct blocker {
+	int p[2];
+	char byte;
+	struct asys_call c;
+};
+
+static inline void start_blocker(struct blocker *b, int bounded)
+{
+	struct asys_call *list[1] = { &b->c };
+	double end = now_sec() + 10.0;
+
+	ck_assert_int_eq(pipe2(b->p, O_CLOEXEC), 0);
+	prep_pipe_read(&b->c, b->p[0], &b->byte, 1, bounded);
+	ck_assert_int_eq(asys_submit(list, 1), 0);
+	while (asys_state(&b->c) != ASYS_RUNNING) {
+		ck_assert_msg(now_sec() < end, "blocker never started");
+		sched_yield();
+	}
+}
+
+static inline void release_blocker(struct blocker *b)
+{
+	ck_assert_int_eq(write(b->p[1], "!", 1), 1);
+	wait_done(&b->c);
+	ck_assert_int_eq(b->c.result, 1);
+	close(b->p[0]);
+	close(b->p[1]);
+}
+
 #endif

@@ -741,6 +741,41 @@ START_TEST(stream_writes_run_in_submission_order)
 END_TEST
 
 /*
+ * /dev/zero is not seekable but takes preadv2: a read on it still waits
+ * for an earlier request on the same fd (here a write held behind the only
+ * worker for blocking calls) instead of completing inside aio_read.
+ */
+START_TEST(device_read_waits_for_earlier_write)
+{
+	static const char src[16] = "ordered";
+	char buf[16];
+	struct aiocb w, r;
+	struct blocker b;
+	int fd = open("/dev/zero", O_RDWR | O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	use_backend("threads");
+	set_pool(4, 1);
+	start_blocker(&b, 0);
+	prep_aiocb(&w, fd, (char *)src, sizeof src, 0);
+	ck_assert_int_eq(aio_write(&w), 0);
+	memset(buf, '-', sizeof buf);
+	prep_aiocb(&r, fd, buf, sizeof buf, 0);
+	submit_read(&r);
+	ck_assert_int_eq(aio_error(&w), EINPROGRESS);
+	ck_assert_msg(aio_error(&r) == EINPROGRESS, "the read overtook the write: %s",
+		      strerror(aio_error(&r)));
+	ck_assert_int_eq(buf[0], '-');
+	release_blocker(&b);
+	expect_done(&w, 0, sizeof src);
+	expect_done(&r, 0, sizeof buf);
+	ck_assert_int_eq(buf[0], 0);
+	ck_assert_int_eq(buf[sizeof buf - 1], 0);
+	close(fd);
+}
+END_TEST
+
+/*
  * Writes that block (more than a pipe holds) still come out whole and in
  * submission order as the reader drains the pipe.
  */
@@ -1434,6 +1469,7 @@ static Suite *rw_suite(void)
 	tcase_add_loop_test(order, stream_writes_run_in_submission_order, 0, 2);
 	tcase_add_loop_test(order, blocking_stream_writes_stay_in_order, 0, 2);
 	tcase_add_test(order, pending_pipe_reads_do_not_starve_file_io);
+	tcase_add_test(order, device_read_waits_for_earlier_write);
 	tcase_add_loop_test(sync, fsync_completes_after_earlier_writes, 0, 2);
 	tcase_add_loop_test(sync, fsync_waits_for_pending_earlier_requests, 0, 4);
 	tcase_add_test(sync, fsync_bad_op_is_einval);

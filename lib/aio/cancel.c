@@ -16,6 +16,9 @@ enum outcome { CANCELED, NOT_CANCELED, ALL_DONE };
 
 static enum outcome cancel_one(struct aio__request *r)
 {
+	/* the buffer holds data already: the read cannot be undone */
+	if (r->partly_read)
+		return NOT_CANCELED;
 	if (aio__fd_unqueue(r)) {
 		aio__complete(r, -ECANCELED);
 		return CANCELED;

@@ -5,6 +5,7 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -25,6 +26,27 @@ static struct bucket {
 
 static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct aio__fd *spare;
+
+/*
+ * Ordered requests unfinished, per fd modulo ORDERED_SLOTS: read without a
+ * lock by aio__fd_has_ordered, so that a read completed at submission never
+ * overtakes them.  Exact below ORDERED_SLOTS, cautious above.
+ */
+#define ORDERED_SLOTS 4096
+static uint32_t ordered_pending[ORDERED_SLOTS];
+
+static void count_ordered(const struct aio__request *r, int delta)
+{
+	if (r->ordered)
+		__atomic_fetch_add(&ordered_pending[(unsigned)r->fildes % ORDERED_SLOTS],
+				   (uint32_t)delta, __ATOMIC_RELEASE);
+}
+
+bool aio__fd_has_ordered(int fd)
+{
+	return __atomic_load_n(&ordered_pending[(unsigned)fd % ORDERED_SLOTS],
+			       __ATOMIC_ACQUIRE) != 0;
+}
 
 static struct bucket *bucket_of(int fd)
 {
@@ -125,6 +147,7 @@ static void complete_failed(struct aio__request *failed)
 
 static void unlink_request(struct aio__fd *e, struct aio__request *r)
 {
+	count_ordered(r, -1);
 	if (r->fd_prev)
 		r->fd_prev->fd_next = r->fd_next;
 	else
@@ -167,6 +190,7 @@ int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 	else
 		e->head = r;
 	e->tail = r;
+	count_ordered(r, 1);
 	if (r->ordered) {
 		r->waiting = true;
 		r->order_next = NULL;
@@ -300,6 +324,7 @@ void aio__fd_fork_child(void)
 
 	/* spare_lock is only taken under a bucket lock: the spares are intact */
 	pthread_mutex_init(&spare_lock, NULL);
+	memset(ordered_pending, 0, sizeof ordered_pending);
 	for (i = 0; i < BUCKETS; i++) {
 		for (e = buckets[i].fds; e; e = next) {
 			next = e->next;
