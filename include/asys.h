@@ -34,6 +34,7 @@ enum {
 #define ASYS_LINK_ARG	0x2u	/* also replace arg[link_arg] by call `link`'s result (implies ASYS_LINK) */
 #define ASYS_BOUNDED	0x4u	/* the caller vouches that the call cannot block indefinitely */
 #define ASYS_UNBOUNDED	0x8u	/* the caller knows that the call may block indefinitely */
+#define ASYS_SERIAL	0x10u	/* hint: calls on fd arg[0] with this flag contend; run one at a time */
 
 #define ASYS_MAX_ARGS 6
 
@@ -42,7 +43,7 @@ struct asys_call {
 	long arg[ASYS_MAX_ARGS];
 	long result;			/* return value, or -errno; valid once final */
 	uint32_t state;			/* futex completion word: see asys_state() */
-	uint32_t flags;			/* ASYS_LINK, ASYS_LINK_ARG, ASYS_BOUNDED, ASYS_UNBOUNDED */
+	uint32_t flags;			/* ASYS_LINK, ASYS_LINK_ARG, ASYS_BOUNDED, ASYS_UNBOUNDED, ASYS_SERIAL */
 	uint32_t link;			/* with ASYS_LINK: index of an earlier call in the list */
 	uint32_t link_arg;		/* with ASYS_LINK_ARG: which argument, 0 to 5 */
 	void (*done)(struct asys_call *); /* optional completion hook */
@@ -50,7 +51,7 @@ struct asys_call {
 	/* Owned by the engine while the call is pending. */
 	struct asys_call *__qnext, *__qprev, *__cnext, *__cprev, *__src;
 	long __input;
-	uint32_t __class, __saved, __bstate;
+	uint32_t __class, __saved, __bstate, __serial;
 };
 
 struct asys_config {

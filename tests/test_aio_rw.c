@@ -21,26 +21,6 @@
 
 #define WAIT_MS 30000
 
-/*
- * The fork tests' children start threads (the engine's workers) in a
- * multithreaded process's child: ThreadSanitizer kills such children unless
- * told otherwise.
- */
-#if defined(__SANITIZE_THREAD__)
-#define TSAN_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TSAN_BUILD 1
-#endif
-#endif
-#ifdef TSAN_BUILD
-const char *__tsan_default_options(void);
-const char *__tsan_default_options(void)
-{
-	return "die_after_fork=0";
-}
-#endif
-
 /* Wait until cb is no longer in progress, at most WAIT_MS. */
 static void wait_cb(const struct aiocb *cb)
 {

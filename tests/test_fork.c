@@ -19,31 +19,6 @@
 
 #include "testutil.h"
 
-/*
- * A child of a multithreaded process starts threads (the engine's workers):
- * ThreadSanitizer kills such children unless told otherwise.
- */
-#if defined(__SANITIZE_THREAD__)
-#define TSAN_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TSAN_BUILD 1
-#endif
-#endif
-#ifdef TSAN_BUILD
-/*
- * Children start workers after fork (die_after_fork=0), and leave with
- * _exit(), which runs no library destructor: TSan's default one-second
- * pause at exit would let their idle workers finish unjoined and be
- * reported as leaked threads (atexit_sleep_ms=0).
- */
-const char *__tsan_default_options(void);
-const char *__tsan_default_options(void)
-{
-	return "die_after_fork=0:atexit_sleep_ms=0";
-}
-#endif
-
 #if defined(__SANITIZE_ADDRESS__)
 #define ASAN_BUILD 1
 #elif defined(__has_feature)

@@ -395,6 +395,145 @@ START_TEST(full_blocking_pool_does_not_starve_file_io)
 }
 END_TEST
 
+/* --- ASYS_SERIAL --- */
+
+/*
+ * Serial calls stand in for buffered writes: pipe reads flagged bounded
+ * and serial, which run until the pipe is written to.  A call on another
+ * pipe, submitted after them, is the probe: the queue is first in, first
+ * out, so once it runs every earlier call has been taken from the queue.
+ */
+struct serial_case {
+	int p[2], q[2];
+	struct asys_call c[4], probe;
+	char got[4], byte;
+};
+
+static void serial_start(struct serial_case *t, uint32_t flags, bool one_submission)
+{
+	struct asys_call *list[5];
+	int i, n = 4;
+
+	ck_assert_int_eq(pipe2(t->p, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(t->q, O_CLOEXEC), 0);
+	for (i = 0; i < n; i++) {
+		prep_pipe_read(&t->c[i], t->p[0], &t->got[i], 1, flags & ASYS_UNBOUNDED ? 0 : 1);
+		t->c[i].flags |= flags;
+		list[i] = &t->c[i];
+	}
+	prep_pipe_read(&t->probe, t->q[0], &t->byte, 1, 1);
+	t->probe.flags |= ASYS_SERIAL;	/* on another fd: held up by nothing */
+	list[n] = &t->probe;
+	if (one_submission) {
+		submit(list, (size_t)n + 1);
+	} else {
+		for (i = 0; i <= n; i++) {
+			submit1(list[i]);
+			if (i == 0)
+				ck_assert(wait_running(t->c, 1, 1, 30000, NULL));
+		}
+	}
+	ck_assert_msg(wait_running(&t->probe, 1, 1, 30000, NULL), "the probe never ran");
+}
+
+/* Write `data` to the serial pipe; the calls still queued get it in order. */
+static void serial_finish(struct serial_case *t, const char *data)
+{
+	int i, k = 0;
+	size_t n = strlen(data);
+
+	ck_assert_int_eq(write(t->p[1], data, n), (ssize_t)n);
+	for (i = 0; i < 4; i++) {
+		if (asys_state(&t->c[i]) == ASYS_CANCELED)
+			continue;
+		wait_within(&t->c[i], 30000);
+		ck_assert_int_eq(t->c[i].result, 1);
+		ck_assert_msg(t->got[i] == data[k], "call %d read '%c', expected '%c'", i,
+			      t->got[i], data[k]);
+		k++;
+	}
+	ck_assert_int_eq(write(t->q[1], "!", 1), 1);
+	wait_done(&t->probe);
+	close(t->p[0]);
+	close(t->p[1]);
+	close(t->q[0]);
+	close(t->q[1]);
+}
+
+/* _i 0: submitted together, 1: one at a time.  Serial calls on one fd run one at a time, in order. */
+START_TEST(serial_calls_on_one_fd_run_one_at_a_time)
+{
+	struct serial_case t;
+
+	set_config(8, 2, 60000);
+	serial_start(&t, ASYS_SERIAL, _i == 0);
+	ck_assert_int_eq(asys_state(&t.c[0]), ASYS_RUNNING);
+	ck_assert_int_eq(count_state(t.c, 4, ASYS_QUEUED), 3);
+	serial_finish(&t, "abcd");
+}
+END_TEST
+
+START_TEST(serial_call_waiting_can_be_canceled)
+{
+	struct serial_case t;
+
+	set_config(8, 2, 60000);
+	serial_start(&t, ASYS_SERIAL, true);
+	ck_assert_int_eq(asys_cancel(&t.c[2]), 0);
+	ck_assert_int_eq(asys_state(&t.c[2]), ASYS_CANCELED);
+	ck_assert_int_eq(t.c[2].result, -ECANCELED);
+	ck_assert_int_eq(asys_cancel(&t.c[0]), -1);	/* running */
+	ck_assert_int_eq(errno, EBUSY);
+	serial_finish(&t, "abc");
+}
+END_TEST
+
+/* A serial call that may block forever holds up nothing: the hint is ignored. */
+START_TEST(unbounded_serial_calls_run_concurrently)
+{
+	struct serial_case t;
+
+	set_config(8, 8, 60000);
+	serial_start(&t, ASYS_SERIAL | ASYS_UNBOUNDED, true);
+	ck_assert(wait_running(t.c, 4, 4, 30000, NULL));
+	serial_finish(&t, "aaaa");	/* concurrent reads: in any order */
+}
+END_TEST
+
+/*
+ * A fork child starts with no serial call running: its own serial call on
+ * the fd number of one that runs in the parent is not held up.
+ */
+START_TEST(fork_child_serial_call_runs)
+{
+	struct serial_case t;
+	int fd = pattern_file(4096), status;
+	pid_t pid;
+
+	set_config(8, 2, 60000);
+	serial_start(&t, ASYS_SERIAL, true);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct asys_call c, *l[1] = { &c };
+		struct timespec ten = { 10, 0 };
+		unsigned char b;
+
+		if (dup2(fd, t.p[0]) < 0)
+			_exit(2);
+		asys_prep(&c, SYS_pread64, t.p[0], (long)&b, 1, 7, 0, 0);
+		c.flags = ASYS_SERIAL;
+		if (asys_submit(l, 1) < 0 || asys_wait(&c, &ten) < 0)
+			_exit(3);
+		_exit(c.result == 1 && b == pattern_byte(7) ? 0 : 4);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
+	serial_finish(&t, "abcd");
+	close(fd);
+}
+END_TEST
+
 /* --- asys_configure --- */
 
 START_TEST(configure_returns_old_values_and_zero_keeps)
@@ -983,6 +1122,7 @@ static Suite *pool_suite(void)
 	TCase *workers = tcase_create("workers");
 	TCase *env = tcase_create("environment");
 	TCase *ex = tcase_create("exit");
+	TCase *serial = tcase_create("serial");
 
 	tcase_add_test(size, growth_is_bounded);
 	tcase_add_test(size, idle_workers_exit);
@@ -1001,6 +1141,12 @@ static Suite *pool_suite(void)
 	tcase_add_test(workers, calls_run_on_workers_with_signals_blocked);
 	tcase_set_timeout(workers, 60);
 	suite_add_tcase(s, workers);
+	tcase_add_loop_test(serial, serial_calls_on_one_fd_run_one_at_a_time, 0, 2);
+	tcase_add_test(serial, serial_call_waiting_can_be_canceled);
+	tcase_add_test(serial, unbounded_serial_calls_run_concurrently);
+	tcase_add_test(serial, fork_child_serial_call_runs);
+	tcase_set_timeout(serial, 60);
+	suite_add_tcase(s, serial);
 	tcase_add_test(ex, exit_leaves_no_worker_behind);
 	tcase_set_timeout(ex, 300);
 	suite_add_tcase(s, ex);

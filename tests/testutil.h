@@ -18,6 +18,28 @@
 
 #include "asys.h"
 
+#if defined(__SANITIZE_THREAD__)
+#define TSAN_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TSAN_BUILD 1
+#endif
+#endif
+#ifdef TSAN_BUILD
+/*
+ * Tests fork children that start threads (the engine's workers), which
+ * ThreadSanitizer kills unless told otherwise (die_after_fork=0).  The
+ * children leave with _exit(), which runs no library destructor: TSan's
+ * one-second pause at exit would let their idle workers finish unjoined
+ * and be reported as leaked threads (atexit_sleep_ms=0).
+ */
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void)
+{
+	return "die_after_fork=0:atexit_sleep_ms=0";
+}
+#endif
+
 /* Byte `off` of every pattern file: position-dependent, so misplaced data shows. */
 static inline unsigned char pattern_byte(uint64_t off)
 {

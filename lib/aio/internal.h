@@ -92,6 +92,7 @@ struct aio__fdtype {
 	int fd;
 	int flags;		/* F_GETFL */
 	int seekable;		/* a regular file or a block device */
+	int regular;		/* a regular file */
 };
 
 /*

@@ -27,7 +27,8 @@ static int fd_seekable(struct aio__fdtype *t)
 	if (t->seekable == -1) {
 		if (fstat(t->fd, &st) < 0)
 			return -errno;
-		t->seekable = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode);
+		t->regular = S_ISREG(st.st_mode);
+		t->seekable = t->regular || S_ISBLK(st.st_mode);
 	}
 	return t->seekable;
 }
@@ -65,6 +66,10 @@ static int prepare_call(struct aio__request *r, const struct aiocb *cb, struct a
 				  buf, len, off, 0, 0);
 		/* what fstat or preadv2 told: the engine need not ask again */
 		r->call.flags = seekable ? ASYS_BOUNDED : ASYS_UNBOUNDED;
+		/* buffered writes to a file take its inode lock in turn anyway */
+		if (r->op == LIO_WRITE && !r->ordered && t->regular == 1 &&
+		    !(aio__fd_flags(t) & (O_DIRECT | O_DSYNC)))
+			r->call.flags |= ASYS_SERIAL;
 		break;
 	default:
 		return -EINVAL;
@@ -95,7 +100,7 @@ static int refuse_request(struct aio__request *r, int err)
 /* Nothing asked of fd yet. */
 static void fdtype_reset(struct aio__fdtype *t, int fd)
 {
-	*t = (struct aio__fdtype){ fd, -1, -1 };
+	*t = (struct aio__fdtype){ fd, -1, -1, -1 };
 }
 
 /* Empty, knowing no fd; not the arrays, which only the first n count. */

@@ -13,6 +13,14 @@
  * consumes a signal if there is one, else leaves `idle` itself.  kick() then
  * knows exactly how many workers are awake and looking for work.
  *
+ * Calls with ASYS_SERIAL on one fd (buffered writes to a file, which all
+ * take the inode's lock) run one at a time: while one runs, the later ones
+ * wait beside the queue in their fd's serial slot, and the worker that
+ * finishes one runs the next itself, with no wake-up.  Twenty workers
+ * writing to one file would spend their time in the kernel's rwsem.  A
+ * slot serves the fds equal modulo SERIAL_SLOTS, one at a time: a call
+ * whose slot another fd holds runs as if it had no hint.
+ *
  * Workers form a crew (crew.h): one that leaves counts against the limits
  * until it has been joined (before the next spawn, before a fork, or when
  * the library is unloaded), so that a worker on its way out is never
@@ -34,21 +42,58 @@ struct queue {
 };
 
 
+#define SERIAL_SLOTS 64
+#define NO_FD (-1)
+
+/* An fd whose serial call runs (fd NO_FD: free), and the ones that wait for it. */
+struct serial_slot {
+	int fd;
+	struct queue waiting;
+};
+
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	struct queue queue[ASYS__NCLASSES];
+	struct serial_slot serial[SERIAL_SLOTS];
 	unsigned busy[ASYS__NCLASSES];	/* workers running a call of each class */
 	unsigned threads;		/* workers alive, starting ones included */
 	unsigned idle;			/* asleep and not signalled */
 	unsigned wakeups;		/* signals sent and not consumed */
 	struct asys__crew crew;
-} pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .crew = ASYS__CREW_INITIALIZER(&pool.lock) };
+} pool = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.serial = { [0 ... SERIAL_SLOTS - 1] = { .fd = NO_FD } },
+	.crew = ASYS__CREW_INITIALIZER(&pool.lock),
+};
 
-static void push(struct asys_call *call)
+/*
+ * The slot of a serial call's fd, whoever holds it; NULL for other calls,
+ * and for one that may block forever, which must hold up nothing.
+ */
+static struct serial_slot *slot_of(const struct asys_call *call)
 {
-	struct queue *q = &pool.queue[call->__class];
+	if (!(call->flags & ASYS_SERIAL) || call->__class != ASYS__BOUNDED)
+		return NULL;
+	return &pool.serial[(unsigned long)call->arg[0] % SERIAL_SLOTS];
+}
 
+/* Must the call wait for another serial call on its fd? */
+static struct serial_slot *must_wait(const struct asys_call *call)
+{
+	struct serial_slot *s = slot_of(call);
+
+	return s && s->fd == (int)call->arg[0] ? s : NULL;
+}
+
+/* Where the call waits: its class's queue, or its fd's serial slot. */
+static struct queue *queue_of(const struct asys_call *call)
+{
+	return call->__serial ? &slot_of(call)->waiting : &pool.queue[call->__class];
+}
+
+static void append(struct queue *q, struct asys_call *call)
+{
 	call->__qnext = NULL;
 	call->__qprev = q->tail;
 	if (q->tail)
@@ -59,9 +104,17 @@ static void push(struct asys_call *call)
 	q->len++;
 }
 
+static void push(struct asys_call *call)
+{
+	struct serial_slot *s = must_wait(call);
+
+	call->__serial = s != NULL;
+	append(s ? &s->waiting : &pool.queue[call->__class], call);
+}
+
 static void unlink_call(struct asys_call *call)
 {
-	struct queue *q = &pool.queue[call->__class];
+	struct queue *q = queue_of(call);
 
 	if (call->__qprev)
 		call->__qprev->__qnext = call->__qnext;
@@ -97,20 +150,62 @@ static unsigned runnable(void)
 	return n;
 }
 
-/* The next call a worker may start, claimed (RUNNING), or NULL. */
+static void claim(struct asys_call *call)
+{
+	unlink_call(call);
+	asys__transition(call, ASYS_QUEUED, ASYS_RUNNING);
+}
+
+/*
+ * The next call a worker may start, claimed (RUNNING), or NULL.  A serial
+ * call queued before another on its fd started moves to the slot instead.
+ */
 static struct asys_call *take(void)
 {
 	int c;
 
 	for (c = 0; c < ASYS__NCLASSES && !asys__crew_stopping(&pool.crew); c++) {
-		struct asys_call *call = pool.queue[c].head;
+		struct asys_call *call;
 
-		if (call && room(c)) {
+		while ((call = pool.queue[c].head) && room(c)) {
+			if (!must_wait(call)) {
+				claim(call);
+				return call;
+			}
 			unlink_call(call);
-			asys__transition(call, ASYS_QUEUED, ASYS_RUNNING);
-			return call;
+			push(call);
 		}
 	}
+	return NULL;
+}
+
+/* A serial call starts: its fd holds the slot, unless another fd does. */
+static struct serial_slot *hold_slot(const struct asys_call *call)
+{
+	struct serial_slot *s = slot_of(call);
+
+	if (!s || s->fd != NO_FD)
+		return NULL;
+	s->fd = (int)call->arg[0];
+	return s;
+}
+
+/* The slot's serial call is over: its next one, claimed, or NULL (slot freed). */
+static struct asys_call *next_serial(struct serial_slot *s)
+{
+	struct asys_call *call = s->waiting.head;
+
+	if (call && !asys__crew_stopping(&pool.crew)) {
+		claim(call);
+		return call;
+	}
+	/* unloading: the calls left wait where a worker would look for them */
+	while ((call = s->waiting.head)) {
+		unlink_call(call);
+		call->__serial = 0;
+		append(&pool.queue[call->__class], call);
+	}
+	s->fd = NO_FD;
 	return NULL;
 }
 
@@ -166,13 +261,17 @@ static void *worker(struct asys__member *self)
 		int class, rc;
 
 		if (call) {
+			struct serial_slot *s = hold_slot(call);
+
 			class = call->__class;
 			pool.busy[class]++;
-			pthread_mutex_unlock(&pool.lock);
-			do
-				call = asys__finish(call, execute(call));
-			while (call);
-			pthread_mutex_lock(&pool.lock);
+			do {
+				pthread_mutex_unlock(&pool.lock);
+				do
+					call = asys__finish(call, execute(call));
+				while (call);
+				pthread_mutex_lock(&pool.lock);
+			} while (s && (call = next_serial(s)));
 			pool.busy[class]--;
 			continue;
 		}
@@ -296,10 +395,11 @@ static void threads_fork_child(void)
 
 	init_wake();
 	for (c = 0; c < ASYS__NCLASSES; c++) {
-		pool.queue[c].head = pool.queue[c].tail = NULL;
-		pool.queue[c].len = 0;
+		pool.queue[c] = (struct queue){ NULL, NULL, 0 };
 		pool.busy[c] = 0;
 	}
+	for (c = 0; c < SERIAL_SLOTS; c++)
+		pool.serial[c] = (struct serial_slot){ .fd = NO_FD };
 	asys__crew_forget(&pool.crew);
 	pool.threads = pool.idle = pool.wakeups = 0;
 	pthread_mutex_unlock(&pool.lock);	/* held since threads_fork_prepare() */

@@ -7,7 +7,7 @@
 #include "internal.h"
 
 #define LINKED (ASYS_LINK | ASYS_LINK_ARG)
-#define KNOWN_FLAGS (ASYS_LINK | ASYS_LINK_ARG | ASYS_BOUNDED | ASYS_UNBOUNDED)
+#define KNOWN_FLAGS (ASYS_LINK | ASYS_LINK_ARG | ASYS_BOUNDED | ASYS_UNBOUNDED | ASYS_SERIAL)
 #define CLASS_FLAGS (ASYS_BOUNDED | ASYS_UNBOUNDED)
 
 /* 0, or -EINVAL; *linked tells whether the list has chains. */
@@ -105,7 +105,7 @@ static void classify_all(struct asys_call *const calls[], size_t n)
 
 		c->__qnext = c->__qprev = c->__cnext = c->__cprev = c->__src = NULL;
 		c->__input = 0;
-		c->__bstate = 0;
+		c->__bstate = c->__serial = 0;
 		c->__class = classify(c);
 	}
 }
