@@ -104,27 +104,9 @@ static inline bool take_signal(int sig, siginfo_t *si, long ms)
 	return r == sig;
 }
 
-/* A CLOCK_REALTIME deadline ms from now, for pthread timed waits. */
-static inline struct timespec deadline_rt(long ms)
-{
-	struct timespec dl;
-
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += ms / 1000;
-	dl.tv_nsec += (ms % 1000) * 1000000L;
-	if (dl.tv_nsec >= 1000000000L) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000L;
-	}
-	return dl;
-}
-
 static inline void join_within(pthread_t th, long ms)
 {
-	struct timespec dl = deadline_rt(ms);
-
-	ck_assert_msg(pthread_timedjoin_np(th, NULL, &dl) == 0, "thread did not finish in %ld ms",
-		      ms);
+	ck_assert_msg(joined_within(th, ms), "thread did not finish in %ld ms", ms);
 }
 
 /* The thread backend's limits: worker threads for bounded calls and for blocking ones. */

@@ -110,20 +110,8 @@ static void make_pipe(int p[2], int socket)
 /* Reap pid within ms milliseconds (killing it otherwise); its exit status. */
 static int reap(pid_t pid, long ms)
 {
-	double end = now_sec() + (double)ms / 1000;
-	struct timespec pause = { 0, 1000000 };
-	int status;
-	pid_t r;
+	int status = reap_child(pid, ms);
 
-	while ((r = waitpid(pid, &status, WNOHANG)) == 0) {
-		if (now_sec() > end) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			ck_abort_msg("child %d still running after %ld ms", (int)pid, ms);
-		}
-		nanosleep(&pause, NULL);
-	}
-	ck_assert_int_eq(r, pid);
 	ck_assert_msg(WIFEXITED(status), "child killed by signal %d",
 		      WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	return WEXITSTATUS(status);

@@ -152,51 +152,17 @@ static pid_t spawn_child(void (*fn)(void *), void *arg)
 
 /*
  * Wait for a child, at most timeout_ms; a child still running then is
- * killed.  Returns its wait status, or -1 after a timeout.  No Check calls:
- * any thread may use it.
+ * killed.  Returns its wait status, -1 after a timeout, -2 if waitpid
+ * failed.  No Check calls: any thread may use it.
  */
 static int reap(pid_t pid, long timeout_ms)
 {
-#ifdef SYS_pidfd_open
-	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-	int pfd = -1;
-#endif
-	int status;
+	int status = wait_child(pid, timeout_ms);
 
-	if (pfd >= 0) {
-		struct pollfd p = { .fd = pfd, .events = POLLIN };
-		double end = now_sec() + (double)timeout_ms / 1000;
-		int r;
-
-		do {
-			long left = (long)((end - now_sec()) * 1000);
-
-			r = poll(&p, 1, left > 0 ? (int)left : 0);
-		} while (r < 0 && errno == EINTR);
-		close(pfd);
-		if (r == 0) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			return -1;
-		}
-	} else {
-		/* No pidfd_open (before Linux 5.3): poll the status with a deadline. */
-		double end = now_sec() + (double)timeout_ms / 1000;
-		struct timespec ms = ms_ts(1);
-
-		while (waitpid(pid, &status, WNOHANG) == 0) {
-			if (now_sec() > end) {
-				kill(pid, SIGKILL);
-				waitpid(pid, &status, 0);
-				return -1;
-			}
-			nanosleep(&ms, NULL);
-		}
-		return status;
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
 	}
-	if (waitpid(pid, &status, 0) != pid)
-		return -2;
 	return status;
 }
 

@@ -888,25 +888,6 @@ static void exit_child(int n, enum exit_mode mode)
 	exit(0);
 }
 
-/* Wait for a child for at most `ms` milliseconds; kill it and fail after that. */
-static int wait_child(pid_t pid, long ms)
-{
-	double end = now_sec() + (double)ms / 1000.0;
-	int status;
-	pid_t got;
-
-	while ((got = waitpid(pid, &status, WNOHANG)) == 0) {
-		if (now_sec() > end) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			ck_abort_msg("child %d did not exit within %ld ms", (int)pid, ms);
-		}
-		nap();
-	}
-	ck_assert_int_eq(got, pid);
-	return status;
-}
-
 /*
  * exit() right after the last completion, with a call still running, and
  * while a done hook still runs: the process ends promptly and cleanly.
@@ -941,7 +922,7 @@ START_TEST(exit_leaves_no_worker_behind)
 			ck_assert_int_ge(pid, 0);
 			if (pid == 0)
 				exit_child(1 + i % 4, plan[k].mode);
-			status = wait_child(pid, 60000);
+			status = reap_child(pid, 60000);
 			ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 				      "%s, child %d: status %#x%s", exit_mode_name[plan[k].mode], i,
 				      status, WIFEXITED(status) && WEXITSTATUS(status) == 66 ?

@@ -1,4 +1,8 @@
-/* Helpers shared by the Check test programs. */
+/*
+ * Helpers shared by the test programs.  Those that call no Check function
+ * (no ck_*) also serve the standalone programs (tests/stress.c,
+ * tests/fuzz_aio.c), which report failures their own way.
+ */
 #ifndef RTAIO_TESTUTIL_H
 #define RTAIO_TESTUTIL_H
 
@@ -6,13 +10,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +48,17 @@ const char *__tsan_default_options(void)
 }
 #endif
 
+/*
+ * An unlinked, empty temporary file in $TMPDIR (or /tmp), open
+ * O_RDWR|O_CLOEXEC; -1 (errno set) on failure.
+ */
+static inline int temp_file(void)
+{
+	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+
+	return open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+}
+
 /* Byte `off` of every pattern file: position-dependent, so misplaced data shows. */
 static inline unsigned char pattern_byte(uint64_t off)
 {
@@ -49,13 +68,11 @@ static inline unsigned char pattern_byte(uint64_t off)
 /* An unlinked temporary file of `size` pattern bytes, open O_RDWR|O_CLOEXEC. */
 static inline int pattern_file(size_t size)
 {
-	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	unsigned char buf[65536];
 	size_t done = 0;
-	int fd;
+	int fd = temp_file();
 
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	ck_assert_msg(fd >= 0, "O_TMPFILE in %s: %s", dir, strerror(errno));
+	ck_assert_msg(fd >= 0, "O_TMPFILE in $TMPDIR or /tmp: %s", strerror(errno));
 	while (done < size) {
 		size_t i, n = size - done < sizeof buf ? size - done : sizeof buf;
 
@@ -86,15 +103,17 @@ static inline bool exiting(const char *fields)
  * NULL), or those whose name starts with prefix ("rtaio-": rtaio's;
  * sanitizers add threads of their own).  A thread that has exited can
  * linger there for a moment after pthread_join() returns (exiting, or state
- * Z or X): it is not counted.  running: only those in state R.
+ * Z or X): it is not counted.  running: only those in state R.  -1 if
+ * /proc/self/task cannot be read.
  */
-static inline int count_threads(const char *prefix, int running)
+static inline int count_tasks(const char *prefix, int running)
 {
 	DIR *d = opendir("/proc/self/task");
 	struct dirent *e;
 	int n = 0;
 
-	ck_assert_ptr_nonnull(d);
+	if (!d)
+		return -1;
 	while ((e = readdir(d))) {
 		char path[300], line[512];
 		const char *name, *state;
@@ -115,6 +134,15 @@ static inline int count_threads(const char *prefix, int running)
 		fclose(f);
 	}
 	closedir(d);
+	return n;
+}
+
+/* count_tasks() in a Check test: unreadable /proc/self/task fails it. */
+static inline int count_threads(const char *prefix, int running)
+{
+	int n = count_tasks(prefix, running);
+
+	ck_assert_msg(n >= 0, "/proc/self/task: %s", strerror(errno));
 	return n;
 }
 
@@ -141,6 +169,84 @@ static inline double now_sec(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A CLOCK_REALTIME deadline ms from now, for pthread timed waits. */
+static inline struct timespec deadline_rt(long ms)
+{
+	struct timespec dl;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += ms / 1000;
+	dl.tv_nsec += (ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	return dl;
+}
+
+/* Join th if it finishes within ms: false if it is still running then. */
+static inline bool joined_within(pthread_t th, long ms)
+{
+	struct timespec dl = deadline_rt(ms);
+
+	return pthread_timedjoin_np(th, NULL, &dl) == 0;
+}
+
+/*
+ * Wait for child pid, at most timeout_ms: its wait status; -1 if it is
+ * still running then (left running: the caller may look at it before it
+ * kills it); -2 if waitpid fails.  Sleeps in poll() on a pidfd, or without
+ * pidfd_open (Linux before 5.3) polls the status every millisecond.
+ */
+static inline int wait_child(pid_t pid, long timeout_ms)
+{
+	double end = now_sec() + (double)timeout_ms / 1000;
+	int pfd = -1, status, ret;
+
+#ifdef SYS_pidfd_open
+	pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+#endif
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		long left = (long)((end - now_sec()) * 1000);
+
+		if (r == pid || (r < 0 && errno != EINTR)) {
+			ret = r == pid ? status : -2;
+			break;
+		}
+		if (left <= 0) {
+			ret = -1;
+			break;
+		}
+		if (pfd >= 0) {
+			struct pollfd p = { .fd = pfd, .events = POLLIN };
+
+			poll(&p, 1, (int)left);
+		} else {
+			struct timespec ms = ms_ts(1);
+
+			nanosleep(&ms, NULL);
+		}
+	}
+	if (pfd >= 0)
+		close(pfd);
+	return ret;
+}
+
+/* wait_child() in a Check test: a child still running after ms is killed and fails it. */
+static inline int reap_child(pid_t pid, long ms)
+{
+	int status = wait_child(pid, ms);
+
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		ck_abort_msg("child %d still running after %ld ms", (int)pid, ms);
+	}
+	ck_assert_msg(status >= 0, "waitpid(%d): %s", (int)pid, strerror(errno));
+	return status;
 }
 
 /*
