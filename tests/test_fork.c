@@ -19,14 +19,6 @@
 
 #include "testutil.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define ASAN_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ASAN_BUILD 1
-#endif
-#endif
-
 #define FILE_SIZE (4u << 20)
 #define CHUNK 4096
 #define CHILD_ALARM_SEC 20
@@ -222,66 +214,6 @@ static void check_chunk(struct asys_call *c, const unsigned char *buf, unsigned 
 }
 
 static int g_fd = -1;
-
-#ifdef ASAN_BUILD
-/*
- * ASan before LLVM 18 (GCC 12's libasan among them) does not lock its
- * allocator around fork (llvm-project PR #75290 added that): a child forked
- * while another thread holds an allocator lock deadlocks at its first
- * allocation.  Engine workers allocate while they start (AsanThread::Init ->
- * pthread_getattr_np -> calloc), so under ASan every test starts all the
- * workers the engine may use before it forks, and keeps them (idle_msec), so
- * that no thread is starting or exiting when a fork happens.  The plain and
- * TSan builds fork with workers starting.
- */
-static void start_all_workers(void)
-{
-	struct asys_config set = { .idle_msec = 600000 }, cfg;
-	struct asys_call *calls, **l;
-	unsigned i, n;
-	char *bytes;
-	int p[2];
-
-	ck_assert_int_eq(asys_configure(&set, &cfg), 0);
-	n = cfg.max_threads + cfg.max_blocking_threads;
-	calls = calloc(n, sizeof *calls);
-	l = calloc(n, sizeof *l);
-	bytes = calloc(n, 1);
-	ck_assert(calls && l && bytes);
-	ck_assert_int_eq(pipe(p), 0);
-	/* One pipe read per worker, bounded ones first: every worker starts. */
-	for (i = 0; i < n; i++) {
-		prep_pipe_read(&calls[i], p[0], &bytes[i], 1, i < cfg.max_threads);
-		l[i] = &calls[i];
-	}
-	ck_assert_int_eq(asys_submit(l, n), 0);
-	for (i = 0; i < n; i++) {
-		double end = now_sec() + 30;
-		struct timespec ms = ms_ts(1);
-
-		while (asys_state(&calls[i]) != ASYS_RUNNING) {
-			ck_assert_msg(now_sec() < end, "worker %u never started", i);
-			nanosleep(&ms, NULL);
-		}
-	}
-	for (i = 0; i < n; i++)
-		ck_assert_int_eq(write(p[1], "w", 1), 1);
-	for (i = 0; i < n; i++) {
-		wait_done(&calls[i]);
-		ck_assert_int_eq(calls[i].result, 1);
-	}
-	close(p[0]);
-	close(p[1]);
-	free(calls);
-	free(l);
-	free(bytes);
-}
-
-#else
-static void start_all_workers(void)
-{
-}
-#endif
 
 static void setup(void)
 {

@@ -511,6 +511,7 @@ START_TEST(fork_child_serial_call_runs)
 	pid_t pid;
 
 	set_config(8, 2, 60000);
+	start_all_workers();
 	serial_start(&t, ASYS_SERIAL, true);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
