@@ -1385,6 +1385,36 @@ static void cached_reads(bool inline_reads)
 	close(fd);
 }
 
+/*
+ * A flush waiting on a file (here behind the only worker for file I/O)
+ * does not stop a cached read of it from completing inside aio_read: reads
+ * at an offset need not wait for it, only those on non-seekable fds must
+ * keep their turn.
+ */
+START_TEST(cached_read_not_held_by_pending_fsync)
+{
+	int fd = pattern_file(8192);
+	unsigned char buf[4096];
+	struct aiocb sync_cb, rd;
+	struct blocker b;
+
+	use_backend("threads");
+	set_pool(1, 4);
+	start_blocker(&b, 1);
+	prep_aiocb(&sync_cb, fd, NULL, 0, 0);
+	ck_assert_int_eq(aio_fsync(O_SYNC, &sync_cb), 0);
+	prep_aiocb(&rd, fd, buf, sizeof buf, 4096);
+	submit_read(&rd);
+	ck_assert_int_eq(aio_error(&rd), 0);	/* final when aio_read returned */
+	ck_assert_int_eq(aio_return(&rd), sizeof buf);
+	ck_assert_int_eq(aio_error(&sync_cb), EINPROGRESS);
+	ck_assert_int_eq(first_bad_byte(buf, 4096, sizeof buf), -1);
+	release_blocker(&b);
+	expect_done(&sync_cb, 0, 0);
+	close(fd);
+}
+END_TEST
+
 START_TEST(cached_read_completes_in_aio_read)
 {
 	cached_reads(true);
@@ -1412,6 +1442,7 @@ static Suite *rw_suite(void)
 	tcase_add_test(data, read_returns_file_data_at_offset);
 	tcase_add_test(data, read_at_or_past_eof_is_short);
 	tcase_add_test(data, cached_read_completes_in_aio_read);
+	tcase_add_test(data, cached_read_not_held_by_pending_fsync);
 	tcase_add_test(data, inline_reads_can_be_turned_off);
 	tcase_add_test(data, write_lands_at_offset);
 	tcase_add_test(data, many_concurrent_requests_on_one_fd);

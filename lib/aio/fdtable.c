@@ -28,23 +28,26 @@ static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct aio__fd *spare;
 
 /*
- * Ordered requests unfinished, per fd modulo ORDERED_SLOTS: read without a
- * lock by aio__fd_has_ordered, so that a read completed at submission never
- * overtakes them.  Exact below ORDERED_SLOTS, cautious above.
+ * Requests unfinished on non-seekable fds (pipes, sockets, devices), per fd
+ * modulo STREAM_SLOTS: read without a lock by aio__fd_stream_busy, so that
+ * a read completed at submission never overtakes them.  Exact below
+ * STREAM_SLOTS, cautious above.  Requests on files do not count: reads at
+ * an offset run concurrently with appends and flushes anyway.
  */
-#define ORDERED_SLOTS 4096
-static uint32_t ordered_pending[ORDERED_SLOTS];
+#define STREAM_SLOTS 4096
+static uint32_t stream_pending[STREAM_SLOTS];
 
-static void count_ordered(const struct aio__request *r, int delta)
+/* prepare_call marks the calls of a non-seekable fd ASYS_UNBOUNDED */
+static uint32_t *stream_count(const struct aio__request *r)
 {
-	if (r->ordered)
-		__atomic_fetch_add(&ordered_pending[(unsigned)r->fildes % ORDERED_SLOTS],
-				   (uint32_t)delta, __ATOMIC_RELEASE);
+	if (!(r->call.flags & ASYS_UNBOUNDED))
+		return NULL;
+	return &stream_pending[(unsigned)r->fildes % STREAM_SLOTS];
 }
 
-bool aio__fd_has_ordered(int fd)
+bool aio__fd_stream_busy(int fd)
 {
-	return __atomic_load_n(&ordered_pending[(unsigned)fd % ORDERED_SLOTS],
+	return __atomic_load_n(&stream_pending[(unsigned)fd % STREAM_SLOTS],
 			       __ATOMIC_ACQUIRE) != 0;
 }
 
@@ -147,7 +150,10 @@ static void complete_failed(struct aio__request *failed)
 
 static void unlink_request(struct aio__fd *e, struct aio__request *r)
 {
-	count_ordered(r, -1);
+	uint32_t *stream = stream_count(r);
+
+	if (stream)
+		__atomic_fetch_sub(stream, 1, __ATOMIC_RELEASE);
 	if (r->fd_prev)
 		r->fd_prev->fd_next = r->fd_next;
 	else
@@ -171,6 +177,7 @@ int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 	struct bucket *b = bucket_of(fd);
 	struct aio__request *failed = NULL;
 	struct aio__fd *e;
+	uint32_t *stream;
 	int err = 0;
 
 	pthread_mutex_lock(&b->lock);
@@ -190,7 +197,9 @@ int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 	else
 		e->head = r;
 	e->tail = r;
-	count_ordered(r, 1);
+	stream = stream_count(r);
+	if (stream)
+		__atomic_fetch_add(stream, 1, __ATOMIC_RELEASE);
 	if (r->ordered) {
 		r->waiting = true;
 		r->order_next = NULL;
@@ -324,7 +333,7 @@ void aio__fd_fork_child(void)
 
 	/* spare_lock is only taken under a bucket lock: the spares are intact */
 	pthread_mutex_init(&spare_lock, NULL);
-	memset(ordered_pending, 0, sizeof ordered_pending);
+	memset(stream_pending, 0, sizeof stream_pending);
 	for (i = 0; i < BUCKETS; i++) {
 		for (e = buckets[i].fds; e; e = next) {
 			next = e->next;

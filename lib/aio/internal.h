@@ -153,8 +153,8 @@ ASYS__HIDDEN void aio__fd_done(struct aio__request *r);
 /* Collect fd's unfinished requests (for cb, or all of them with cb NULL), referenced. */
 ASYS__HIDDEN size_t aio__fd_collect(int fd, const struct aiocb *cb, struct aio__request **out,
 				    size_t max, size_t *total);
-/* Whether fd may have ordered requests unfinished (false: certainly none). */
-ASYS__HIDDEN bool aio__fd_has_ordered(int fd);
+/* Whether fd may be a non-seekable fd with requests unfinished (false: certainly not). */
+ASYS__HIDDEN bool aio__fd_stream_busy(int fd);
 /* Take an ordered request out of its order queue before it starts: true if it was there. */
 ASYS__HIDDEN bool aio__fd_unqueue(struct aio__request *r);
 /* fork: hold every fd lock across it; the child disowns the parent's requests. */

@@ -8,9 +8,9 @@
  * lio_listio element on the fd of the one before).  Not with O_DIRECT, where
  * the kernel would issue the I/O and wait for it in the caller.  preadv2
  * fails with ESPIPE on pipes, sockets and terminals, whose reads go in
- * order the usual way; so does any read while the fd has ordered requests
- * unfinished (/dev/zero takes preadv2, but a read on it must not overtake
- * an earlier write).  A read that finds only part of its data cached goes
+ * order the usual way; so does any read while a non-seekable fd has
+ * requests unfinished (/dev/zero takes preadv2, but a read on it must not
+ * overtake an earlier write).  A read that finds only part of its data cached goes
  * the asynchronous way whole, a short read being what a program sees only
  * at the end of the file; its buffer holds that part already, so it can no
  * longer be cancelled.  RTAIO_INLINE_READS=0 turns this off, for programs
@@ -31,7 +31,7 @@ bool aio__read_now(struct aio__request *r, const struct aiocb *cb, struct aio__f
 	int flags;
 
 	if (!aio__inline_reads || r->op != LIO_READ || cb->aio_offset < 0 ||
-	    aio__fd_has_ordered(r->fildes))
+	    aio__fd_stream_busy(r->fildes))
 		return false;
 	flags = aio__fd_flags(t);
 	if (flags < 0 || (flags & O_DIRECT))
