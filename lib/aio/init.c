@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "internal.h"
-#include "../asys/crew.h"
+#include "../asys/engine.h"
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 

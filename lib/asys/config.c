@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crew.h"
+#include "engine.h"
 #include "internal.h"
 
 #define DEFAULT_MAX_THREADS 20
@@ -108,6 +108,12 @@ __attribute__((destructor)) void asys__unload(void)
 {
 	if (__atomic_load_n(&asys__engine.backend, __ATOMIC_ACQUIRE))
 		asys__engine.backend->unload();
+}
+
+bool asys__lists_whole(void)
+{
+	asys__init();
+	return asys__engine.backend->lists_whole && asys__engine.backend->lists_whole();
 }
 
 int asys_configure(const struct asys_config *set, struct asys_config *old)

@@ -33,13 +33,6 @@ struct asys__crew {
 #define ASYS__CREW_INITIALIZER(owner_lock) \
 	{ (owner_lock), NULL, 0, PTHREAD_COND_INITIALIZER, false, 0 }
 
-/*
- * Unloading the library (or exiting): stop the engine's threads.  Layers
- * above call it first from their own unloading, since the engine's
- * completions feed them.  Idempotent.
- */
-ASYS__HIDDEN void asys__unload(void);
-
 /* Start fn on a new member named name (0 or -errno); stack 0: the default size. */
 ASYS__HIDDEN int asys__crew_start(struct asys__crew *c, void *(*fn)(struct asys__member *),
 				  const char *name, size_t stack);
