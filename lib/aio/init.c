@@ -14,6 +14,19 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 bool aio__inline_reads = true;
 
+/* The fd locks, then the notification pool's, so that the child finds both consistent. */
+static void fork_prepare(void)
+{
+	aio__fd_lock_all();
+	aio__notify_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+	aio__notify_fork_parent();
+	aio__fd_unlock_all();
+}
+
 /*
  * The child starts with no requests, no lists, no notification threads; the
  * parent's requests are not inherited (POSIX), and their aiocbs in the
@@ -37,7 +50,7 @@ static void setup(void)
 
 	aio__inline_reads = !(inline_reads && !strcmp(inline_reads, "0"));
 	asys_configure(NULL, NULL);
-	pthread_atfork(aio__fd_lock_all, aio__fd_unlock_all, fork_child);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 void aio__init(void)

@@ -167,6 +167,8 @@ ASYS__HIDDEN void aio__fd_unload(void);
 ASYS__HIDDEN int aio__sigevent_check(const struct sigevent *sev);
 /* Deliver n; for SIGEV_THREAD, n->release(n) runs once the function has. */
 ASYS__HIDDEN void aio__notify(struct aio__notification *n);
+ASYS__HIDDEN void aio__notify_fork_prepare(void);
+ASYS__HIDDEN void aio__notify_fork_parent(void);
 ASYS__HIDDEN void aio__notify_fork_child(void);
 ASYS__HIDDEN void aio__notify_unload(void);
 

@@ -260,11 +260,22 @@ void aio__notify(struct aio__notification *n)
 	}
 }
 
+/* Held across fork: the child frees the records of the parent's threads. */
+void aio__notify_fork_prepare(void)
+{
+	pthread_mutex_lock(&pool.lock);
+}
+
+void aio__notify_fork_parent(void)
+{
+	pthread_mutex_unlock(&pool.lock);
+}
+
 void aio__notify_fork_child(void)
 {
-	pthread_mutex_init(&pool.lock, NULL);
 	pthread_cond_init(&pool.wake, NULL);
 	pool.head = pool.tail = NULL;
 	pool.queued = pool.threads = pool.idle = pool.wakeups = pool.running = 0;
 	asys__crew_forget(&pool.crew);
+	pthread_mutex_unlock(&pool.lock);	/* held since aio__notify_fork_prepare() */
 }

@@ -22,7 +22,6 @@ int asys__crew_start(struct asys__crew *c, void *(*fn)(struct asys__member *), c
 	sigset_t all, old;
 	int err;
 
-	(void)c;
 	if (!m)
 		return -EAGAIN;
 	m->fn = fn;
@@ -42,11 +41,23 @@ int asys__crew_start(struct asys__crew *c, void *(*fn)(struct asys__member *), c
 		free(m);
 		return -err;
 	}
+	/* the lock is held: the member cannot leave before it is on the list */
+	m->live_prev = NULL;
+	m->live_next = c->live;
+	if (c->live)
+		c->live->live_prev = m;
+	c->live = m;
 	return 0;
 }
 
 void asys__crew_leave(struct asys__crew *c, struct asys__member *self)
 {
+	if (self->live_prev)
+		self->live_prev->live_next = self->live_next;
+	else
+		c->live = self->live_next;
+	if (self->live_next)
+		self->live_next->live_prev = self->live_prev;
 	self->next = c->left;
 	c->left = self;
 	c->nleft++;
@@ -65,9 +76,21 @@ void asys__crew_reap(struct asys__crew *c)
 	}
 }
 
+static void free_members(struct asys__member *m, bool live)
+{
+	while (m) {
+		struct asys__member *next = live ? m->live_next : m->next;
+
+		free(m);
+		m = next;
+	}
+}
+
 void asys__crew_forget(struct asys__crew *c)
 {
-	c->left = NULL;
+	free_members(c->live, true);
+	free_members(c->left, false);
+	c->live = c->left = NULL;
 	c->nleft = 0;
 	c->away = 0;
 	pthread_cond_init(&c->gone, NULL);

@@ -17,12 +17,14 @@
 struct asys__member {
 	pthread_t thread;
 	struct asys__member *next;	/* on the crew's left list */
+	struct asys__member *live_prev, *live_next;	/* on its live list, until it leaves */
 	void *(*fn)(struct asys__member *self);
 	const char *name;		/* shown by ps and /proc: rtaio's threads are told apart */
 };
 
 struct asys__crew {
 	pthread_mutex_t *lock;		/* the owner's */
+	struct asys__member *live;	/* started, not left yet: a fork child frees them */
 	struct asys__member *left;	/* left, not joined yet */
 	unsigned nleft;
 	pthread_cond_t gone;		/* signalled when a member leaves */
@@ -31,16 +33,19 @@ struct asys__crew {
 };
 
 #define ASYS__CREW_INITIALIZER(owner_lock) \
-	{ (owner_lock), NULL, 0, PTHREAD_COND_INITIALIZER, false, 0 }
+	{ (owner_lock), NULL, NULL, 0, PTHREAD_COND_INITIALIZER, false, 0 }
 
-/* Start fn on a new member named name (0 or -errno); stack 0: the default size. */
+/*
+ * Start fn on a new member named name (0 or -errno); stack 0: the default
+ * size.  With the owner's lock held.
+ */
 ASYS__HIDDEN int asys__crew_start(struct asys__crew *c, void *(*fn)(struct asys__member *),
 				  const char *name, size_t stack);
 /* A member's last act, with the owner's lock held. */
 ASYS__HIDDEN void asys__crew_leave(struct asys__crew *c, struct asys__member *self);
 /* Join the members that have left; they are gone when this returns. */
 ASYS__HIDDEN void asys__crew_reap(struct asys__crew *c);
-/* In a fork child: none of the parent's threads is ours. */
+/* In a fork child: none of the parent's threads is ours; their records are freed. */
 ASYS__HIDDEN void asys__crew_forget(struct asys__crew *c);
 
 /*
