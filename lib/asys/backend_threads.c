@@ -8,10 +8,17 @@
  * number of pending calls.  An idle worker exits after idle_msec.  Workers
  * block every signal (a process-directed signal must never land on one).
  *
- * pool.lock guards everything here.  Wake-ups are counted: `idle` workers
- * sleep unsignalled, `wakeups` signals are not consumed yet; a waking worker
- * consumes a signal if there is one, else leaves `idle` itself.  kick() then
- * knows exactly how many workers are awake and looking for work.
+ * pool.lock guards everything here.  Idle workers sleep on a stack, each
+ * on a condition variable of its own, and kick() wakes the one on top: the
+ * last to go idle, whose cache is warm.  One shared condition variable
+ * wakes the one idle longest: once a second worker had started (the worker
+ * that completes a call still counts busy if the program's next call comes
+ * at once), a program with one call in flight kept two workers taking
+ * turns, a CPU migration a call.  The stack also lets the workers at its
+ * bottom time out, so the pool shrinks to what is used.  Wake-ups are
+ * counted: kick() takes the worker it wakes off the stack, so `idle` is
+ * exactly the number asleep and not woken, and kick() knows how many
+ * workers are awake and looking for work.
  *
  * Calls with ASYS_SERIAL on one fd (buffered writes to a file, which all
  * take the inode's lock) run one at a time: while one runs, the later ones
@@ -51,15 +58,22 @@ struct serial_slot {
 	struct queue waiting;
 };
 
+/* An idle worker, on its own stack while it sleeps. */
+struct idler {
+	struct idler *below;
+	pthread_cond_t wake;
+	bool woken;		/* taken off the stack by wake_top() */
+};
+
 static struct {
 	pthread_mutex_t lock;
-	pthread_cond_t wake;
+	pthread_condattr_t wake_attr;	/* CLOCK_MONOTONIC, for every idler's wake */
 	struct queue queue[ASYS__NCLASSES];
 	struct serial_slot serial[SERIAL_SLOTS];
 	unsigned busy[ASYS__NCLASSES];	/* workers running a call of each class */
 	unsigned threads;		/* workers alive, starting ones included */
-	unsigned idle;			/* asleep and not signalled */
-	unsigned wakeups;		/* signals sent and not consumed */
+	struct idler *idlers;		/* the stack of idle workers, last idle on top */
+	unsigned idle;			/* on it */
 	struct asys__crew crew;
 } pool = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -222,17 +236,26 @@ static int spawn(void)
 	return err;
 }
 
-/* Make sure every runnable call has an awake worker: signal, else spawn. */
+/* Wake the worker that went idle last. */
+static void wake_top(void)
+{
+	struct idler *w = pool.idlers;
+
+	pool.idlers = w->below;
+	pool.idle--;
+	w->woken = true;
+	pthread_cond_signal(&w->wake);
+}
+
+/* Make sure every runnable call has an awake worker: wake one, else spawn. */
 static void kick(void)
 {
 	unsigned awake = pool.threads - pool.busy[0] - pool.busy[1] - pool.idle;
 	unsigned need = runnable();
 
 	for (; need > awake; awake++) {
-		if (pool.idle) {
-			pool.idle--;
-			pool.wakeups++;
-			pthread_cond_signal(&pool.wake);
+		if (pool.idlers) {
+			wake_top();
 		} else if (pool.threads + pool.crew.nleft >= limit(0) + limit(1) || spawn() < 0) {
 			return;
 		}
@@ -252,13 +275,40 @@ static long execute(struct asys_call *call)
 	return r;
 }
 
+/*
+ * Sleep on top of the idle stack until wake_top() or the deadline: true if
+ * woken.  One that times out takes itself off the stack, wherever it is.
+ */
+static bool sleep_idle(struct idler *me, const struct timespec *deadline)
+{
+	struct idler **p;
+	int rc = 0;
+
+	me->woken = false;
+	me->below = pool.idlers;
+	pool.idlers = me;
+	pool.idle++;
+	while (!me->woken && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&me->wake, &pool.lock, deadline);
+	if (me->woken)
+		return true;
+	for (p = &pool.idlers; *p != me; p = &(*p)->below)
+		;
+	*p = me->below;
+	pool.idle--;
+	return false;
+}
+
 static void *worker(struct asys__member *self)
 {
+	struct idler me;
+
+	pthread_cond_init(&me.wake, &pool.wake_attr);
 	pthread_mutex_lock(&pool.lock);
 	for (;;) {
 		struct asys_call *call = take();
 		struct timespec deadline;
-		int class, rc;
+		int class;
 
 		if (call) {
 			struct serial_slot *s = hold_slot(call);
@@ -284,18 +334,13 @@ static void *worker(struct asys__member *self)
 		}
 		if (asys__crew_stopping(&pool.crew))
 			break;
-		pool.idle++;
-		rc = pthread_cond_timedwait(&pool.wake, &pool.lock, &deadline);
-		if (pool.wakeups)
-			pool.wakeups--;
-		else
-			pool.idle--;
-		if ((rc == ETIMEDOUT && !runnable()) || asys__crew_stopping(&pool.crew))
+		if ((!sleep_idle(&me, &deadline) && !runnable()) || asys__crew_stopping(&pool.crew))
 			break;
 	}
 	pool.threads--;
 	asys__crew_leave(&pool.crew, self);
 	pthread_mutex_unlock(&pool.lock);
+	pthread_cond_destroy(&me.wake);
 	return NULL;
 }
 
@@ -307,19 +352,17 @@ static void *worker(struct asys__member *self)
 static void threads_unload(void)
 {
 	pthread_mutex_lock(&pool.lock);
-	pthread_cond_broadcast(&pool.wake);
+	while (pool.idlers)
+		wake_top();
 	asys__crew_dismiss(&pool.crew, &pool.threads);
 	pthread_mutex_unlock(&pool.lock);
 }
 
+/* The idle deadlines are on CLOCK_MONOTONIC (asys__now()). */
 static void init_wake(void)
 {
-	pthread_condattr_t attr;
-
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&pool.wake, &attr);
-	pthread_condattr_destroy(&attr);
+	pthread_condattr_init(&pool.wake_attr);
+	pthread_condattr_setclock(&pool.wake_attr, CLOCK_MONOTONIC);
 }
 
 
@@ -393,7 +436,6 @@ static void threads_fork_child(void)
 {
 	int c;
 
-	init_wake();
 	for (c = 0; c < ASYS__NCLASSES; c++) {
 		pool.queue[c] = (struct queue){ NULL, NULL, 0 };
 		pool.busy[c] = 0;
@@ -401,7 +443,8 @@ static void threads_fork_child(void)
 	for (c = 0; c < SERIAL_SLOTS; c++)
 		pool.serial[c] = (struct serial_slot){ .fd = NO_FD };
 	asys__crew_forget(&pool.crew);
-	pool.threads = pool.idle = pool.wakeups = 0;
+	pool.idlers = NULL;
+	pool.threads = pool.idle = 0;
 	pthread_mutex_unlock(&pool.lock);	/* held since threads_fork_prepare() */
 }
 
