@@ -1,7 +1,8 @@
 /*
  * The thread-pool backend: bounded growth, idle exit, no starvation of file
  * I/O by calls that block, asys_configure(), where calls run (worker
- * threads, every signal blocked), and tuning from the environment.
+ * threads, every signal blocked, calls one at a time on one worker), and
+ * tuning from the environment.
  *
  * Every test sets its own configuration first: in Check's fork mode each
  * test runs in a fresh child.  The environment tests re-execute this
@@ -153,6 +154,22 @@ static void fill_pipe(int wfd, size_t n)
 	ck_assert_int_eq(write(wfd, buf, n), (ssize_t)n);
 }
 
+/* `n` one-byte reads of pipe end rfd into buf, bounded or not: n workers RUNNING. */
+static void occupy_workers(struct asys_call *r, char *buf, int n, int rfd, int bounded)
+{
+	struct asys_call **list = calloc((size_t)n, sizeof *list);
+	int i;
+
+	ck_assert_ptr_nonnull(list);
+	for (i = 0; i < n; i++) {
+		prep_pipe_read(&r[i], rfd, &buf[i], 1, bounded);
+		list[i] = &r[i];
+	}
+	submit(list, (size_t)n);
+	ck_assert(wait_running(r, n, n, 20000, NULL));
+	free(list);
+}
+
 /* --- growth and shrinking --- */
 
 /*
@@ -247,7 +264,6 @@ START_TEST(idle_workers_exit)
 {
 	enum { N = 8 };
 	struct asys_call r[N], f;
-	struct asys_call *list[N];
 	char buf[N];
 	uint64_t v;
 	int p[2], i, base, fd;
@@ -259,12 +275,7 @@ START_TEST(idle_workers_exit)
 	set_config(4, 8, 50);
 	base = base_threads();
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	for (i = 0; i < N; i++) {
-		prep_pipe_read(&r[i], p[0], &buf[i], 1, 0);
-		list[i] = &r[i];
-	}
-	submit(list, N);
-	ck_assert(wait_running(r, N, N, 20000, NULL));
+	occupy_workers(r, buf, N, p[0], 0);
 	ck_assert_int_ge(thread_count(), base + N);
 	fill_pipe(p[1], N);
 	for (i = 0; i < N; i++) {
@@ -798,6 +809,53 @@ START_TEST(calls_run_on_workers_with_signals_blocked)
 }
 END_TEST
 
+/*
+ * Calls made one at a time, each submitted once the last one's worker is
+ * back asleep, all run on the worker that went idle last, although three
+ * more sleep: one warm worker, not workers taking turns (each turn a
+ * wake-up on another CPU), and the others left to time out.  The first
+ * call is not counted: the four workers that start the test finish
+ * together, and one may still be on its way to sleep when the others are.
+ */
+START_TEST(one_call_at_a_time_keeps_to_one_worker)
+{
+	enum { W = 4, N = 16 };
+	struct asys_call r[W], c;
+	char buf[W], link[128];
+	pid_t first = 0;
+	int p[2], i;
+
+	if (!own_process("one_call_at_a_time_keeps_to_one_worker"))
+		return;
+	set_config(W, 1, 600000);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	occupy_workers(r, buf, W, p[0], 1);
+	fill_pipe(p[1], W);
+	for (i = 0; i < W; i++)
+		wait_done(&r[i]);
+	for (i = 0; i <= N; i++) {
+		pid_t tid;
+
+		settle_rtaio_threads(20000);
+		ck_assert_int_eq(count_threads("rtaio-", 1), 0);
+		memset(link, 0, sizeof link);
+		asys_prep(&c, SYS_readlinkat, AT_FDCWD, (long)"/proc/thread-self", (long)link,
+			  sizeof link - 1, 0, 0);
+		submit1(&c);
+		wait_done(&c);
+		ck_assert_int_gt(c.result, 0);
+		tid = tid_of_link(link);
+		if (i == 1)
+			first = tid;
+		ck_assert_msg(i < 1 || tid == first, "call %d ran on worker %d, call 1 on %d", i,
+			      (int)tid, (int)first);
+	}
+	ck_assert_int_eq(count_threads("rtaio-worker", 0), W);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
 /* --- exit --- */
 
 /* The "hook" child's done hook and the flags it shares with the child's main thread. */
@@ -1121,6 +1179,7 @@ static Suite *pool_suite(void)
 	tcase_set_timeout(conf, 60);
 	suite_add_tcase(s, conf);
 	tcase_add_test(workers, calls_run_on_workers_with_signals_blocked);
+	tcase_add_test(workers, one_call_at_a_time_keeps_to_one_worker);
 	tcase_set_timeout(workers, 60);
 	suite_add_tcase(s, workers);
 	tcase_add_loop_test(serial, serial_calls_on_one_fd_run_one_at_a_time, 0, 2);
