@@ -52,6 +52,8 @@ run() {
 fio_job() {
 	name=$1 file=$2 engine=$3 config=$4
 	shift 4
+	# the pages the previous write job dirtied are written back now, not during this job
+	sync
 	iops=$(run "$config" fio --name=bench --filename="$file" --ioengine="$engine" \
 		--time_based --runtime="$runtime" --invalidate=0 \
 		--output-format=terse --terse-version=3 "$@" |
