@@ -1342,6 +1342,56 @@ START_TEST(fork_after_idle_worker_child_does_not_hang)
 }
 END_TEST
 
+static unsigned notified;
+
+static void count_notification(union sigval v)
+{
+	(void)v;
+	__atomic_add_fetch(&notified, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * A child forked while the parent has engine workers and notification
+ * threads, and which leaves with exit(), runs rtaio's unloading: it must
+ * not wait for threads that the child does not have.  Every thread of the
+ * parent is asleep at the fork (settle_rtaio_threads), so none holds the
+ * allocator's locks (see FORK_UNDER_ASAN_HANGS), and the case runs in
+ * the ASan build too.
+ */
+START_TEST(fork_child_exit_does_not_wait_for_parent_threads)
+{
+	enum { N = 4 };
+	struct aiocb cb[N];
+	char c[N];
+	int p[2], i;
+	pid_t pid;
+
+	make_pipe(p, 0);
+	__atomic_store_n(&notified, 0, __ATOMIC_RELAXED);
+	for (i = 0; i < N; i++) {
+		prep_aiocb(&cb[i], p[0], &c[i], 1, 0);
+		cb[i].aio_sigevent.sigev_notify = SIGEV_THREAD;
+		cb[i].aio_sigevent.sigev_notify_function = count_notification;
+		ck_assert_int_eq(aio_read(&cb[i]), 0);
+	}
+	ck_assert_int_eq(write(p[1], "abcd", N), N);
+	for (i = 0; i < N; i++)
+		expect_done(&cb[i], 0, 1);
+	while (__atomic_load_n(&notified, __ATOMIC_ACQUIRE) < N)
+		sched_yield();
+	settle_rtaio_threads(5000);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		alarm(60);
+		exit(0);
+	}
+	ck_assert_int_eq(reap(pid, WAIT_MS), 0);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
 /*
  * Reads whose data the page cache holds (a file just written) complete
  * inside aio_read: final at once, notified, and without starting any thread
@@ -1481,6 +1531,7 @@ static Suite *rw_suite(void)
 	tcase_add_test(life, aiocb_freed_as_soon_as_done);
 	tcase_add_test(fork_tc, fork_child_uses_aio_while_parent_request_pending);
 	tcase_add_test(fork_tc, fork_after_idle_worker_child_does_not_hang);
+	tcase_add_test(fork_tc, fork_child_exit_does_not_wait_for_parent_threads);
 	tcase_set_timeout(data, 120);
 	tcase_set_timeout(status, 120);
 	tcase_set_timeout(check, 120);
