@@ -3,11 +3,41 @@
 #define RTAIO_AIOUTIL_H
 
 #include <aio.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <sys/mman.h>
 
 #include "testutil.h"
+
+/* Does the page cache hold the page of fd at off? */
+static inline bool page_cached(int fd, off_t off)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char resident;
+	void *map = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, fd, off);
+
+	ck_assert_ptr_ne(map, MAP_FAILED);
+	ck_assert_int_eq(mincore(map, (size_t)page, &resident), 0);
+	ck_assert_int_eq(munmap(map, (size_t)page), 0);
+	return resident & 1;
+}
+
+/*
+ * Leave the first page of fd, a written-back file with POSIX_FADV_RANDOM
+ * set, alone in the page cache: drop the whole file (a large folio goes
+ * only whole), then read the first page back (no readahead on a random fd).
+ */
+static inline void cache_first_page_only(int fd)
+{
+	char c;
+
+	ck_assert_int_eq(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+	ck_assert_int_eq(pread(fd, &c, 1, 0), 1);
+	ck_assert_msg(page_cached(fd, 0) && !page_cached(fd, sysconf(_SC_PAGESIZE)),
+		      "the first page alone could not be cached");
+}
 
 /* A control block with no notification, for fd, buf, len and off. */
 static inline void prep_aiocb(struct aiocb *cb, int fd, volatile void *buf, size_t len, off_t off)

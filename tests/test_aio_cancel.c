@@ -543,18 +543,6 @@ END_TEST
  * cached, its second not) has written to the buffer already, so aio_cancel
  * must not call it cancelled.  A held worker keeps the rest queued.
  */
-static bool page_cached(int fd, off_t off)
-{
-	long page = sysconf(_SC_PAGESIZE);
-	unsigned char resident;
-	void *map = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, fd, off);
-
-	ck_assert_ptr_ne(map, MAP_FAILED);
-	ck_assert_int_eq(mincore(map, (size_t)page, &resident), 0);
-	ck_assert_int_eq(munmap(map, (size_t)page), 0);
-	return resident & 1;
-}
-
 START_TEST(partly_cached_read_is_notcanceled)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -572,14 +560,7 @@ START_TEST(partly_cached_read_is_notcanceled)
 	for (tries = 0;; tries++) {
 		/* the disk may fill the second page while aio_read looks: try again */
 		ck_assert_msg(tries < 20, "no read was served in part in %d tries", tries);
-		/*
-		 * Drop the whole file (a large folio goes only whole), then
-		 * read back its first page alone: no readahead on a random fd.
-		 */
-		ck_assert_int_eq(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
-		ck_assert_int_eq(pread(fd, buf, 1, 0), 1);
-		ck_assert_msg(page_cached(fd, 0) && !page_cached(fd, (off_t)page),
-			      "the first page alone could not be cached");
+		cache_first_page_only(fd);
 		memset(buf, '-', 2 * page);
 		prep_aiocb(&cb, fd, buf, 2 * page, 0);
 		submit_read(&cb);

@@ -912,6 +912,83 @@ static void *cancel_fd_repeatedly(void *arg)
 }
 
 /*
+ * Every kind of element in one list, each with its own right result: the
+ * page cache serves the file reads at once where it can (on io_uring all
+ * together), and what it serves only in part, or not at all, still comes
+ * back whole.  e0 finds its first page alone cached, e1 and e2 reach the
+ * end of the file, e3 is cached, e4 has a closed fd, e5 reads a pipe that
+ * holds data, e6 has a negative offset, e7 reads with O_DIRECT.
+ */
+START_TEST(list_of_every_kind_of_read)
+{
+	enum { N = 8 };
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), tail = 100;
+	int part = pattern_file(4 * page + tail), whole = pattern_file(1 << 20), p[2], i;
+	int direct, gone;
+	unsigned char *buf[N];
+	struct aiocb cb[N];
+	struct aiocb *list[N];
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(write(p[1], "piped", 5), 5);
+	ck_assert_int_eq(fdatasync(part), 0);
+	ck_assert_int_eq(posix_fadvise(part, 0, 0, POSIX_FADV_RANDOM), 0);
+	ck_assert_int_eq(fdatasync(whole), 0);
+	{
+		char path[64];
+
+		snprintf(path, sizeof path, "/proc/self/fd/%d", whole);
+		direct = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	}
+	/* high: rtaio opens fds of its own (rings) at the lowest free numbers */
+	gone = dup2(whole, 1000);
+	ck_assert_int_eq(gone, 1000);
+	ck_assert_int_eq(close(gone), 0);
+	for (i = 0; i < N; i++) {
+		ck_assert_int_eq(posix_memalign((void **)&buf[i], page, 2 * page), 0);
+		memset(buf[i], '-', 2 * page);
+		list[i] = &cb[i];
+	}
+	prep_cb(&cb[0], LIO_READ, part, buf[0], 2 * page, 0);
+	prep_cb(&cb[1], LIO_READ, part, buf[1], 2 * page, (off_t)(3 * page));
+	prep_cb(&cb[2], LIO_READ, part, buf[2], page, (off_t)(4 * page + tail));
+	prep_cb(&cb[3], LIO_READ, whole, buf[3], 1000, 5);
+	prep_cb(&cb[4], LIO_READ, gone, buf[4], 10, 0);
+	prep_cb(&cb[5], LIO_READ, p[0], buf[5], 5, 0);
+	prep_cb(&cb[6], LIO_READ, whole, buf[6], 10, -1);
+	/* a filesystem without O_DIRECT: the element reads the file the usual way */
+	prep_cb(&cb[7], LIO_READ, direct >= 0 ? direct : whole, buf[7], page, (off_t)(8 * page));
+	cache_first_page_only(part);
+	errno = 0;
+	ck_assert_int_eq(lio_listio(LIO_WAIT, list, N, NULL), -1);
+	ck_assert_int_eq(errno, EIO);
+	assert_status(&cb[0], 0, (ssize_t)(2 * page));
+	ck_assert_int_eq(first_bad_byte(buf[0], 0, 2 * page), -1);
+	assert_status(&cb[1], 0, (ssize_t)(page + tail));
+	ck_assert_int_eq(first_bad_byte(buf[1], 3 * page, page + tail), -1);
+	ck_assert_int_eq(buf[1][page + tail], '-');
+	assert_status(&cb[2], 0, 0);
+	ck_assert_int_eq(buf[2][0], '-');
+	assert_status(&cb[3], 0, 1000);
+	ck_assert_int_eq(first_bad_byte(buf[3], 5, 1000), -1);
+	assert_status(&cb[4], EBADF, -1);
+	assert_status(&cb[5], 0, 5);
+	ck_assert(memcmp(buf[5], "piped", 5) == 0);
+	assert_status(&cb[6], EINVAL, -1);
+	assert_status(&cb[7], 0, (ssize_t)page);
+	ck_assert_int_eq(first_bad_byte(buf[7], 8 * page, page), -1);
+	for (i = 0; i < N; i++)
+		free(buf[i]);
+	if (direct >= 0)
+		close(direct);
+	close(part);
+	close(whole);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+/*
  * aio_cancel of the fd while lio_listio is still handing the list over:
  * each element ends once, done or canceled, and the list's notification
  * comes exactly once, after all of them.
@@ -1119,6 +1196,7 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, big_list_wait);
 	tcase_add_test(tc, big_list_nowait_pipe_in_order);
 	tcase_add_test(tc, batched_list_over_several_files);
+	tcase_add_test(tc, list_of_every_kind_of_read);
 	tcase_add_test(tc, cancel_while_list_is_submitted);
 	suite_add_tcase(s, tc);
 

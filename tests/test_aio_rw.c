@@ -1212,6 +1212,31 @@ END_TEST
  * went well.  inherited: a request pending in the parent at the fork, which
  * the child does not inherit (POSIX): its aiocb reads ECANCELED there.
  */
+/* lio_listio of 8 reads of fd (pattern_file): 0 when each reads right. */
+static int list_reads(int fd)
+{
+	static unsigned char buf[8][512];
+	struct aiocb cb[8], *list[8];
+	int i;
+	size_t j;
+
+	for (i = 0; i < 8; i++) {
+		prep_aiocb(&cb[i], fd, buf[i], sizeof buf[i], i * 1000);
+		cb[i].aio_lio_opcode = LIO_READ;
+		list[i] = &cb[i];
+	}
+	if (lio_listio(LIO_WAIT, list, 8, NULL) != 0)
+		return 1;
+	for (i = 0; i < 8; i++) {
+		if (aio_error(&cb[i]) != 0 || aio_return(&cb[i]) != (ssize_t)sizeof buf[i])
+			return 2;
+		for (j = 0; j < sizeof buf[i]; j++)
+			if (buf[i][j] != pattern_byte((uint64_t)i * 1000 + j))
+				return 3;
+	}
+	return 0;
+}
+
 static int child_uses_aio(int fd, struct aiocb *inherited)
 {
 	unsigned char buf[4096];
@@ -1243,6 +1268,8 @@ static int child_uses_aio(int fd, struct aiocb *inherited)
 			if (buf[j] != pattern_byte((uint64_t)i * 512 + j))
 				return 14;
 	}
+	if (list_reads(fd) != 0)	/* through a ring of its own, not the parent's */
+		return 22;
 	/* a pipe of its own: an ordered request */
 	if (pipe(p))
 		return 15;
@@ -1285,6 +1312,7 @@ START_TEST(fork_child_uses_aio_while_parent_request_pending)
 	puts("fork_child_uses_aio_while_parent_request_pending: not under ASan (see above)");
 	return;
 #endif
+	ck_assert_int_eq(list_reads(fd), 0);	/* the parent has its rings */
 	make_pipe(p, 0);
 	prep_aiocb(&rd, p[0], &c, 1, 0);
 	ck_assert_int_eq(aio_read(&rd), 0);

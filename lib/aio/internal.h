@@ -42,6 +42,7 @@
 #include <stdint.h>
 
 #include "asys.h"
+#include "../asys/engine.h"
 #include "../asys/futex.h"
 
 #define AIO__PRIO_DELTA_MAX 20
@@ -109,6 +110,11 @@ struct aio__batch {
 	bool again;		/* a request was not queued with EAGAIN */
 	struct aio__request *reqs[AIO__BATCH];
 	struct asys_call *calls[AIO__BATCH];
+	/* list reads to try in the page cache all at once, first (nowait.c) */
+	unsigned nreads;
+	struct aio__request *read_reqs[AIO__BATCH];
+	struct aio__fdtype read_types[AIO__BATCH];
+	struct asys__read reads[AIO__BATCH];
 };
 
 /*
@@ -125,13 +131,26 @@ ASYS__HIDDEN void aio__batch_init(struct aio__batch *batch);
 ASYS__HIDDEN void aio__batch_flush(struct aio__batch *batch);
 /* The fd's F_GETFL (asked once), or -1 with errno. */
 ASYS__HIDDEN int aio__fd_flags(struct aio__fdtype *t);
+/* 1 for a regular file or a block device, 0 for anything else, or -errno. */
+ASYS__HIDDEN int aio__fd_seekable(struct aio__fdtype *t);
+/*
+ * The usual way for a request (not, or not wholly, read at once): its
+ * engine call, its place on its fd, the batch.  0, or -errno when it could
+ * not be queued (its aiocb says so too).
+ */
+ASYS__HIDDEN int aio__queue(struct aio__request *r, const struct aiocb *cb,
+			    struct aio__fdtype *t, struct aio__batch *batch);
 
 /*
- * nowait.c: complete a read at once if the page cache holds its data; a
- * read that finds the fd not seekable (ESPIPE) notes that in *t.
+ * nowait.c: complete a read at once if the page cache holds its data, or
+ * for a list element, keep it in the batch to be tried with the others
+ * (aio__read_batch): true when so.  A read that finds the fd not seekable
+ * (ESPIPE) notes that in *t.
  */
 ASYS__HIDDEN bool aio__read_now(struct aio__request *r, const struct aiocb *cb,
-				struct aio__fdtype *t);
+				struct aio__fdtype *t, struct aio__batch *batch);
+/* Try the batch's list reads at once; queue the ones the cache did not serve. */
+ASYS__HIDDEN void aio__read_batch(struct aio__batch *batch);
 
 /* init.c: once per process, before the first request. */
 ASYS__HIDDEN extern bool aio__inline_reads;	/* RTAIO_INLINE_READS, not 0 */

@@ -5,11 +5,11 @@
  *
  * Tried first, before anything else is asked of the fd: a read that
  * completes here costs fcntl and preadv2, no more (preadv2 alone for a
- * lio_listio element on the fd of the one before).  Not for a lio_listio
- * element when the engine hands a list to the kernel whole (io_uring): one
- * preadv2 per element costs more than the list does there, hand-off to the
- * ring thread included (lio_listio of 1024 cached reads: 0.3x raw io_uring
- * with, 0.6x-0.8x without).  Not with O_DIRECT, where
+ * lio_listio element on the fd of the one before).  The elements of a list
+ * on files go further when the engine can (io_uring): they wait in the
+ * batch, and are tried all together in one system call
+ * (asys__read_now) when the batch is flushed, the ones not served then
+ * going the usual way.  Not with O_DIRECT, where
  * the kernel would issue the I/O and wait for it in the caller.  preadv2
  * fails with ESPIPE on pipes, sockets and terminals, whose reads go in
  * order the usual way; so does any read while a non-seekable fd has
@@ -25,29 +25,15 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
-#include "../asys/engine.h"
 #include "internal.h"
 
-bool aio__read_now(struct aio__request *r, const struct aiocb *cb, struct aio__fdtype *t)
+/* What a read at once returned: true if that completes the request. */
+static bool read_done(struct aio__request *r, const struct aiocb *cb, long n)
 {
-	struct iovec iov = { (void *)cb->aio_buf, cb->aio_nbytes };
 	struct stat st;
-	ssize_t n;
-	int flags;
 
-	if (!aio__inline_reads || r->op != LIO_READ || cb->aio_offset < 0 ||
-	    aio__fd_stream_busy(r->fildes) || (r->list && asys__lists_whole()))
-		return false;
-	flags = aio__fd_flags(t);
-	if (flags < 0 || (flags & O_DIRECT))
-		return false;
-	n = preadv2(r->fildes, &iov, 1, cb->aio_offset, RWF_NOWAIT);
-	if (n < 0) {
-		/* EAGAIN: not cached; errors: reported the usual way */
-		if (errno == ESPIPE)
-			t->seekable = 0;
-		return false;
-	}
+	if (n < 0)
+		return false;	/* -EAGAIN: not cached; errors: reported the usual way */
 	if ((size_t)n < cb->aio_nbytes &&
 	    (fstat(r->fildes, &st) < 0 || cb->aio_offset + n < st.st_size)) {
 		r->partly_read = true;
@@ -55,4 +41,65 @@ bool aio__read_now(struct aio__request *r, const struct aiocb *cb, struct aio__f
 	}
 	aio__complete(r, n);
 	return true;
+}
+
+/* A list element on a file waits in the batch for the others. */
+static bool keep_for_batch(struct aio__request *r, const struct aiocb *cb,
+			   struct aio__fdtype *t, struct aio__batch *batch)
+{
+	unsigned i;
+
+	if (aio__fd_seekable(t) != 1)
+		return false;
+	if (batch->nreads == AIO__BATCH)
+		aio__read_batch(batch);
+	i = batch->nreads++;
+	batch->read_reqs[i] = r;
+	batch->read_types[i] = *t;
+	batch->reads[i] = (struct asys__read){ r->fildes, (void *)cb->aio_buf, cb->aio_nbytes,
+					       cb->aio_offset, 0 };
+	return true;
+}
+
+bool aio__read_now(struct aio__request *r, const struct aiocb *cb, struct aio__fdtype *t,
+		   struct aio__batch *batch)
+{
+	struct iovec iov = { (void *)cb->aio_buf, cb->aio_nbytes };
+	ssize_t n;
+	int flags;
+
+	if (!aio__inline_reads || r->op != LIO_READ || cb->aio_offset < 0 ||
+	    aio__fd_stream_busy(r->fildes))
+		return false;
+	flags = aio__fd_flags(t);
+	if (flags < 0 || (flags & O_DIRECT))
+		return false;
+	if (r->list && asys__reads_now())
+		return keep_for_batch(r, cb, t, batch);
+	n = preadv2(r->fildes, &iov, 1, cb->aio_offset, RWF_NOWAIT);
+	if (n < 0 && errno == ESPIPE)
+		t->seekable = 0;
+	return read_done(r, cb, n < 0 ? -errno : n);
+}
+
+void aio__read_batch(struct aio__batch *batch)
+{
+	unsigned i, n = batch->nreads;
+	int err;
+
+	if (!n)
+		return;
+	batch->nreads = 0;
+	asys__read_now(batch->reads, n);	/* without a ring, every result is -EAGAIN */
+	for (i = 0; i < n; i++) {
+		struct aio__request *r = batch->read_reqs[i];
+
+		if (read_done(r, r->cb, batch->reads[i].result))
+			continue;
+		err = aio__queue(r, r->cb, &batch->read_types[i], batch);
+		if (err) {
+			batch->refused = err;
+			batch->again |= err == -EAGAIN;
+		}
+	}
 }

@@ -19,8 +19,7 @@ int aio__fd_flags(struct aio__fdtype *t)
 	return t->flags;
 }
 
-/* 1 for a regular file or a block device, 0 for anything else, or -errno. */
-static int fd_seekable(struct aio__fdtype *t)
+int aio__fd_seekable(struct aio__fdtype *t)
 {
 	struct stat st;
 
@@ -52,7 +51,7 @@ static int prepare_call(struct aio__request *r, const struct aiocb *cb, struct a
 		break;
 	case LIO_READ:
 	case LIO_WRITE:
-		seekable = fd_seekable(t);
+		seekable = aio__fd_seekable(t);
 		if (seekable < 0)
 			return seekable;
 		/* appends and non-seekable fds go in submission order, with read/write */
@@ -107,6 +106,7 @@ static void fdtype_reset(struct aio__fdtype *t, int fd)
 void aio__batch_init(struct aio__batch *batch)
 {
 	batch->n = 0;
+	batch->nreads = 0;
 	fdtype_reset(&batch->type, -1);
 	batch->refused = 0;
 	batch->again = false;
@@ -117,7 +117,6 @@ int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify,
 {
 	struct aio__fdtype *t = &batch->type;
 	struct aio__request *r;
-	int err;
 
 	aio__init();
 	if (op < AIO__FSYNC && (cb->aio_reqprio < 0 || cb->aio_reqprio > AIO__PRIO_DELTA_MAX))
@@ -126,8 +125,6 @@ int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify,
 		return refuse(cb, -EINVAL);
 	if (t->fd != cb->aio_fildes)
 		fdtype_reset(t, cb->aio_fildes);
-	if (batch->n == AIO__BATCH)
-		aio__batch_flush(batch);
 	r = aio__request_get();
 	if (!r)
 		return refuse(cb, -EAGAIN);
@@ -142,22 +139,16 @@ int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify,
 	r->note.release = release_note;
 	if (list)
 		aio__list_hold(list);
-	if (aio__read_now(r, cb, t))
+	if (aio__read_now(r, cb, t, batch))
 		return 0;
-	err = prepare_call(r, cb, t);
-	if (err) {
-		aio__complete(r, err);	/* reported through aio_error, notified */
-		return 0;
-	}
-	err = aio__fd_add(r, batch);
-	return err ? refuse_request(r, err) : 0;
+	return aio__queue(r, cb, t, batch);
 }
 
 /*
  * Hand the batch's calls to the engine at once.  It takes all or none: if
  * none, each element fails with the engine's error, as it would have alone.
  */
-void aio__batch_flush(struct aio__batch *batch)
+static void submit_calls(struct aio__batch *batch)
 {
 	unsigned i;
 	int err;
@@ -172,6 +163,27 @@ void aio__batch_flush(struct aio__batch *batch)
 		batch->again |= err == -EAGAIN;
 	}
 	batch->n = 0;
+}
+
+int aio__queue(struct aio__request *r, const struct aiocb *cb, struct aio__fdtype *t,
+	       struct aio__batch *batch)
+{
+	int err = prepare_call(r, cb, t);
+
+	if (err) {
+		aio__complete(r, err);	/* reported through aio_error, notified */
+		return 0;
+	}
+	if (batch->n == AIO__BATCH)
+		submit_calls(batch);
+	err = aio__fd_add(r, batch);
+	return err ? refuse_request(r, err) : 0;
+}
+
+void aio__batch_flush(struct aio__batch *batch)
+{
+	aio__read_batch(batch);
+	submit_calls(batch);
 }
 
 static int api_result(int err)

@@ -66,7 +66,7 @@
 static struct {
 	pthread_mutex_t lock;
 	struct asys__ring ring;
-	int status;			/* 0: not set up yet; 1: ready; -errno: no ring (atomic) */
+	int status;			/* 0: not set up yet; 1: ready; -errno: no ring */
 	unsigned inflight;		/* SQEs handed out, their CQE not reaped */
 	unsigned inflight_blocking;	/* of which calls that may never end */
 	struct asys_call *backlog, *backlog_tail;
@@ -513,10 +513,10 @@ static void setup(void)
 	if (err) {
 		/* a lack of threads may pass; a refusal by the kernel will not */
 		if (err != -EAGAIN)
-			__atomic_store_n(&uring.status, err, __ATOMIC_RELAXED);
+			uring.status = err;
 		return;
 	}
-	__atomic_store_n(&uring.status, 1, __ATOMIC_RELAXED);
+	uring.status = 1;
 	arm_doorbell();
 }
 
@@ -648,17 +648,6 @@ static void uring_requeue(struct asys_call *c)
 	asys__threads.requeue(c);
 }
 
-/* Asked of a list about to be submitted: the ring is set up now if it can be. */
-static bool uring_lists_whole(void)
-{
-	if (!__atomic_load_n(&uring.status, __ATOMIC_RELAXED)) {
-		pthread_mutex_lock(&uring.lock);
-		ring_ready();
-		pthread_mutex_unlock(&uring.lock);
-	}
-	return __atomic_load_n(&uring.status, __ATOMIC_RELAXED) == 1;
-}
-
 static void uring_init(void)
 {
 	asys__threads.init();
@@ -699,7 +688,7 @@ static void uring_fork_child(void)
 		asys__ring_close(&uring.ring);
 		close(uring.doorbell);
 	}
-	__atomic_store_n(&uring.status, 0, __ATOMIC_RELAXED);
+	uring.status = 0;
 	uring.inflight = uring.inflight_blocking = 0;
 	uring.backlog = uring.backlog_tail = NULL;
 	uring.asleep = 0;
@@ -740,7 +729,6 @@ const struct asys__backend asys__uring = {
 	.cancel = uring_cancel,
 	.interrupt = uring_interrupt,
 	.requeue = uring_requeue,
-	.lists_whole = uring_lists_whole,
 	.lock_config = uring_lock_config,
 	.unlock_config = uring_unlock_config,
 	.fork_prepare = uring_fork_prepare,

@@ -44,10 +44,12 @@ static void fork_prepare(void)
 	asys__init();	/* orders this thread after setup(), for TSan's sake */
 	pthread_mutex_lock(&asys__engine.chain_lock);
 	asys__engine.backend->fork_prepare();
+	asys__read_now_fork_prepare();
 }
 
 static void fork_parent(void)
 {
+	asys__read_now_fork_parent();
 	asys__engine.backend->fork_parent();
 	pthread_mutex_unlock(&asys__engine.chain_lock);
 }
@@ -59,6 +61,7 @@ static void fork_parent(void)
  */
 static void fork_child(void)
 {
+	asys__read_now_fork_child();
 	asys__engine.backend->fork_child();
 	asys__engine.completions.waiters = 0;
 	asys__engine.generation += 1u << 16;
@@ -108,12 +111,7 @@ __attribute__((destructor)) void asys__unload(void)
 {
 	if (__atomic_load_n(&asys__engine.backend, __ATOMIC_ACQUIRE))
 		asys__engine.backend->unload();
-}
-
-bool asys__lists_whole(void)
-{
-	asys__init();
-	return asys__engine.backend->lists_whole && asys__engine.backend->lists_whole();
+	asys__read_now_unload();
 }
 
 int asys_configure(const struct asys_config *set, struct asys_config *old)

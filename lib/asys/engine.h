@@ -7,6 +7,8 @@
 #define ASYS_ENGINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
 
 #include "futex.h"
 
@@ -17,11 +19,35 @@
  */
 ASYS__HIDDEN void asys__unload(void);
 
+/* A read for asys__read_now(): pread(fd, buf, len, off), its result. */
+struct asys__read {
+	int fd;
+	void *buf;
+	size_t len;
+	off_t off;
+	long result;
+};
+
 /*
- * Does a list of calls reach the kernel in one system call (io_uring)?  A
- * layer that could run some of the calls itself, one system call each,
- * then does better to hand the list over whole.
+ * Can asys__read_now() run reads (io_uring, not RTAIO_BACKEND=threads)?
+ * Sets its ring up on first use.
  */
-ASYS__HIDDEN bool asys__lists_whole(void);
+ASYS__HIDDEN bool asys__reads_now(void);
+/*
+ * Read from the page cache at once, in the calling thread, a whole list in
+ * one system call: each result is what pread would return, or -EAGAIN
+ * where the cache did not hold the start of the data (the read is then
+ * for the caller to queue).  A short count: the cache held only part of
+ * it, or the file ends there.  Only for files without O_DIRECT (the
+ * caller checks F_GETFL): such a read never waits for the disk here.
+ * 0, or -ENOSYS when asys__reads_now() is false.
+ */
+ASYS__HIDDEN int asys__read_now(struct asys__read *reads, size_t n);
+
+/* Around fork and unloading, from the engine's own handlers. */
+ASYS__HIDDEN void asys__read_now_fork_prepare(void);
+ASYS__HIDDEN void asys__read_now_fork_parent(void);
+ASYS__HIDDEN void asys__read_now_fork_child(void);
+ASYS__HIDDEN void asys__read_now_unload(void);
 
 #endif /* ASYS_ENGINE_H */

@@ -98,8 +98,6 @@ struct asys__backend {
 	int (*interrupt)(struct asys_call *call, long *result);
 	/* Queue a call that became ready (a chain's next call); never fails. */
 	void (*requeue)(struct asys_call *call);
-	/* Optional: does a list of calls reach the kernel in one system call? */
-	bool (*lists_whole)(void);
 	/* config is read under the backend's lock; unlocking applies changes. */
 	void (*lock_config)(void);
 	void (*unlock_config)(void);
