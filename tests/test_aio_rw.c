@@ -1405,8 +1405,13 @@ START_TEST(fork_child_exit_does_not_wait_for_parent_threads)
 	ck_assert_int_eq(write(p[1], "abcd", N), N);
 	for (i = 0; i < N; i++)
 		expect_done(&cb[i], 0, 1);
-	while (__atomic_load_n(&notified, __ATOMIC_ACQUIRE) < N)
-		sched_yield();
+	{
+		double end = now_sec() + (double)WAIT_MS / 1000;
+
+		while (__atomic_load_n(&notified, __ATOMIC_ACQUIRE) < N && now_sec() < end)
+			sched_yield();
+	}
+	ck_assert_uint_eq(__atomic_load_n(&notified, __ATOMIC_ACQUIRE), N);
 	settle_rtaio_threads(5000);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);

@@ -110,10 +110,18 @@ struct aio__batch {
 	bool again;		/* a request was not queued with EAGAIN */
 	struct aio__request *reqs[AIO__BATCH];
 	struct asys_call *calls[AIO__BATCH];
-	/* list reads to try in the page cache all at once, first (nowait.c) */
-	unsigned nreads;
-	struct aio__request *read_reqs[AIO__BATCH];
-	struct aio__fdtype read_types[AIO__BATCH];
+	struct aio__list_reads *reads;	/* lio_listio's; NULL for a single request */
+};
+
+/*
+ * A list's reads of files, tried in the page cache all at once before the
+ * batch's calls go to the engine (nowait.c).  On lio_listio's stack only:
+ * aio_read's batch stays small.
+ */
+struct aio__list_reads {
+	unsigned n;
+	struct aio__request *reqs[AIO__BATCH];
+	struct aio__fdtype types[AIO__BATCH];
 	struct asys__read reads[AIO__BATCH];
 };
 
@@ -127,7 +135,8 @@ struct aio__batch {
  */
 ASYS__HIDDEN int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify,
 			     struct aio__batch *batch);
-ASYS__HIDDEN void aio__batch_init(struct aio__batch *batch);
+/* reads: a list's, or NULL */
+ASYS__HIDDEN void aio__batch_init(struct aio__batch *batch, struct aio__list_reads *reads);
 ASYS__HIDDEN void aio__batch_flush(struct aio__batch *batch);
 /* The fd's F_GETFL (asked once), or -1 with errno. */
 ASYS__HIDDEN int aio__fd_flags(struct aio__fdtype *t);

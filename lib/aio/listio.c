@@ -50,6 +50,7 @@ void aio__list_done(struct aio__list *l, bool failed)
 static int listio(int mode, struct aiocb *const list[], int nent, struct sigevent *sig,
 		  bool old_abi)
 {
+	struct aio__list_reads reads;
 	struct aio__batch batch;
 	struct aio__list *l;
 	int i, op, err = 0;
@@ -63,7 +64,7 @@ static int listio(int mode, struct aiocb *const list[], int nent, struct sigeven
 		return -1;
 	}
 	aio__init();
-	aio__batch_init(&batch);
+	aio__batch_init(&batch, &reads);
 	l = calloc(1, sizeof *l);
 	if (!l) {
 		errno = EAGAIN;

@@ -22,6 +22,7 @@
  * faults wait for a userfaultfd handler, say).
  */
 #include <fcntl.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 
@@ -47,17 +48,18 @@ static bool read_done(struct aio__request *r, const struct aiocb *cb, long n)
 static bool keep_for_batch(struct aio__request *r, const struct aiocb *cb,
 			   struct aio__fdtype *t, struct aio__batch *batch)
 {
+	struct aio__list_reads *l = batch->reads;
 	unsigned i;
 
-	if (aio__fd_seekable(t) != 1)
+	if (aio__fd_seekable(t) != 1 || cb->aio_nbytes > UINT32_MAX)
 		return false;
-	if (batch->nreads == AIO__BATCH)
+	if (l->n == AIO__BATCH)
 		aio__read_batch(batch);
-	i = batch->nreads++;
-	batch->read_reqs[i] = r;
-	batch->read_types[i] = *t;
-	batch->reads[i] = (struct asys__read){ r->fildes, (void *)cb->aio_buf, cb->aio_nbytes,
-					       cb->aio_offset, 0 };
+	i = l->n++;
+	l->reqs[i] = r;
+	l->types[i] = *t;
+	l->reads[i] = (struct asys__read){ r->fildes, (void *)cb->aio_buf, cb->aio_nbytes,
+					   cb->aio_offset, 0 };
 	return true;
 }
 
@@ -74,7 +76,7 @@ bool aio__read_now(struct aio__request *r, const struct aiocb *cb, struct aio__f
 	flags = aio__fd_flags(t);
 	if (flags < 0 || (flags & O_DIRECT))
 		return false;
-	if (r->list && asys__reads_now())
+	if (batch->reads && asys__reads_now())
 		return keep_for_batch(r, cb, t, batch);
 	n = preadv2(r->fildes, &iov, 1, cb->aio_offset, RWF_NOWAIT);
 	if (n < 0 && errno == ESPIPE)
@@ -84,19 +86,20 @@ bool aio__read_now(struct aio__request *r, const struct aiocb *cb, struct aio__f
 
 void aio__read_batch(struct aio__batch *batch)
 {
-	unsigned i, n = batch->nreads;
+	struct aio__list_reads *l = batch->reads;
+	unsigned i, n = l ? l->n : 0;
 	int err;
 
 	if (!n)
 		return;
-	batch->nreads = 0;
-	asys__read_now(batch->reads, n);	/* without a ring, every result is -EAGAIN */
+	l->n = 0;
+	asys__read_now(l->reads, n);	/* without a ring, every result is -EAGAIN */
 	for (i = 0; i < n; i++) {
-		struct aio__request *r = batch->read_reqs[i];
+		struct aio__request *r = l->reqs[i];
 
-		if (read_done(r, r->cb, batch->reads[i].result))
+		if (read_done(r, r->cb, l->reads[i].result))
 			continue;
-		err = aio__queue(r, r->cb, &batch->read_types[i], batch);
+		err = aio__queue(r, r->cb, &l->types[i], batch);
 		if (err) {
 			batch->refused = err;
 			batch->again |= err == -EAGAIN;

@@ -103,10 +103,12 @@ static void fdtype_reset(struct aio__fdtype *t, int fd)
 }
 
 /* Empty, knowing no fd; not the arrays, which only the first n count. */
-void aio__batch_init(struct aio__batch *batch)
+void aio__batch_init(struct aio__batch *batch, struct aio__list_reads *reads)
 {
 	batch->n = 0;
-	batch->nreads = 0;
+	batch->reads = reads;
+	if (reads)
+		reads->n = 0;
 	fdtype_reset(&batch->type, -1);
 	batch->refused = 0;
 	batch->again = false;
@@ -200,7 +202,7 @@ static int submit_one(struct aiocb *cb, int op)
 	struct aio__batch batch;
 	int err;
 
-	aio__batch_init(&batch);
+	aio__batch_init(&batch, NULL);
 	err = aio__submit(cb, op, NULL, true, &batch);
 	aio__batch_flush(&batch);
 	if (!err)

@@ -39,7 +39,8 @@ ASYS__HIDDEN bool asys__reads_now(void);
  * where the cache did not hold the start of the data (the read is then
  * for the caller to queue).  A short count: the cache held only part of
  * it, or the file ends there.  Only for files without O_DIRECT (the
- * caller checks F_GETFL): such a read never waits for the disk here.
+ * caller checks F_GETFL), and of at most UINT32_MAX bytes (io_uring's
+ * length): such a read never waits for the disk here.
  * 0, or -ENOSYS when asys__reads_now() is false.
  */
 ASYS__HIDDEN int asys__read_now(struct asys__read *reads, size_t n);

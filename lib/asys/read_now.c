@@ -46,11 +46,13 @@ static bool ready(void)
 
 bool asys__reads_now(void)
 {
+	int status;
 	bool ok;
 
 	asys__init();
-	if (__atomic_load_n(&now.status, __ATOMIC_RELAXED))
-		return __atomic_load_n(&now.status, __ATOMIC_RELAXED) == 1;
+	status = __atomic_load_n(&now.status, __ATOMIC_RELAXED);
+	if (status)
+		return status == 1;
 	pthread_mutex_lock(&now.lock);
 	ok = ready();
 	pthread_mutex_unlock(&now.lock);
