@@ -484,6 +484,65 @@ START_TEST(serial_calls_on_one_fd_run_one_at_a_time)
 }
 END_TEST
 
+/*
+ * Serial calls queued together wake one worker for their fd, and one for
+ * the probe: the first takes its fd's slot as it is queued, so the others
+ * wait there rather than each waking a worker that would find it taken.
+ */
+START_TEST(serial_calls_queued_together_wake_one_worker)
+{
+	struct serial_case t;
+
+	if (!own_process("serial_calls_queued_together_wake_one_worker"))
+		return;
+	set_config(8, 2, 60000);
+	ck_assert_int_eq(count_threads("rtaio-worker", 0), 0);
+	serial_start(&t, ASYS_SERIAL, true);
+	ck_assert_int_eq(count_threads("rtaio-worker", 0), 2);
+	serial_finish(&t, "abcd");
+}
+END_TEST
+
+/*
+ * A serial call canceled while it waits for a worker hands its fd's slot
+ * on: the calls after it still run, one at a time, in order.
+ */
+START_TEST(serial_call_canceled_before_it_starts_passes_its_turn_on)
+{
+	struct asys_call r, c[3], *list[3];
+	char rb, got[3];
+	int p[2], q[2], i;
+
+	set_config(1, 2, 60000);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(q, O_CLOEXEC), 0);
+	occupy_workers(&r, &rb, 1, q[0], 1);	/* the one bounded worker */
+	for (i = 0; i < 3; i++) {
+		prep_pipe_read(&c[i], p[0], &got[i], 1, 1);
+		c[i].flags |= ASYS_SERIAL;
+		list[i] = &c[i];
+	}
+	submit(list, 3);
+	ck_assert_int_eq(asys_cancel(&c[0]), 0);
+	ck_assert_int_eq(c[0].result, -ECANCELED);
+	fill_pipe(q[1], 1);
+	wait_done(&r);
+	ck_assert_msg(wait_running(c, 3, 1, 30000, NULL), "no serial call runs");
+	ck_assert_int_eq(asys_state(&c[1]), ASYS_RUNNING);
+	ck_assert_int_eq(asys_state(&c[2]), ASYS_QUEUED);
+	ck_assert_int_eq(write(p[1], "xy", 2), 2);
+	wait_done(&c[1]);
+	wait_done(&c[2]);
+	ck_assert_int_eq(c[1].result, 1);
+	ck_assert_int_eq(c[2].result, 1);
+	ck_assert(got[1] == 'x' && got[2] == 'y');
+	for (i = 0; i < 2; i++) {
+		close(p[i]);
+		close(q[i]);
+	}
+}
+END_TEST
+
 START_TEST(serial_call_waiting_can_be_canceled)
 {
 	struct serial_case t;
@@ -1183,7 +1242,9 @@ static Suite *pool_suite(void)
 	tcase_set_timeout(workers, 60);
 	suite_add_tcase(s, workers);
 	tcase_add_loop_test(serial, serial_calls_on_one_fd_run_one_at_a_time, 0, 2);
+	tcase_add_test(serial, serial_calls_queued_together_wake_one_worker);
 	tcase_add_test(serial, serial_call_waiting_can_be_canceled);
+	tcase_add_test(serial, serial_call_canceled_before_it_starts_passes_its_turn_on);
 	tcase_add_test(serial, unbounded_serial_calls_run_concurrently);
 	tcase_add_test(serial, fork_child_serial_call_runs);
 	tcase_set_timeout(serial, 60);

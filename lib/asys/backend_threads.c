@@ -21,12 +21,16 @@
  * workers are awake and looking for work.
  *
  * Calls with ASYS_SERIAL on one fd (buffered writes to a file, which all
- * take the inode's lock) run one at a time: while one runs, the later ones
- * wait beside the queue in their fd's serial slot, and the worker that
- * finishes one runs the next itself, with no wake-up.  Twenty workers
- * writing to one file would spend their time in the kernel's rwsem.  A
- * slot serves the fds equal modulo SERIAL_SLOTS, one at a time: a call
- * whose slot another fd holds runs as if it had no hint.
+ * take the inode's lock) run one at a time: the first takes its fd's serial
+ * slot as it is queued, the later ones wait beside the queue in the slot,
+ * and the worker that finishes one runs the next itself, with no wake-up.
+ * Twenty workers writing to one file would spend their time in the
+ * kernel's rwsem.  The slot is taken at queueing, not when a worker starts
+ * the call: a program that submits its writes one by one while the first
+ * still waits for a worker must not wake a worker per write, each only to
+ * find the slot taken.  A slot serves the fds equal modulo SERIAL_SLOTS,
+ * one at a time: a call whose slot another fd holds runs as if it had no
+ * hint.
  *
  * Workers form a crew (crew.h): one that leaves counts against the limits
  * until it has been joined (before the next spawn, before a fork, or when
@@ -52,10 +56,17 @@ struct queue {
 #define SERIAL_SLOTS 64
 #define NO_FD (-1)
 
-/* An fd whose serial call runs (fd NO_FD: free), and the ones that wait for it. */
+/* An fd whose serial calls run one at a time (fd NO_FD: free), and the ones that wait. */
 struct serial_slot {
 	int fd;
 	struct queue waiting;
+};
+
+/* call->__serial */
+enum {
+	NOT_SERIAL,
+	HOLDS_SLOT,	/* queued to run, or running, while its fd's next ones wait */
+	WAITS_IN_SLOT,
 };
 
 /* An idle worker, on its own stack while it sleeps. */
@@ -92,18 +103,11 @@ static struct serial_slot *slot_of(const struct asys_call *call)
 	return &pool.serial[(unsigned long)call->arg[0] % SERIAL_SLOTS];
 }
 
-/* Must the call wait for another serial call on its fd? */
-static struct serial_slot *must_wait(const struct asys_call *call)
-{
-	struct serial_slot *s = slot_of(call);
-
-	return s && s->fd == (int)call->arg[0] ? s : NULL;
-}
-
 /* Where the call waits: its class's queue, or its fd's serial slot. */
 static struct queue *queue_of(const struct asys_call *call)
 {
-	return call->__serial ? &slot_of(call)->waiting : &pool.queue[call->__class];
+	return call->__serial == WAITS_IN_SLOT ? &slot_of(call)->waiting
+					       : &pool.queue[call->__class];
 }
 
 static void append(struct queue *q, struct asys_call *call)
@@ -120,10 +124,17 @@ static void append(struct queue *q, struct asys_call *call)
 
 static void push(struct asys_call *call)
 {
-	struct serial_slot *s = must_wait(call);
+	struct serial_slot *s = slot_of(call);
+	int fd = (int)call->arg[0];
 
-	call->__serial = s != NULL;
-	append(s ? &s->waiting : &pool.queue[call->__class], call);
+	call->__serial = NOT_SERIAL;
+	if (s && s->fd == NO_FD) {
+		s->fd = fd;
+		call->__serial = HOLDS_SLOT;
+	} else if (s && s->fd == fd) {
+		call->__serial = WAITS_IN_SLOT;
+	}
+	append(queue_of(call), call);
 }
 
 static void unlink_call(struct asys_call *call)
@@ -170,38 +181,20 @@ static void claim(struct asys_call *call)
 	asys__transition(call, ASYS_QUEUED, ASYS_RUNNING);
 }
 
-/*
- * The next call a worker may start, claimed (RUNNING), or NULL.  A serial
- * call queued before another on its fd started moves to the slot instead.
- */
+/* The next call a worker may start, claimed (RUNNING), or NULL. */
 static struct asys_call *take(void)
 {
 	int c;
 
 	for (c = 0; c < ASYS__NCLASSES && !asys__crew_stopping(&pool.crew); c++) {
-		struct asys_call *call;
+		struct asys_call *call = pool.queue[c].head;
 
-		while ((call = pool.queue[c].head) && room(c)) {
-			if (!must_wait(call)) {
-				claim(call);
-				return call;
-			}
-			unlink_call(call);
-			push(call);
+		if (call && room(c)) {
+			claim(call);
+			return call;
 		}
 	}
 	return NULL;
-}
-
-/* A serial call starts: its fd holds the slot, unless another fd does. */
-static struct serial_slot *hold_slot(const struct asys_call *call)
-{
-	struct serial_slot *s = slot_of(call);
-
-	if (!s || s->fd != NO_FD)
-		return NULL;
-	s->fd = (int)call->arg[0];
-	return s;
 }
 
 /* The slot's serial call is over: its next one, claimed, or NULL (slot freed). */
@@ -211,16 +204,31 @@ static struct asys_call *next_serial(struct serial_slot *s)
 
 	if (call && !asys__crew_stopping(&pool.crew)) {
 		claim(call);
+		call->__serial = HOLDS_SLOT;
 		return call;
 	}
 	/* unloading: the calls left wait where a worker would look for them */
 	while ((call = s->waiting.head)) {
 		unlink_call(call);
-		call->__serial = 0;
+		call->__serial = NOT_SERIAL;
 		append(&pool.queue[call->__class], call);
 	}
 	s->fd = NO_FD;
 	return NULL;
+}
+
+/* The slot's call was canceled before it ran: the next one waiting holds the slot, queued. */
+static void pass_slot(struct serial_slot *s)
+{
+	struct asys_call *call = s->waiting.head;
+
+	if (!call) {
+		s->fd = NO_FD;
+		return;
+	}
+	unlink_call(call);
+	call->__serial = HOLDS_SLOT;
+	append(&pool.queue[call->__class], call);
 }
 
 static void *worker(struct asys__member *self);
@@ -311,7 +319,8 @@ static void *worker(struct asys__member *self)
 		int class;
 
 		if (call) {
-			struct serial_slot *s = hold_slot(call);
+			struct serial_slot *s =
+				call->__serial == HOLDS_SLOT ? slot_of(call) : NULL;
 
 			class = call->__class;
 			pool.busy[class]++;
@@ -392,10 +401,15 @@ static int threads_cancel(struct asys_call *call)
 	int err = 0;
 
 	pthread_mutex_lock(&pool.lock);
-	if (asys__transition(call, ASYS_QUEUED, ASYS_RUNNING))
+	if (asys__transition(call, ASYS_QUEUED, ASYS_RUNNING)) {
 		unlink_call(call);
-	else
+		if (call->__serial == HOLDS_SLOT) {
+			pass_slot(slot_of(call));
+			kick();
+		}
+	} else {
 		err = -EBUSY;
+	}
 	pthread_mutex_unlock(&pool.lock);
 	return err;
 }
