@@ -37,7 +37,7 @@ static void fork_child(void)
 	aio__fd_fork_child();
 	aio__request_fork_child();
 	aio__notify_fork_child();
-	aio__completions.waiters = 0;
+	aio__completions.seq = 0;
 }
 
 /*

@@ -1,6 +1,6 @@
 /*
- * aio_suspend: futex waits on the layer's completion sequence, which
- * completions advance after publishing a status while somebody waits here.
+ * aio_suspend: futex waits on the layer's completion sequence, which a
+ * completion advances after publishing a status if somebody sleeps here.
  * No lock, no allocation: async-signal-safe.  A cancellation point: the
  * sleep runs in asynchronous cancellation mode, as glibc's cancellable
  * system calls do.

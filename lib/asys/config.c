@@ -63,7 +63,7 @@ static void fork_child(void)
 {
 	asys__read_now_fork_child();
 	asys__engine.backend->fork_child();
-	asys__engine.completions.waiters = 0;
+	asys__engine.completions.seq = 0;
 	asys__engine.generation += 1u << 16;
 	if (!asys__engine.generation)
 		asys__engine.generation = 1u << 16;

@@ -54,21 +54,28 @@ int asys__deadline(const struct timespec *timeout, struct timespec *deadline)
 }
 
 /*
- * The bump's publication and its waiters load are sequentially consistent,
- * and so are a waiter's registration and its scan: either the scan sees
- * what was published, or the bump sees the waiter.
+ * Bit 0 of the sequence says that a waiter sleeps or is about to; the rest
+ * counts bumps made while one did.  Adding one to an odd value clears the
+ * bit and changes the value: every sleeper's futex word is stale.  Only the
+ * first completion after a waiter went to sleep makes a system call; the
+ * ones that follow while it wakes up and scans find the bit clear.
+ *
+ * A Dekker pair, all sequentially consistent: the completing side publishes,
+ * then loads the sequence; the waiter sets the bit, then scans.  Either the
+ * scan sees the publication, or the bump sees the bit.
  */
+#define SLEEPING 1u
+
 void asys__seq_bump(struct asys__seq *s)
 {
-	if (__atomic_load_n(&s->waiters, __ATOMIC_SEQ_CST)) {
-		__atomic_fetch_add(&s->seq, 1, __ATOMIC_SEQ_CST);
-		asys__wake(&s->seq);
-	}
-}
+	uint32_t v = __atomic_load_n(&s->seq, __ATOMIC_SEQ_CST);
 
-static void seq_leave(void *s)
-{
-	__atomic_fetch_sub(&((struct asys__seq *)s)->waiters, 1, __ATOMIC_SEQ_CST);
+	while (v & SLEEPING)
+		if (__atomic_compare_exchange_n(&s->seq, &v, v + 1, false, __ATOMIC_SEQ_CST,
+						__ATOMIC_SEQ_CST)) {
+			asys__wake(&s->seq);
+			break;
+		}
 }
 
 /*
@@ -91,11 +98,14 @@ long asys__seq_wait(struct asys__seq *s, long (*scan)(const void *ctx), const vo
 {
 	long r;
 
-	__atomic_fetch_add(&s->waiters, 1, __ATOMIC_SEQ_CST);
-	pthread_cleanup_push(seq_leave, s);
 	for (;;) {
 		uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_SEQ_CST);
 
+		if (!(seq & SLEEPING) &&
+		    !__atomic_compare_exchange_n(&s->seq, &seq, seq | SLEEPING, false,
+						 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			continue;
+		seq |= SLEEPING;
 		r = scan(ctx);
 		if (r != -1)
 			break;
@@ -106,6 +116,5 @@ long asys__seq_wait(struct asys__seq *s, long (*scan)(const void *ctx), const vo
 		if (r)
 			break;
 	}
-	pthread_cleanup_pop(1);
 	return r;
 }

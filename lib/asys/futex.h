@@ -31,11 +31,11 @@ ASYS__HIDDEN int asys__deadline(const struct timespec *timeout, struct timespec 
 /*
  * A completion sequence: completing sides call asys__seq_bump() after they
  * publish; waiters sleep in asys__seq_wait() until scan(ctx) finds what they
- * wait for.  The bump makes a system call only while somebody waits.
+ * wait for.  The bump makes a system call only when somebody went to sleep
+ * since the last one that did.
  */
 struct asys__seq {
 	uint32_t seq;
-	uint32_t waiters;
 };
 ASYS__HIDDEN void asys__seq_bump(struct asys__seq *s);
 /*
