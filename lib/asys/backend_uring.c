@@ -8,7 +8,11 @@
  * ring_opcode); anything else (an operation the kernel lacks, a positioned
  * read on a pipe, a negative offset that io_uring would read as "the file
  * position", a length past 32 bits) goes to the thread backend, which runs
- * the real system call.  If no ring can be set up (seccomp, an old kernel,
+ * the real system call.  So do bounded ASYS_SERIAL calls (buffered writes
+ * to a file): io_uring would run them one at a time too, on a kernel worker
+ * of its own (io-wq hashes them by inode), but each would then cost a
+ * hand-off to that worker and back to the ring thread, where the thread
+ * backend's worker runs them back to back.  If no ring can be set up (seccomp, an old kernel,
  * kernel.io_uring_disabled), every call goes to the thread backend, unless
  * RTAIO_BACKEND=uring asked for io_uring only: calls then fail with EAGAIN.
  *
@@ -104,6 +108,8 @@ static int ring_opcode(const struct asys_call *c, const long a[ASYS_MAX_ARGS])
 {
 	bool seekable = c->__class == ASYS__BOUNDED;
 
+	if (seekable && (c->flags & ASYS_SERIAL))
+		return -1;
 	switch (c->nr) {
 	case SYS_read:
 		return fits_u32(a[2]) ? IORING_OP_READ : -1;
