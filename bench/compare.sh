@@ -48,17 +48,21 @@ run() {
 	esac
 }
 
-# fio_job NAME FILE ENGINE CONFIG ARGS...: record the job's IOPS (reads + writes)
+# fio_job NAME PATH ENGINE CONFIG ARGS...: record the job's IOPS (reads + writes).
+# sh has no local variables: these names must not be the caller's.
 fio_job() {
-	name=$1 file=$2 engine=$3 config=$4
+	job=$1 path=$2 engine=$3 config=$4
 	shift 4
+	# fio would lay out a missing file itself, and every configuration must
+	# run on the one prepared file
+	[ -f "$path" ] || { echo "compare.sh: $path is missing" >&2; exit 1; }
 	# the pages the previous write job dirtied are written back now, not during this job
 	sync
-	iops=$(run "$config" fio --name=bench --filename="$file" --ioengine="$engine" \
+	iops=$(run "$config" fio --name=bench --filename="$path" --ioengine="$engine" \
 		--time_based --runtime="$runtime" --invalidate=0 \
 		--output-format=terse --terse-version=3 "$@" |
 		awk -F';' '{ printf "%.0f", $8 + $49 }')
-	echo "$name $config $iops" >>"$results"
+	echo "$job $config $iops" >>"$results"
 }
 
 # The fio workloads: name, file, fio arguments.
