@@ -923,6 +923,96 @@ START_TEST(one_call_at_a_time_keeps_to_one_worker)
 }
 END_TEST
 
+/* The worker that ran a readlinkat of /proc/thread-self, from its result. */
+static pid_t run_on_worker(struct asys_call *c, char *link, size_t size)
+{
+	memset(link, 0, size);
+	asys_prep(c, SYS_readlinkat, AT_FDCWD, (long)"/proc/thread-self", (long)link,
+		  (long)size - 1, 0, 0);
+	submit1(c);
+	wait_done(c);
+	ck_assert_int_gt(c->result, 0);
+	return tid_of_link(link);
+}
+
+/*
+ * Each call submitted as soon as the last one is complete, while its
+ * worker is still on its way back from completing it: with three more
+ * workers asleep, all run on that one worker.  A worker completing a call
+ * without a done hook counts as awake; otherwise each submission found it
+ * busy and woke another, and two workers took turns.
+ */
+START_TEST(next_call_at_completion_keeps_to_one_worker)
+{
+	enum { W = 4, N = 2000 };
+	struct asys_call r[W], c;
+	char buf[W], link[128];
+	pid_t first;
+	int p[2], i;
+
+	if (!own_process("next_call_at_completion_keeps_to_one_worker"))
+		return;
+	set_config(W, 1, 600000);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	occupy_workers(r, buf, W, p[0], 1);
+	fill_pipe(p[1], W);
+	for (i = 0; i < W; i++)
+		wait_done(&r[i]);
+	settle_rtaio_threads(20000);
+	first = run_on_worker(&c, link, sizeof link);
+	for (i = 1; i < N; i++) {
+		pid_t tid = run_on_worker(&c, link, sizeof link);
+
+		ck_assert_msg(tid == first, "call %d ran on worker %d, call 0 on %d", i,
+			      (int)tid, (int)first);
+	}
+	ck_assert_int_eq(count_threads("rtaio-worker", 0), W);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+static struct asys_call hook_inner;
+static int hook_inner_waited;
+
+/* A done hook that submits a call and waits for it. */
+static void wait_for_another_call(struct asys_call *c)
+{
+	static const struct timespec zero = { 0, 0 };
+	struct asys_call *l[1] = { &hook_inner };
+	struct timespec t = ms_ts(30000);
+	int r = -1;
+
+	(void)c;
+	asys_prep(&hook_inner, SYS_nanosleep, (long)&zero, 0, 0, 0, 0, 0);
+	if (asys_submit(l, 1) == 0)
+		r = asys_wait(&hook_inner, &t);
+	__atomic_store_n(&hook_inner_waited, r == 0 ? 1 : -1, __ATOMIC_RELEASE);
+}
+
+/*
+ * A done hook may wait for a call it submits: the worker running the hook
+ * is busy, and the call gets another worker.
+ */
+START_TEST(done_hook_may_wait_for_another_call)
+{
+	static const struct timespec zero = { 0, 0 };
+	struct asys_call c;
+	double end;
+
+	set_config(4, 4, 60000);
+	asys_prep(&c, SYS_nanosleep, (long)&zero, 0, 0, 0, 0, 0);
+	c.done = wait_for_another_call;
+	submit1(&c);
+	wait_done(&c);
+	end = now_sec() + 40.0;
+	while (!__atomic_load_n(&hook_inner_waited, __ATOMIC_ACQUIRE) && now_sec() < end)
+		nap();
+	ck_assert_int_eq(__atomic_load_n(&hook_inner_waited, __ATOMIC_ACQUIRE), 1);
+	ck_assert_int_eq(hook_inner.result, 0);
+}
+END_TEST
+
 /* --- exit --- */
 
 /* The "hook" child's done hook and the flags it shares with the child's main thread. */
@@ -1247,6 +1337,8 @@ static Suite *pool_suite(void)
 	suite_add_tcase(s, conf);
 	tcase_add_test(workers, calls_run_on_workers_with_signals_blocked);
 	tcase_add_test(workers, one_call_at_a_time_keeps_to_one_worker);
+	tcase_add_test(workers, next_call_at_completion_keeps_to_one_worker);
+	tcase_add_test(workers, done_hook_may_wait_for_another_call);
 	tcase_set_timeout(workers, 60);
 	suite_add_tcase(s, workers);
 	tcase_add_loop_test(serial, serial_calls_on_one_fd_run_one_at_a_time, 0, 4);

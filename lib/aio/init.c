@@ -50,6 +50,8 @@ static void setup(void)
 
 	aio__inline_reads = !(inline_reads && !strcmp(inline_reads, "0"));
 	asys_configure(NULL, NULL);
+	/* it publishes, notifies and accounts; it never waits for a request */
+	asys__prompt_hook(aio__call_done);
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 

@@ -20,6 +20,15 @@
  * exactly the number asleep and not woken, and kick() knows how many
  * workers are awake and looking for work.
  *
+ * A worker completing a call counts as awake too (`finishing`) when the
+ * call's hook cannot wait for another call (no hook, or the POSIX layer's):
+ * it will look at the queue within microseconds.  A program that submits
+ * its next request as soon as the last one completes (one request in
+ * flight) would otherwise find the only worker still busy completing and
+ * wake a second one, every time; the two then take turns, each turn a
+ * wake-up on the other CPU.  Not for other hooks: one that waits for a
+ * call submitted meanwhile would wait for ever.
+ *
  * Calls with ASYS_SERIAL on one fd (buffered writes to a file, which all
  * take the inode's lock) run one at a time: the first takes its fd's serial
  * slot as it is queued, the later ones wait beside the queue in the slot,
@@ -85,6 +94,7 @@ static struct {
 	unsigned threads;		/* workers alive, starting ones included */
 	struct idler *idlers;		/* the stack of idle workers, last idle on top */
 	unsigned idle;			/* on it */
+	unsigned finishing;		/* busy, but about to look at the queue (atomic) */
 	struct asys__crew crew;
 } pool = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -258,7 +268,8 @@ static void wake_top(void)
 /* Make sure every runnable call has an awake worker: wake one, else spawn. */
 static void kick(void)
 {
-	unsigned awake = pool.threads - pool.busy[0] - pool.busy[1] - pool.idle;
+	unsigned awake = pool.threads - pool.busy[0] - pool.busy[1] - pool.idle +
+			 __atomic_load_n(&pool.finishing, __ATOMIC_RELAXED);
 	unsigned need = runnable();
 
 	for (; need > awake; awake++) {
@@ -268,6 +279,15 @@ static void kick(void)
 			return;
 		}
 	}
+}
+
+/* Does the call's completion end promptly, with no chain to go on with? */
+static bool finishes_promptly(const struct asys_call *call)
+{
+	void (*prompt)(struct asys_call *) =
+		__atomic_load_n(&asys__engine.prompt_done, __ATOMIC_RELAXED);
+
+	return !(call->__saved & ASYS__IN_CHAIN) && (!call->done || call->done == prompt);
 }
 
 /* Run a call; unloading does not wait for one that may never end. */
@@ -324,13 +344,28 @@ static void *worker(struct asys__member *self)
 
 			class = call->__class;
 			pool.busy[class]++;
-			do {
+			for (;;) {
+				bool prompt = finishes_promptly(call);
+
 				pthread_mutex_unlock(&pool.lock);
-				do
-					call = asys__finish(call, execute(call));
-				while (call);
+				do {
+					long result = execute(call);
+
+					/* before the completion can prompt a submission */
+					if (prompt)
+						__atomic_fetch_add(&pool.finishing, 1,
+								   __ATOMIC_RELEASE);
+					call = asys__finish(call, result);
+				} while (call);
 				pthread_mutex_lock(&pool.lock);
-			} while (s && (call = next_serial(s)));
+				if (prompt)
+					__atomic_fetch_sub(&pool.finishing, 1, __ATOMIC_RELAXED);
+				if (!s || !(call = next_serial(s)))
+					break;
+				/* not back to the queue yet: it may need another worker */
+				if (prompt)
+					kick();
+			}
 			pool.busy[class]--;
 			continue;
 		}
@@ -458,7 +493,7 @@ static void threads_fork_child(void)
 		pool.serial[c] = (struct serial_slot){ .fd = NO_FD };
 	asys__crew_forget(&pool.crew);
 	pool.idlers = NULL;
-	pool.threads = pool.idle = 0;
+	pool.threads = pool.idle = pool.finishing = 0;
 	pthread_mutex_unlock(&pool.lock);	/* held since threads_fork_prepare() */
 }
 

@@ -114,6 +114,11 @@ __attribute__((destructor)) void asys__unload(void)
 	asys__read_now_unload();
 }
 
+void asys__prompt_hook(void (*done)(struct asys_call *call))
+{
+	__atomic_store_n(&asys__engine.prompt_done, done, __ATOMIC_RELAXED);
+}
+
 int asys_configure(const struct asys_config *set, struct asys_config *old)
 {
 	struct asys__engine *e = &asys__engine;

@@ -12,12 +12,20 @@
 
 #include "futex.h"
 
+struct asys_call;
+
 /*
  * Unloading the library (or exiting): stop the engine's threads.  Layers
  * above call it first from their own unloading, since the engine's
  * completions feed them.  Idempotent.
  */
 ASYS__HIDDEN void asys__unload(void);
+
+/*
+ * A layer's completion hook that never waits for another call: a worker
+ * running it may count as free for the next call (see backend_threads.c).
+ */
+ASYS__HIDDEN void asys__prompt_hook(void (*done)(struct asys_call *call));
 
 /* A read for asys__read_now(): pread(fd, buf, len, off), its result. */
 struct asys__read {

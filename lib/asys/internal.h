@@ -125,6 +125,7 @@ struct asys__engine {
 	struct asys_config config;
 	pthread_mutex_t chain_lock;
 	struct asys__seq completions;	/* for asys_wait_any */
+	void (*prompt_done)(struct asys_call *call);	/* asys__prompt_hook() */
 	uint32_t generation;	/* bumped in a fork child, within ASYS__GEN_MASK */
 };
 ASYS__HIDDEN extern struct asys__engine asys__engine;
