@@ -21,9 +21,13 @@
  * still waiting when that thread exits with -ECANCELED; a POSIX request
  * belongs to the process and must outlive the thread that made it.  So a
  * submitting thread only fills in SQEs, under uring.lock, and rings the
- * doorbell (an eventfd that the ring thread keeps polled in the ring)
- * when the ring thread sleeps; a busy ring thread picks the SQEs up on its
- * next round, with no system call on the submitting side.
+ * doorbell when the ring thread sleeps; a busy ring thread picks the SQEs
+ * up on its next round, with no system call on the submitting side.  With
+ * calls in flight, the ring thread sleeps in io_uring_enter and the
+ * doorbell is an eventfd that it keeps polled in the ring.  With none, it
+ * sleeps on a futex, whose wake-up is cheaper: no poll completion to post,
+ * reap and arm again (a program with one O_DIRECT read at a time rings
+ * for every read).
  *
  * A call in the ring is RUNNING: the kernel may be executing it.  The ring
  * holds at most as many requests as its CQ has slots (so no completion ever
@@ -67,6 +71,9 @@
 
 #define LINKED (ASYS_LINK | ASYS_LINK_ARG)
 
+/* uring.asleep */
+enum { AWAKE, ASLEEP_IN_RING, ASLEEP_IDLE };
+
 static struct {
 	pthread_mutex_t lock;
 	struct asys__ring ring;
@@ -75,7 +82,7 @@ static struct {
 	unsigned inflight_blocking;	/* of which calls that may never end */
 	struct asys_call *backlog, *backlog_tail;
 	int doorbell;			/* eventfd: wakes the ring thread */
-	uint32_t asleep;		/* the ring thread waits in the kernel */
+	uint32_t asleep;		/* where the ring thread sleeps, if it does */
 	bool armed;			/* the doorbell's poll is in the ring */
 	struct asys__crew crew;		/* the ring thread */
 	pthread_t thread;
@@ -271,9 +278,15 @@ static void flush(void)
 	uint64_t one = 1;
 
 	asys__ring_commit(&uring.ring);
-	if (__atomic_exchange_n(&uring.asleep, 0, __ATOMIC_SEQ_CST) &&
-	    write(uring.doorbell, &one, sizeof one) < 0) {
-		/* the counter is full: the ring thread has a wake-up pending anyway */
+	switch (__atomic_exchange_n(&uring.asleep, AWAKE, __ATOMIC_SEQ_CST)) {
+	case ASLEEP_IN_RING:
+		if (write(uring.doorbell, &one, sizeof one) < 0) {
+			/* the counter is full: a wake-up is pending anyway */
+		}
+		break;
+	case ASLEEP_IDLE:
+		asys__wake(&uring.asleep);
+		break;
 	}
 }
 
@@ -392,26 +405,33 @@ static void arm_doorbell(void)
 }
 
 /*
- * Sleep in the kernel until a completion (or the doorbell) arrives, unless
- * SQEs were published meanwhile: see flush().
+ * Sleep until a completion or the doorbell, unless SQEs were published
+ * meanwhile (see flush()): in the kernel's ring while calls are in flight,
+ * on the futex `asleep` while only the doorbell's poll is.
  */
 static int wait_for_work(void)
 {
+	uint32_t where;
 	int r;
 
+	pthread_mutex_lock(&uring.lock);
 	if (!uring.armed) {
-		pthread_mutex_lock(&uring.lock);
 		arm_doorbell();
 		pthread_mutex_unlock(&uring.lock);
 		return 0;
 	}
-	__atomic_store_n(&uring.asleep, 1, __ATOMIC_SEQ_CST);
+	where = uring.inflight == 1 ? ASLEEP_IDLE : ASLEEP_IN_RING;
+	pthread_mutex_unlock(&uring.lock);
+	__atomic_store_n(&uring.asleep, where, __ATOMIC_SEQ_CST);
 	if (asys__ring_pending(&uring.ring) || asys__ring_ready(&uring.ring)) {
-		__atomic_store_n(&uring.asleep, 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&uring.asleep, AWAKE, __ATOMIC_SEQ_CST);
 		return 0;
 	}
-	r = asys__ring_enter(&uring.ring, 1);
-	__atomic_store_n(&uring.asleep, 0, __ATOMIC_SEQ_CST);
+	if (where == ASLEEP_IDLE)
+		r = asys__futex_wait(&uring.asleep, ASLEEP_IDLE, NULL);
+	else
+		r = asys__ring_enter(&uring.ring, 1);
+	__atomic_store_n(&uring.asleep, AWAKE, __ATOMIC_SEQ_CST);
 	return r;
 }
 
@@ -697,7 +717,7 @@ static void uring_fork_child(void)
 	uring.status = 0;
 	uring.inflight = uring.inflight_blocking = 0;
 	uring.backlog = uring.backlog_tail = NULL;
-	uring.asleep = 0;
+	uring.asleep = AWAKE;
 	uring.armed = false;
 	uring.alive = false;
 	asys__crew_forget(&uring.crew);
