@@ -554,18 +554,24 @@ static bool ring_ready(void)
 	return uring.status == 1 && uring.alive;
 }
 
+/*
+ * Calls for the ring are linked through __qnext as they are routed: once
+ * the thread backend has its share, those calls may run, complete and be
+ * submitted again by another thread, so they are not looked at again.
+ */
 static int uring_submit(struct asys_call *const calls[], size_t n)
 {
-	size_t i, to_threads = 0, to_ring = 0;
+	struct asys_call *ring_calls = NULL, **ring_tail = &ring_calls, *c, *next;
+	size_t i, to_threads = 0;
 	bool ready, asked, refused = false;
 	int err;
 
 	pthread_mutex_lock(&uring.lock);
 	ready = asked = uring.status == 1 && uring.alive;
 	for (i = 0; i < n; i++) {
-		struct asys_call *c = calls[i];
 		int op;
 
+		c = calls[i];
 		if (c->flags & LINKED)
 			continue;
 		op = ring_op(c);
@@ -576,23 +582,23 @@ static int uring_submit(struct asys_call *const calls[], size_t n)
 		}
 		refused |= op >= 0 && !ready;
 		c->__bstate = route(op, ready);
-		if (c->__bstate)
-			to_ring++;
-		else
+		if (c->__bstate) {
+			*ring_tail = c;
+			ring_tail = &c->__qnext;
+		} else {
 			to_threads++;
+		}
 	}
+	*ring_tail = NULL;
 	if (refused && asys__engine.choice == ASYS__URING_ONLY) {
 		pthread_mutex_unlock(&uring.lock);
 		return -EAGAIN;
 	}
 	/* first the part that can fail, so that all or nothing is queued */
 	err = to_threads ? asys__threads.submit(calls, n) : 0;
-	if (!err && to_ring) {
-		for (i = 0; i < n; i++) {
-			struct asys_call *c = calls[i];
-
-			if ((c->flags & LINKED) || !c->__bstate)
-				continue;
+	if (!err && ring_calls) {
+		for (c = ring_calls; c; c = next) {
+			next = c->__qnext;
 			__atomic_fetch_and(&c->state, ~ASYS__SUBMITTING, __ATOMIC_RELEASE);
 			enqueue(c);
 		}

@@ -78,6 +78,29 @@ void asys__seq_bump(struct asys__seq *s)
 		}
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define ASAN_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ASAN_BUILD 1
+#endif
+#endif
+
+#ifdef ASAN_BUILD
+#include <sanitizer/asan_interface.h>
+
+/*
+ * Cancellation unwinds the frames above without their epilogues, which is
+ * where AddressSanitizer unpoisons their redzones: tell it, as a longjmp
+ * does, or the thread trips over them on its way out.
+ */
+static void unwinding(void *arg)
+{
+	(void)arg;
+	__asan_handle_no_return();
+}
+#endif
+
 /*
  * Since glibc 2.34 a deferred pthread_cancel() interrupts only a thread
  * that is in asynchronous mode, which glibc's own cancellable system calls
@@ -87,9 +110,15 @@ static int cancellable_wait(uint32_t *word, uint32_t val, const struct timespec 
 {
 	int old, r;
 
+#ifdef ASAN_BUILD
+	pthread_cleanup_push(unwinding, NULL);
+#endif
 	pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &old);
 	r = asys__futex_wait(word, val, deadline);
 	pthread_setcanceltype(old, NULL);
+#ifdef ASAN_BUILD
+	pthread_cleanup_pop(0);
+#endif
 	return r;
 }
 
