@@ -405,9 +405,11 @@ static void arm_doorbell(void)
 }
 
 /*
- * Sleep until a completion or the doorbell, unless SQEs were published
- * meanwhile (see flush()): in the kernel's ring while calls are in flight,
- * on the futex `asleep` while only the doorbell's poll is.
+ * Submit the SQEs published so far and sleep until a completion or the
+ * doorbell (see flush()), in one io_uring_enter: in the kernel's ring
+ * while calls are in flight or about to be, on the futex `asleep` while
+ * only the doorbell's poll is.  SQEs published after the enter began ring
+ * the doorbell, whose poll is armed before the thread sleeps.
  */
 static int wait_for_work(void)
 {
@@ -415,15 +417,19 @@ static int wait_for_work(void)
 	int r;
 
 	pthread_mutex_lock(&uring.lock);
-	if (!uring.armed) {
+	if (!uring.armed)
 		arm_doorbell();
+	if (!uring.armed) {
+		/* the SQ is full: submit what it holds, and arm next time */
 		pthread_mutex_unlock(&uring.lock);
-		return 0;
+		return asys__ring_enter(&uring.ring, 0);
 	}
-	where = uring.inflight == 1 ? ASLEEP_IDLE : ASLEEP_IN_RING;
+	where = uring.inflight == 1 && !asys__ring_pending(&uring.ring) ? ASLEEP_IDLE
+									: ASLEEP_IN_RING;
 	pthread_mutex_unlock(&uring.lock);
 	__atomic_store_n(&uring.asleep, where, __ATOMIC_SEQ_CST);
-	if (asys__ring_pending(&uring.ring) || asys__ring_ready(&uring.ring)) {
+	if (asys__ring_ready(&uring.ring) ||
+	    (where == ASLEEP_IDLE && asys__ring_pending(&uring.ring))) {
 		__atomic_store_n(&uring.asleep, AWAKE, __ATOMIC_SEQ_CST);
 		return 0;
 	}
@@ -486,8 +492,7 @@ static void *ring_thread(struct asys__member *self)
 				break;
 			continue;
 		}
-		r = asys__ring_pending(&uring.ring) ? asys__ring_enter(&uring.ring, 0)
-						    : wait_for_work();
+		r = wait_for_work();
 		if (r == -EBADF || r == -EOPNOTSUPP)
 			break;	/* the program closed the ring's fd: nothing will complete */
 	}
