@@ -876,53 +876,6 @@ START_TEST(calls_run_on_workers_with_signals_blocked)
 }
 END_TEST
 
-/*
- * Calls made one at a time, each submitted once the last one's worker is
- * back asleep, all run on the worker that went idle last, although three
- * more sleep: one warm worker, not workers taking turns (each turn a
- * wake-up on another CPU), and the others left to time out.  The first
- * call is not counted: the four workers that start the test finish
- * together, and one may still be on its way to sleep when the others are.
- */
-START_TEST(one_call_at_a_time_keeps_to_one_worker)
-{
-	enum { W = 4, N = 16 };
-	struct asys_call r[W], c;
-	char buf[W], link[128];
-	pid_t first = 0;
-	int p[2], i;
-
-	if (!own_process("one_call_at_a_time_keeps_to_one_worker"))
-		return;
-	set_config(W, 1, 600000);
-	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	occupy_workers(r, buf, W, p[0], 1);
-	fill_pipe(p[1], W);
-	for (i = 0; i < W; i++)
-		wait_done(&r[i]);
-	for (i = 0; i <= N; i++) {
-		pid_t tid;
-
-		settle_rtaio_threads(20000);
-		ck_assert_int_eq(count_threads("rtaio-", 1), 0);
-		memset(link, 0, sizeof link);
-		asys_prep(&c, SYS_readlinkat, AT_FDCWD, (long)"/proc/thread-self", (long)link,
-			  sizeof link - 1, 0, 0);
-		submit1(&c);
-		wait_done(&c);
-		ck_assert_int_gt(c.result, 0);
-		tid = tid_of_link(link);
-		if (i == 1)
-			first = tid;
-		ck_assert_msg(i < 1 || tid == first, "call %d ran on worker %d, call 1 on %d", i,
-			      (int)tid, (int)first);
-	}
-	ck_assert_int_eq(count_threads("rtaio-worker", 0), W);
-	close(p[0]);
-	close(p[1]);
-}
-END_TEST
-
 /* The worker that ran a readlinkat of /proc/thread-self, from its result. */
 static pid_t run_on_worker(struct asys_call *c, char *link, size_t size)
 {
@@ -935,6 +888,58 @@ static pid_t run_on_worker(struct asys_call *c, char *link, size_t size)
 	return tid_of_link(link);
 }
 
+/* Start `n` bounded workers (at most 16) and let them go idle. */
+static void idle_workers(int n)
+{
+	struct asys_call r[16];
+	char buf[16];
+	int p[2], i;
+
+	ck_assert_int_le(n, 16);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	occupy_workers(r, buf, n, p[0], 1);
+	fill_pipe(p[1], n);
+	for (i = 0; i < n; i++)
+		wait_done(&r[i]);
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
+ * Calls made one at a time, each submitted once the last one's worker is
+ * back asleep, all run on the worker that went idle last, although three
+ * more sleep: one warm worker, not workers taking turns (each turn a
+ * wake-up on another CPU), and the others left to time out.  The first
+ * call is not counted: the four workers that start the test finish
+ * together, and one may still be on its way to sleep when the others are.
+ */
+START_TEST(one_call_at_a_time_keeps_to_one_worker)
+{
+	enum { W = 4, N = 16 };
+	struct asys_call c;
+	char link[128];
+	pid_t first = 0;
+	int i;
+
+	if (!own_process("one_call_at_a_time_keeps_to_one_worker"))
+		return;
+	set_config(W, 1, 600000);
+	idle_workers(W);
+	for (i = 0; i <= N; i++) {
+		pid_t tid;
+
+		settle_rtaio_threads(20000);
+		ck_assert_int_eq(count_threads("rtaio-", 1), 0);
+		tid = run_on_worker(&c, link, sizeof link);
+		if (i == 1)
+			first = tid;
+		ck_assert_msg(i < 1 || tid == first, "call %d ran on worker %d, call 1 on %d", i,
+			      (int)tid, (int)first);
+	}
+	ck_assert_int_eq(count_threads("rtaio-worker", 0), W);
+}
+END_TEST
+
 /*
  * Each call submitted as soon as the last one is complete, while its
  * worker is still on its way back from completing it: with three more
@@ -945,19 +950,15 @@ static pid_t run_on_worker(struct asys_call *c, char *link, size_t size)
 START_TEST(next_call_at_completion_keeps_to_one_worker)
 {
 	enum { W = 4, N = 2000 };
-	struct asys_call r[W], c;
-	char buf[W], link[128];
+	struct asys_call c;
+	char link[128];
 	pid_t first;
-	int p[2], i;
+	int i;
 
 	if (!own_process("next_call_at_completion_keeps_to_one_worker"))
 		return;
 	set_config(W, 1, 600000);
-	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	occupy_workers(r, buf, W, p[0], 1);
-	fill_pipe(p[1], W);
-	for (i = 0; i < W; i++)
-		wait_done(&r[i]);
+	idle_workers(W);
 	settle_rtaio_threads(20000);
 	first = run_on_worker(&c, link, sizeof link);
 	for (i = 1; i < N; i++) {
@@ -967,8 +968,6 @@ START_TEST(next_call_at_completion_keeps_to_one_worker)
 			      (int)tid, (int)first);
 	}
 	ck_assert_int_eq(count_threads("rtaio-worker", 0), W);
-	close(p[0]);
-	close(p[1]);
 }
 END_TEST
 

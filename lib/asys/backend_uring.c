@@ -12,9 +12,10 @@
  * to a file): io_uring would run them one at a time too, on a kernel worker
  * of its own (io-wq hashes them by inode), but each would then cost a
  * hand-off to that worker and back to the ring thread, where the thread
- * backend's worker runs them back to back.  If no ring can be set up (seccomp, an old kernel,
- * kernel.io_uring_disabled), every call goes to the thread backend, unless
- * RTAIO_BACKEND=uring asked for io_uring only: calls then fail with EAGAIN.
+ * backend's worker runs them back to back.  If no ring can be set up
+ * (seccomp, an old kernel, kernel.io_uring_disabled), every call goes to
+ * the thread backend, unless RTAIO_BACKEND=uring asked for io_uring only:
+ * calls then fail with EAGAIN.
  *
  * Only the ring thread calls io_uring_enter.  The kernel ties a request to
  * the thread that submitted it, and finishes a pipe read or a buffered read
