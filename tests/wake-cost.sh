@@ -1,7 +1,8 @@
 #!/bin/sh
 # A completion that nobody waits for costs the completing side no system
 # call: strace counts the futex calls on the calls' completion words while a
-# batch completes unwatched, then while each has a waiter.
+# batch completes unwatched, then while each has a waiter; then the futex
+# wake-ups anywhere while lio_listio(LIO_WAIT) lists finish at submission.
 set -eu
 bin="${top_builddir:?}/tests/wake_cost"
 log=$(mktemp)
@@ -11,25 +12,34 @@ trap 'rm -f "$log" "$out"' EXIT
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
 	strace -f -q -e trace=futex,write -o "$log" "$bin" >"$out"
 read -r lo hi <"$out"
-# futex calls on an address in [lo, hi) between the markers A and B, then
-# between B and C; addresses compare as zero-padded hex strings
+# count FROM TO [LO HI]: futex calls between the markers FROM and TO on an
+# address in [LO, HI), or the FUTEX_WAKE calls on any address; addresses
+# compare as zero-padded hex strings
 count() {
-	awk -v from="$1" -v to="$2" -v lo="$lo" -v hi="$hi" '
+	awk -v from="$1" -v to="$2" -v lo="${3:-}" -v hi="${4:-}" '
 		index($0, "write(1, \"" from) { on = 1; next }
 		index($0, "write(1, \"" to) { on = 0 }
-		on && match($0, /futex\(0x[0-9a-f]+/) {
+		on && lo == "" && /futex\(0x[0-9a-f]+, FUTEX_WAKE/ { n++ }
+		on && lo != "" && match($0, /futex\(0x[0-9a-f]+/) {
 			a = substr($0, RSTART + 8, RLENGTH - 8)
 			while (length(a) < 16) a = "0" a
 			if (a >= lo && a < hi) n++
 		}
 		END { print n + 0 }' "$log"
 }
-unwatched=$(count A B)
-watched=$(count B C)
+unwatched=$(count A B "$lo" "$hi")
+watched=$(count B C "$lo" "$hi")
+watched_wakes=$(count B C)
+lists=$(count D E)
 echo "futex calls on 2000 completion words: $unwatched unwatched, $watched with a waiter each"
-# The watched phase shows that the filter sees the words at all.
-if [ "$watched" -eq 0 ]; then
+echo "futex wake-ups while 100 lists of cached reads finish at submission: $lists"
+# The watched phase shows that the filters see the words and the wake-ups at all.
+if [ "$watched" -eq 0 ] || [ "$watched_wakes" -eq 0 ]; then
 	echo "FAIL: no futex call on a completion word even with waiters"
+	exit 1
+fi
+if [ "$lists" -ne 0 ]; then
+	echo "FAIL: lio_listio lists that nobody waited for made $lists futex wake-ups"
 	exit 1
 fi
 if [ "$unwatched" -eq 0 ]; then

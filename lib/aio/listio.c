@@ -9,6 +9,9 @@
 
 #include "internal.h"
 
+/* in pending, while lio_listio(LIO_WAIT) sleeps on it */
+#define LIST_SLEEPING 0x80000000u
+
 struct aio__list {
 	uint32_t pending;	/* unfinished elements, +1 while lio_listio submits */
 	uint32_t refs;		/* the submitter, the elements, a queued notification */
@@ -33,17 +36,40 @@ void aio__list_hold(struct aio__list *l)
 	__atomic_fetch_add(&l->pending, 1, __ATOMIC_RELAXED);
 }
 
+/* The last element to finish wakes the waiter only if it went to sleep. */
 void aio__list_done(struct aio__list *l, bool failed)
 {
+	uint32_t left;
+
 	if (failed)
 		__atomic_fetch_add(&l->failed, 1, __ATOMIC_RELAXED);
-	if (!__atomic_sub_fetch(&l->pending, 1, __ATOMIC_ACQ_REL)) {
+	left = __atomic_sub_fetch(&l->pending, 1, __ATOMIC_ACQ_REL);
+	if (!(left & ~LIST_SLEEPING)) {
 		if (l->note.sev.sigev_notify == SIGEV_THREAD)
 			__atomic_fetch_add(&l->refs, 1, __ATOMIC_RELAXED);
 		aio__notify(&l->note);
-		asys__wake(&l->pending);
+		if (left & LIST_SLEEPING)
+			asys__wake(&l->pending);
 	}
 	list_put(l);
+}
+
+/* LIO_WAIT: 0 once every element has finished, or -EINTR. */
+static int wait_list(struct aio__list *l)
+{
+	struct timespec forever;
+	uint32_t v;
+
+	asys__deadline(NULL, &forever);
+	while ((v = __atomic_load_n(&l->pending, __ATOMIC_ACQUIRE)) & ~LIST_SLEEPING) {
+		if (!(v & LIST_SLEEPING) &&
+		    !__atomic_compare_exchange_n(&l->pending, &v, v | LIST_SLEEPING, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			continue;
+		if (asys__futex_wait(&l->pending, v | LIST_SLEEPING, &forever) == -EINTR)
+			return -EINTR;
+	}
+	return 0;
 }
 
 /* old_abi: lio_listio@GLIBC_2.2.5, which ignores each element's sigevent. */
@@ -90,18 +116,10 @@ static int listio(int mode, struct aiocb *const list[], int nent, struct sigeven
 	aio__batch_flush(&batch);
 	__atomic_fetch_add(&l->refs, 1, __ATOMIC_RELAXED);	/* kept for the wait */
 	aio__list_done(l, false);	/* the submitter's hold */
-	if (mode == LIO_WAIT) {
-		struct timespec forever;
-		uint32_t v;
-
-		asys__deadline(NULL, &forever);
-		while ((v = __atomic_load_n(&l->pending, __ATOMIC_ACQUIRE))) {
-			if (asys__futex_wait(&l->pending, v, &forever) == -EINTR) {
-				list_put(l);
-				errno = EINTR;
-				return -1;
-			}
-		}
+	if (mode == LIO_WAIT && wait_list(l) == -EINTR) {
+		list_put(l);
+		errno = EINTR;
+		return -1;
 	}
 	i = __atomic_load_n(&l->failed, __ATOMIC_ACQUIRE);
 	list_put(l);
