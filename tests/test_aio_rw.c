@@ -1510,6 +1510,82 @@ START_TEST(inline_reads_can_be_turned_off)
 }
 END_TEST
 
+/*
+ * An O_DIRECT read must never be tried inside aio_read, where preadv2
+ * would wait for the device: it goes through the engine, and a thread of
+ * rtaio's does the waiting.  The file is written back first, so that a
+ * read tried at once would find nothing to stop it (dirty pages make it
+ * fail with EAGAIN and go the usual way anyway).
+ */
+static void *synced_file(int *fd, size_t size)
+{
+	void *buf;
+
+	*fd = pattern_file(size);
+	ck_assert_int_eq(fdatasync(*fd), 0);
+	ck_assert_int_eq(posix_memalign(&buf, 4096, 4096), 0);
+	return buf;
+}
+
+/* A 4 KiB read at off, final with the file's data. */
+static void read_block(int fd, void *buf, off_t off, bool final_at_once)
+{
+	struct aiocb cb;
+
+	prep_aiocb(&cb, fd, buf, 4096, off);
+	submit_read(&cb);
+	if (final_at_once)
+		ck_assert_int_eq(aio_error(&cb), 0);
+	wait_final(&cb, 10000);
+	ck_assert_int_eq(aio_return(&cb), 4096);
+	ck_assert_int_eq(first_bad_byte(buf, (uint64_t)off, 4096), -1);
+}
+
+START_TEST(direct_read_goes_through_the_engine)
+{
+	char path[64];
+	int fd, direct;
+	void *buf = synced_file(&fd, 1 << 20);
+
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	direct = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (direct < 0) {
+		ck_assert_int_eq(errno, EINVAL);	/* a filesystem without O_DIRECT */
+		return;
+	}
+	read_block(direct, buf, 65536, false);
+	ck_assert_int_gt(rtaio_thread_count(), 0);
+	free(buf);
+	close(direct);
+	close(fd);
+}
+END_TEST
+
+/*
+ * rtaio trusts a check of an fd's flags for 100 µs (rtaio.7): once that has
+ * passed, an fd that gained O_DIRECT has its reads go through the engine.
+ * The pause is what is tested, the age of the check, not a synchronisation.
+ */
+START_TEST(fd_that_gains_o_direct_is_checked_again)
+{
+	struct timespec past_the_check = { 0, 2000000 };
+	int fd;
+	void *buf = synced_file(&fd, 1 << 20);
+
+	read_block(fd, buf, 0, true);
+	ck_assert_int_eq(rtaio_thread_count(), 0);
+	if (fcntl(fd, F_SETFL, O_DIRECT) < 0) {
+		ck_assert_int_eq(errno, EINVAL);	/* a filesystem without O_DIRECT */
+		return;
+	}
+	nanosleep(&past_the_check, NULL);
+	read_block(fd, buf, 65536, false);
+	ck_assert_int_gt(rtaio_thread_count(), 0);
+	free(buf);
+	close(fd);
+}
+END_TEST
+
 static Suite *rw_suite(void)
 {
 	Suite *s = suite_create("aio_rw");
@@ -1527,6 +1603,8 @@ static Suite *rw_suite(void)
 	tcase_add_test(data, cached_read_completes_in_aio_read);
 	tcase_add_test(data, cached_read_not_held_by_pending_fsync);
 	tcase_add_test(data, inline_reads_can_be_turned_off);
+	tcase_add_test(data, direct_read_goes_through_the_engine);
+	tcase_add_test(data, fd_that_gains_o_direct_is_checked_again);
 	tcase_add_test(data, write_lands_at_offset);
 	tcase_add_test(data, many_concurrent_requests_on_one_fd);
 	tcase_add_test(data, many_threads_submit_on_one_fd);

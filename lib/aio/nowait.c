@@ -4,13 +4,20 @@
  * so the request costs no hand-off to another thread, whatever the backend.
  *
  * Tried first, before anything else is asked of the fd: a read that
- * completes here costs fcntl and preadv2, no more (preadv2 alone for a
- * lio_listio element on the fd of the one before).  The elements of a list
+ * completes here costs preadv2, no more.  The elements of a list
  * on files go further when the engine can (io_uring): they wait in the
  * batch, and are tried all together in one system call
  * (asys__read_now) when the batch is flushed, the ones not served then
- * going the usual way.  Not with O_DIRECT, where
- * the kernel would issue the I/O and wait for it in the caller.  preadv2
+ * going the usual way.
+ *
+ * Not with O_DIRECT, where the kernel would issue the I/O and wait for it
+ * in the caller.  Asking (fcntl) cost a third of a cached read's time, so
+ * an fd's answer is kept for 100 µs (seen_buffered): an fd number closed
+ * and opened again with O_DIRECT, or given O_DIRECT by F_SETFL, may have
+ * reads started within that time wait for the device here.  The answer
+ * cannot be kept for longer, nor known to be stale: nothing tells a
+ * library that an fd was closed or its flags changed.  A stale answer
+ * costs time, never data: the read is what the program asked for.  preadv2
  * fails with ESPIPE on pipes, sockets and terminals, whose reads go in
  * order the usual way; so does any read while a non-seekable fd has
  * requests unfinished (/dev/zero takes preadv2, but a read on it must not
@@ -25,8 +32,43 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include "internal.h"
+
+/*
+ * The fds found without O_DIRECT lately: fd + 1 in the high half, in the
+ * low half the time of the check in units of 1024 ns (wrapping).
+ */
+#define SEEN_SLOTS 1024
+#define RECHECK_UNITS (100000 >> 10)	/* 100 µs */
+static uint64_t seen_buffered[SEEN_SLOTS];
+
+static uint32_t now_units(void)
+{
+	struct timespec ts;
+
+	asys__now(&ts);
+	return (uint32_t)(((uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec) >> 10);
+}
+
+/* t's fd has no O_DIRECT, as far as a check at most RECHECK_UNITS old knows. */
+static bool buffered(struct aio__fdtype *t)
+{
+	uint64_t *slot = &seen_buffered[(unsigned)t->fd % SEEN_SLOTS];
+	uint64_t e = __atomic_load_n(slot, __ATOMIC_RELAXED);
+	uint32_t now = now_units();
+	int flags;
+
+	if (t->fd >= 0 && e >> 32 == (uint32_t)t->fd + 1 &&
+	    now - (uint32_t)e < RECHECK_UNITS)
+		return true;
+	flags = aio__fd_flags(t);
+	if (flags < 0 || (flags & O_DIRECT))
+		return false;
+	__atomic_store_n(slot, (uint64_t)((uint32_t)t->fd + 1) << 32 | now, __ATOMIC_RELAXED);
+	return true;
+}
 
 /* What a read at once returned: true if that completes the request. */
 static bool read_done(struct aio__request *r, const struct aiocb *cb, long n)
@@ -68,13 +110,9 @@ bool aio__read_now(struct aio__request *r, const struct aiocb *cb, struct aio__f
 {
 	struct iovec iov = { (void *)cb->aio_buf, cb->aio_nbytes };
 	ssize_t n;
-	int flags;
 
 	if (!aio__inline_reads || r->op != LIO_READ || cb->aio_offset < 0 ||
-	    aio__fd_stream_busy(r->fildes))
-		return false;
-	flags = aio__fd_flags(t);
-	if (flags < 0 || (flags & O_DIRECT))
+	    aio__fd_stream_busy(r->fildes) || !buffered(t))
 		return false;
 	if (batch->reads && asys__reads_now())
 		return keep_for_batch(r, cb, t, batch);
