@@ -56,18 +56,24 @@ static uint32_t now_units(void)
 static bool buffered(struct aio__fdtype *t)
 {
 	uint64_t *slot = &seen_buffered[(unsigned)t->fd % SEEN_SLOTS];
-	uint64_t e = __atomic_load_n(slot, __ATOMIC_RELAXED);
-	uint32_t now = now_units();
+	uint64_t e;
+	uint32_t now;
 	int flags;
 
-	if (t->fd >= 0 && e >> 32 == (uint32_t)t->fd + 1 &&
-	    now - (uint32_t)e < RECHECK_UNITS)
+	if (t->buffered != -1)
+		return t->buffered;
+	e = __atomic_load_n(slot, __ATOMIC_RELAXED);
+	now = now_units();
+	t->buffered = t->fd >= 0 && e >> 32 == (uint32_t)t->fd + 1 &&
+		      now - (uint32_t)e < RECHECK_UNITS;
+	if (t->buffered)
 		return true;
 	flags = aio__fd_flags(t);
-	if (flags < 0 || (flags & O_DIRECT))
-		return false;
-	__atomic_store_n(slot, (uint64_t)((uint32_t)t->fd + 1) << 32 | now, __ATOMIC_RELAXED);
-	return true;
+	t->buffered = flags >= 0 && !(flags & O_DIRECT);
+	if (t->buffered)
+		__atomic_store_n(slot, (uint64_t)((uint32_t)t->fd + 1) << 32 | now,
+				 __ATOMIC_RELAXED);
+	return t->buffered;
 }
 
 /* What a read at once returned: true if that completes the request. */

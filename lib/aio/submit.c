@@ -99,7 +99,7 @@ static int refuse_request(struct aio__request *r, int err)
 /* Nothing asked of fd yet. */
 static void fdtype_reset(struct aio__fdtype *t, int fd)
 {
-	*t = (struct aio__fdtype){ fd, -1, -1, -1 };
+	*t = (struct aio__fdtype){ fd, -1, -1, -1, -1 };
 }
 
 /* Empty, knowing no fd; not the arrays, which only the first n count. */
