@@ -70,28 +70,36 @@ static int cached_file(void)
 	return fd;
 }
 
-/* lio_listio(LIO_WAIT) of reads of the file */
+/* lio_listio(LIO_WAIT) of n reads (n <= BURST) of the file's blocks, in turn */
+static void read_list(int fd, int n)
+{
+	static char buf[BURST][4096];
+	struct aiocb cbs[BURST], *cbl[BURST];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		cbs[i] = (struct aiocb){ .aio_fildes = fd, .aio_buf = buf[i],
+					 .aio_nbytes = sizeof buf[i],
+					 .aio_offset = (off_t)(i % LIST) * 4096,
+					 .aio_lio_opcode = LIO_READ };
+		cbl[i] = &cbs[i];
+	}
+	if (lio_listio(LIO_WAIT, cbl, n, NULL) < 0) {
+		perror("lio_listio");
+		exit(1);
+	}
+}
+
+/* LISTS lists of LIST reads of the file */
 static void cached_lists(int fd)
 {
-	static char buf[LIST][4096];
-	struct aiocb cbs[LIST], *cbl[LIST];
-	int i, n;
+	int n;
 
 	/* the first list also sets the POSIX layer up (pthread_once wakes) */
 	for (n = -1; n < LISTS; n++) {
 		if (n == 0)
 			marker("D\n");
-		for (i = 0; i < LIST; i++) {
-			cbs[i] = (struct aiocb){ .aio_fildes = fd, .aio_buf = buf[i],
-						 .aio_nbytes = sizeof buf[i],
-						 .aio_offset = (off_t)i * 4096,
-						 .aio_lio_opcode = LIO_READ };
-			cbl[i] = &cbs[i];
-		}
-		if (lio_listio(LIO_WAIT, cbl, LIST, NULL) < 0) {
-			perror("lio_listio");
-			exit(1);
-		}
+		read_list(fd, LIST);
 	}
 	marker("E\n");
 }
@@ -138,9 +146,8 @@ static void until_asleep(int tid)
  */
 static void reads_while_suspended(int fd)
 {
-	static char byte, buf[BURST][4096];
-	struct aiocb cbs[BURST], *cbl[BURST];
-	int pipe_fds[2], i, n, tid;
+	static char byte;
+	int pipe_fds[2], n, tid;
 	pthread_t t;
 
 	if (pipe2(pipe_fds, O_CLOEXEC) < 0) {
@@ -158,19 +165,8 @@ static void reads_while_suspended(int fd)
 	printf("waiter %d\n", tid);
 	fflush(stdout);
 	marker("F\n");
-	for (n = 0; n < READS / BURST; n++) {
-		for (i = 0; i < BURST; i++) {
-			cbs[i] = (struct aiocb){ .aio_fildes = fd, .aio_buf = buf[i],
-						 .aio_nbytes = sizeof buf[i],
-						 .aio_offset = (off_t)(i % LIST) * 4096,
-						 .aio_lio_opcode = LIO_READ };
-			cbl[i] = &cbs[i];
-		}
-		if (lio_listio(LIO_WAIT, cbl, BURST, NULL) < 0) {
-			perror("lio_listio");
-			exit(1);
-		}
-	}
+	for (n = 0; n < READS / BURST; n++)
+		read_list(fd, BURST);
 	marker("G\n");
 	if (write(pipe_fds[1], "x", 1) != 1 || pthread_join(t, NULL)) {
 		perror("wake_cost: ending the aio_suspend thread");
