@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -782,6 +783,143 @@ START_TEST(blocking_stream_writes_stay_in_order)
 				     k / LEN);
 	free(got);
 	free(data);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+/*
+ * Two writes larger than the stream holds, queued back to back on a blocking
+ * pipe or socket, while the reader takes 1000 bytes at a time: each returns
+ * its whole length and the reader sees all of the first, then all of the
+ * second, as with write(2).  (io_uring ends such a write at the first short
+ * count: 64 KiB of 'A', then 'B'.)
+ */
+START_TEST(blocking_stream_writes_are_whole)
+{
+	enum { LEN = 256 * 1024, CHUNK = 1000 };
+	unsigned char *a = malloc(LEN), *b = malloc(LEN), *got = malloc(2 * LEN);
+	struct aiocb cbs[2];
+	size_t have = 0, k;
+	int p[2];
+	double end = now_sec() + WAIT_MS / 1000.0;
+
+	ck_assert(a && b && got);
+	memset(a, 'A', LEN);
+	memset(b, 'B', LEN);
+	make_pipe(p, _i);
+	prep_aiocb(&cbs[0], p[1], a, LEN, 0);
+	prep_aiocb(&cbs[1], p[1], b, LEN, 0);
+	ck_assert_int_eq(aio_write(&cbs[0]), 0);
+	ck_assert_int_eq(aio_write(&cbs[1]), 0);
+	while (have < 2 * LEN) {
+		struct pollfd pfd = { p[0], POLLIN, 0 };
+		ssize_t r;
+
+		ck_assert_msg(now_sec() < end && poll(&pfd, 1, WAIT_MS) == 1,
+			      "the stream stalled after %zu bytes", have);
+		r = read(p[0], got + have, CHUNK < 2 * LEN - have ? CHUNK : 2 * LEN - have);
+		ck_assert_int_gt(r, 0);
+		have += (size_t)r;
+	}
+	expect_done(&cbs[0], 0, LEN);
+	expect_done(&cbs[1], 0, LEN);
+	for (k = 0; k < 2 * LEN; k++)
+		if (got[k] != (k < LEN ? 'A' : 'B'))
+			ck_abort_msg("byte %zu of the stream is '%c'", k, got[k]);
+	free(got);
+	free(b);
+	free(a);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+/*
+ * On an O_NONBLOCK pipe, a write returns what write(2) would: as much as
+ * the pipe takes, then EAGAIN once it is full.
+ */
+START_TEST(nonblocking_pipe_write_is_what_write_gives)
+{
+	enum { LEN = 256 * 1024 };
+	char *buf = calloc(1, LEN);
+	struct aiocb cb;
+	int p[2], size;
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	size = fcntl(p[1], F_GETPIPE_SZ);
+	ck_assert_int_gt(size, 0);
+	prep_aiocb(&cb, p[1], buf, LEN, 0);
+	ck_assert_int_eq(aio_write(&cb), 0);
+	expect_done(&cb, 0, size);
+	prep_aiocb(&cb, p[1], buf, LEN, 0);
+	ck_assert_int_eq(aio_write(&cb), 0);
+	expect_done(&cb, EAGAIN, -1);
+	free(buf);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+/* On an empty O_NONBLOCK pipe or socket, a read fails with EAGAIN, as read(2). */
+START_TEST(nonblocking_stream_read_is_eagain)
+{
+	struct aiocb cb;
+	char c;
+	int p[2];
+
+	make_pipe(p, _i);
+	ck_assert_int_eq(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	prep_aiocb(&cb, p[0], &c, 1, 0);
+	ck_assert_int_eq(aio_read(&cb), 0);
+	expect_done(&cb, EAGAIN, -1);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+/*
+ * aio_cancel of a write blocked on a full pipe after part of it went in:
+ * the thread backend never interrupts a running call (AIO_NOTCANCELED; the
+ * write then completes whole once the pipe is drained); io_uring interrupts
+ * it, and the result is the count written, as for write(2) interrupted by
+ * a signal (AIO_ALLDONE).  Never ECANCELED with data in the pipe.
+ */
+START_TEST(cancelled_stream_write_reports_what_it_wrote)
+{
+	enum { LEN = 256 * 1024 };
+	char *buf = malloc(LEN), *got = malloc(LEN);
+	double end = now_sec() + WAIT_MS / 1000.0;
+	struct aiocb cb;
+	int p[2], size, queued = 0;
+
+	ck_assert(buf && got);
+	memset(buf, 'w', LEN);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	size = fcntl(p[1], F_GETPIPE_SZ);
+	prep_aiocb(&cb, p[1], buf, LEN, 0);
+	ck_assert_int_eq(aio_write(&cb), 0);
+	while (queued < size) {
+		ck_assert_msg(now_sec() < end, "the write filled %d bytes of the pipe", queued);
+		ck_assert_int_eq(ioctl(p[0], FIONREAD, &queued), 0);
+		sched_yield();
+	}
+	ck_assert_int_eq(aio_error(&cb), EINPROGRESS);
+	if (backend_is_uring()) {
+		ck_assert_int_eq(aio_cancel(p[1], &cb), AIO_ALLDONE);
+		assert_status(&cb, 0, size);
+		ck_assert_int_eq(drain(p[0], got, LEN), (size_t)size);
+	} else {
+		ck_assert_int_eq(aio_cancel(p[1], &cb), AIO_NOTCANCELED);
+		while (aio_error(&cb) == EINPROGRESS) {
+			ck_assert_msg(now_sec() < end, "the write never completed");
+			drain(p[0], got, LEN);
+		}
+		assert_status(&cb, 0, LEN);
+	}
+	free(got);
+	free(buf);
 	close(p[0]);
 	close(p[1]);
 }
@@ -1628,6 +1766,10 @@ static Suite *rw_suite(void)
 	tcase_add_loop_test(order, stream_reads_run_in_submission_order, 0, 2);
 	tcase_add_loop_test(order, stream_writes_run_in_submission_order, 0, 2);
 	tcase_add_loop_test(order, blocking_stream_writes_stay_in_order, 0, 2);
+	tcase_add_loop_test(order, blocking_stream_writes_are_whole, 0, 2);
+	tcase_add_test(order, nonblocking_pipe_write_is_what_write_gives);
+	tcase_add_loop_test(order, nonblocking_stream_read_is_eagain, 0, 2);
+	tcase_add_test(order, cancelled_stream_write_reports_what_it_wrote);
 	tcase_add_test(order, pending_pipe_reads_do_not_starve_file_io);
 	tcase_add_test(order, device_read_waits_for_earlier_write);
 	tcase_add_loop_test(sync, fsync_completes_after_earlier_writes, 0, 2);

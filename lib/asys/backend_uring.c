@@ -30,6 +30,18 @@
  * reap and arm again (a program with one O_DIRECT read at a time rings
  * for every read).
  *
+ * Writes to pipes, sockets and terminals: io_uring ends one short as soon
+ * as the fd takes less than the whole (a pipe holds 64 KiB), where write(2)
+ * on a blocking fd returns only once everything is written.  A short
+ * write(2) or send(2) in the ring is therefore continued from where it
+ * stopped, by the ring thread as it reaps the CQE, until it is whole, fails
+ * or is interrupted (the result is then the count written so far, as for
+ * write(2) interrupted by a signal); on an O_NONBLOCK fd (see nonblocking())
+ * or for a send with MSG_DONTWAIT, the short count is final, as for write(2).  The
+ * progress is kept in call->result, which nobody reads before the call is
+ * final.  writev, pwritev2 and sendmsg on streams, whose continuation would
+ * need the iovec walked, go to the thread backend.
+ *
  * A call in the ring is RUNNING: the kernel may be executing it.  The ring
  * holds at most as many requests as its CQ has slots (so no completion ever
  * waits in the kernel's overflow list); further calls wait, QUEUED and
@@ -48,9 +60,11 @@
  * after the engine's chain_lock and before the thread backend's lock.  The
  * ring thread is the CQ's only consumer and reads it without the lock.
  */
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -68,6 +82,7 @@
 #define IN_RING 0x1u		/* routed to the ring (else to the thread backend) */
 #define INTERRUPT 0x2u		/* a canceller wants the completion */
 #define REAPED 0x4u		/* the ring thread has seen the CQE */
+#define NONBLOCK 0x8u		/* on an O_NONBLOCK pipe or socket: never waits */
 #define OP_SHIFT 8		/* above: the IORING_OP_ a call in the ring uses */
 
 #define LINKED (ASYS_LINK | ASYS_LINK_ARG)
@@ -129,8 +144,8 @@ static int ring_opcode(const struct asys_call *c, const long a[ASYS_MAX_ARGS])
 		return seekable && a[3] >= 0 && fits_u32(a[2]) ? IORING_OP_WRITE : -1;
 	case SYS_readv:
 		return fits_u32(a[2]) ? IORING_OP_READV : -1;
-	case SYS_writev:
-		return fits_u32(a[2]) ? IORING_OP_WRITEV : -1;
+	case SYS_writev:	/* on a stream: whole only through writev(2) itself */
+		return seekable && fits_u32(a[2]) ? IORING_OP_WRITEV : -1;
 	case SYS_preadv:
 		return seekable && a[3] >= 0 && fits_u32(a[2]) ? IORING_OP_READV : -1;
 	case SYS_pwritev:
@@ -139,8 +154,8 @@ static int ring_opcode(const struct asys_call *c, const long a[ASYS_MAX_ARGS])
 		return (seekable || a[3] == -1) && a[3] >= -1 && fits_u32(a[2]) &&
 		       fits_u32(a[5]) ? IORING_OP_READV : -1;
 	case SYS_pwritev2:
-		return (seekable || a[3] == -1) && a[3] >= -1 && fits_u32(a[2]) &&
-		       fits_u32(a[5]) ? IORING_OP_WRITEV : -1;
+		return seekable && a[3] >= -1 && fits_u32(a[2]) && fits_u32(a[5]) ?
+			       IORING_OP_WRITEV : -1;
 	case SYS_fsync:
 	case SYS_fdatasync:
 		return IORING_OP_FSYNC;
@@ -152,8 +167,8 @@ static int ring_opcode(const struct asys_call *c, const long a[ASYS_MAX_ARGS])
 		return fits_u32(a[2]) && fits_u32(a[3]) ? IORING_OP_STATX : -1;
 	case SYS_fallocate:
 		return fits_u32(a[1]) ? IORING_OP_FALLOCATE : -1;
-	case SYS_sendmsg:
-		return fits_u32(a[2]) ? IORING_OP_SENDMSG : -1;
+	case SYS_sendmsg:	/* continuing one on a stream: see above */
+		return -1;
 	case SYS_recvmsg:
 		return fits_u32(a[2]) ? IORING_OP_RECVMSG : -1;
 	case SYS_sendto:	/* without a destination: send(2) */
@@ -218,7 +233,6 @@ static void fill(struct io_uring_sqe *sqe, const struct asys_call *c, int op,
 		sqe->off = (uint64_t)a[2];
 		sqe->addr = (uint64_t)a[3];
 		break;
-	case SYS_sendmsg:
 	case SYS_recvmsg:
 		sqe->addr = (uint64_t)a[1];
 		sqe->msg_flags = (uint32_t)a[2];
@@ -241,6 +255,12 @@ static void fill(struct io_uring_sqe *sqe, const struct asys_call *c, int op,
 	default:	/* fsync, close: the fd alone */
 		break;
 	}
+	if (__atomic_load_n(&c->__bstate, __ATOMIC_RELAXED) & NONBLOCK) {
+		if (op == IORING_OP_SEND || op == IORING_OP_RECV || op == IORING_OP_RECVMSG)
+			sqe->msg_flags |= MSG_DONTWAIT;
+		else
+			sqe->rw_flags |= RWF_NOWAIT;
+	}
 }
 
 /* Where the call went; its other bits change under the ring thread's feet. */
@@ -259,14 +279,50 @@ static int ring_op(const struct asys_call *c)
 }
 
 /*
+ * io_uring waits for a pipe or socket to be ready even when its fd is
+ * O_NONBLOCK, where read(2) and write(2) fail with EAGAIN or take what
+ * fits: such a call carries RWF_NOWAIT or MSG_DONTWAIT into the ring
+ * (NONBLOCK), and one that can carry neither goes to the thread backend,
+ * which runs the system call itself.  Files never wait on O_NONBLOCK.
+ */
+static uint32_t nonblocking(const struct asys_call *c, int op)
+{
+	long a[ASYS_MAX_ARGS];
+	int fl;
+
+	if (c->__class != ASYS__BLOCKING)
+		return 0;
+	args_of(c, a);
+	fl = fcntl((int)a[0], F_GETFL);
+	if (fl < 0 || !(fl & O_NONBLOCK))
+		return 0;
+	switch (op) {
+	case IORING_OP_READ:
+	case IORING_OP_WRITE:
+	case IORING_OP_READV:
+	case IORING_OP_SEND:
+	case IORING_OP_RECV:
+	case IORING_OP_RECVMSG:
+		return NONBLOCK;
+	default:
+		return ~0u;
+	}
+}
+
+/*
  * With the lock, once ring_ready() has told whether there is a ring: the
  * call's __bstate, IN_RING with its operation, or 0 for the thread backend.
  */
-static uint32_t route(int op, bool ready)
+static uint32_t route(const struct asys_call *c, int op, bool ready)
 {
+	uint32_t nowait;
+
 	if (!ready || op < 0 || !asys__ring_has_op(&uring.ring, (unsigned)op))
 		return 0;
-	return IN_RING | (uint32_t)op << OP_SHIFT;
+	nowait = nonblocking(c, op);
+	if (nowait == ~0u)
+		return 0;
+	return IN_RING | nowait | (uint32_t)op << OP_SHIFT;
 }
 
 /*
@@ -316,6 +372,7 @@ static void start(struct asys_call *c, struct io_uring_sqe *sqe)
 
 	args_of(c, a);
 	fill(sqe, c, (int)(c->__bstate >> OP_SHIFT), a);
+	c->result = 0;	/* bytes written so far, for a write that goes on */
 	asys__transition(c, ASYS_QUEUED, ASYS_RUNNING);
 	if (c->__class == ASYS__BLOCKING)
 		uring.inflight_blocking++;
@@ -367,11 +424,63 @@ static void feed(void)
 	}
 }
 
+/* A write(2) or send(2) that goes on until whole: not on an O_NONBLOCK fd. */
+static bool whole_write(const struct asys_call *c, const long a[ASYS_MAX_ARGS])
+{
+	if (__atomic_load_n(&c->__bstate, __ATOMIC_RELAXED) & NONBLOCK)
+		return false;
+	return c->nr == SYS_write || (c->nr == SYS_sendto && !(a[3] & MSG_DONTWAIT));
+}
+
+/*
+ * A write that the kernel ended short with `done` bytes written in all:
+ * true if the rest went back into the ring, in the slot the call holds.
+ * Not once a canceller has asked for the call (INTERRUPT, set under the
+ * lock): its ASYNC_CANCEL would miss an SQE queued after it.
+ */
+static bool write_rest(struct asys_call *c, long done)
+{
+	struct io_uring_sqe *sqe;
+	long a[ASYS_MAX_ARGS];
+
+	args_of(c, a);
+	if (done >= a[2] || !whole_write(c, a))
+		return false;
+	pthread_mutex_lock(&uring.lock);
+	sqe = NULL;
+	if (!(__atomic_load_n(&c->__bstate, __ATOMIC_RELAXED) & INTERRUPT)) {
+		sqe = asys__ring_sqe(&uring.ring);
+		if (!sqe) {
+			/* the ring thread may always hand the SQ to the kernel */
+			asys__ring_commit(&uring.ring);
+			asys__ring_enter(&uring.ring, 0);
+			sqe = asys__ring_sqe(&uring.ring);
+		}
+	}
+	if (sqe) {
+		a[1] += done;
+		a[2] -= done;
+		fill(sqe, c, (int)(c->__bstate >> OP_SHIFT), a);
+		c->result = done;
+		/* complete_batch() counts the CQE reaped out of flight */
+		uring.inflight++;
+		if (c->__class == ASYS__BLOCKING)
+			uring.inflight_blocking++;
+	}
+	pthread_mutex_unlock(&uring.lock);
+	return sqe;
+}
+
 /* One CQE of a call: complete it, or hand it to the canceller that asked for it. */
 static void reaped(struct asys_call *c, long res)
 {
+	long done = c->result;	/* by a write's earlier rounds */
 	uint32_t old;
 
+	if (res > 0 && write_rest(c, done + res))
+		return;
+	if (done > 0)
+		res = done + (res > 0 ? res : 0);
 	c->result = res;
 	old = __atomic_fetch_or(&c->__bstate, REAPED, __ATOMIC_ACQ_REL);
 	if (old & INTERRUPT) {
@@ -587,7 +696,7 @@ static int uring_submit(struct asys_call *const calls[], size_t n)
 			asked = true;
 		}
 		refused |= op >= 0 && !ready;
-		c->__bstate = route(op, ready);
+		c->__bstate = route(c, op, ready);
 		if (c->__bstate) {
 			*ring_tail = c;
 			ring_tail = &c->__qnext;
@@ -675,7 +784,7 @@ static void uring_requeue(struct asys_call *c)
 	int op = ring_op(c);
 
 	pthread_mutex_lock(&uring.lock);
-	c->__bstate = route(op, op >= 0 && ring_ready());
+	c->__bstate = route(c, op, op >= 0 && ring_ready());
 	if (c->__bstate) {
 		enqueue(c);
 		flush();
