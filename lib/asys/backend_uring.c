@@ -24,11 +24,23 @@
  * submitting thread only fills in SQEs, under uring.lock, and rings the
  * doorbell when the ring thread sleeps; a busy ring thread picks the SQEs
  * up on its next round, with no system call on the submitting side.  With
- * calls in flight, the ring thread sleeps in io_uring_enter and the
- * doorbell is an eventfd that it keeps polled in the ring.  With none, it
- * sleeps on a futex, whose wake-up is cheaper: no poll completion to post,
- * reap and arm again (a program with one O_DIRECT read at a time rings
- * for every read).
+ * calls in flight, the ring thread sleeps in io_uring_enter, and the
+ * doorbell is a wait on the futex `asleep` that it puts in the ring as it
+ * goes to sleep (IORING_OP_FUTEX_WAIT, Linux 6.7), or on older kernels an
+ * eventfd that it keeps polled in the ring.  With none, it sleeps on the
+ * futex itself, whose wake-up is cheaper: no completion to post, reap and
+ * arm again (a program with one O_DIRECT read at a time rings for every
+ * read).
+ *
+ * Descriptors: the program may close any fd number, rtaio's among them
+ * (daemons close every fd they did not open, closefrom() before exec).
+ * So the ring thread registers the ring with itself (IORING_REGISTER_RING_FDS)
+ * and closes its fd (asys__ring_own, Linux 6.3), and the futex doorbell
+ * needs no fd: from then on rtaio holds no descriptor that the program
+ * could close or reuse under it.  For the same reason the ring thread is
+ * the only one to register anything with the ring (the io-wq limits).  On
+ * older kernels the ring's fd and the eventfd stay, and a program that
+ * closes them stops the ring: its calls in flight never complete.
  *
  * Writes to pipes, sockets and terminals: io_uring ends one short as soon
  * as the fd takes less than the whole (a pipe holds 64 KiB), where write(2)
@@ -42,11 +54,18 @@
  * final.  writev, pwritev2 and sendmsg on streams, whose continuation would
  * need the iovec walked, go to the thread backend.
  *
- * A call in the ring is RUNNING: the kernel may be executing it.  The ring
- * holds at most as many requests as its CQ has slots (so no completion ever
- * waits in the kernel's overflow list); further calls wait, QUEUED and
- * cancellable, in a backlog that the ring thread feeds into the ring as
- * slots free up.
+ * A call in the ring is RUNNING: the kernel may be executing it.  Calls
+ * that complete in bounded time (files) are held to what the CQ has room
+ * for, so that their completions never wait in the kernel's overflow list.
+ * Calls that may wait for ever (pipes, sockets) are not held at all: the
+ * kernel keeps each on a poll, with no thread, and the completions beyond
+ * the CQ's room wait in the overflow list (IORING_FEAT_NODROP, Linux 5.5,
+ * older than the 5.6 that the ring needs) until the ring thread reaps.
+ * So no number of idle pipe reads keeps a file call, or a pipe read whose
+ * data is there, out of the ring.  Calls that find no room (the bounded
+ * share taken, or the SQ full) wait, QUEUED and cancellable, in a backlog
+ * of their class, which the ring thread feeds into the ring, bounded calls
+ * first, as room frees up.
  *
  * Interrupting a RUNNING call (asys_cancel on a pipe or socket read): the
  * canceller sets INTERRUPT in the call's __bstate and queues
@@ -62,7 +81,9 @@
  */
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/futex.h>
 #include <poll.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -96,15 +117,21 @@ static struct {
 	int status;			/* 0: not set up yet; 1: ready; -errno: no ring */
 	unsigned inflight;		/* SQEs handed out, their CQE not reaped */
 	unsigned inflight_blocking;	/* of which calls that may never end */
-	struct asys_call *backlog, *backlog_tail;
-	int doorbell;			/* eventfd: wakes the ring thread */
+	struct backlog {
+		struct asys_call *head, *tail;
+	} backlog[ASYS__NCLASSES];	/* per class: pipe reads never hold up files */
+	int doorbell;			/* eventfd, or -1: the doorbell is the futex `asleep` */
 	uint32_t asleep;		/* where the ring thread sleeps, if it does */
-	bool armed;			/* the doorbell's poll is in the ring */
+	bool armed;			/* the doorbell's SQE is in the ring */
+	bool new_limits;		/* for the ring thread to register */
 	struct asys__crew crew;		/* the ring thread */
 	pthread_t thread;
 	bool alive;			/* the ring thread runs */
+	bool owned;			/* the ring thread has taken the ring (asys__ring_own) */
+	pthread_cond_t owned_cv;
 	bool stopping;
-} uring = { .lock = PTHREAD_MUTEX_INITIALIZER, .crew = ASYS__CREW_INITIALIZER(&uring.lock) };
+} uring = { .lock = PTHREAD_MUTEX_INITIALIZER, .owned_cv = PTHREAD_COND_INITIALIZER,
+	    .crew = ASYS__CREW_INITIALIZER(&uring.lock) };
 
 /* The call's arguments, with the linked call's result passed in. */
 static void args_of(const struct asys_call *c, long a[ASYS_MAX_ARGS])
@@ -337,7 +364,9 @@ static void flush(void)
 	asys__ring_commit(&uring.ring);
 	switch (__atomic_exchange_n(&uring.asleep, AWAKE, __ATOMIC_SEQ_CST)) {
 	case ASLEEP_IN_RING:
-		if (write(uring.doorbell, &one, sizeof one) < 0) {
+		if (uring.doorbell < 0) {
+			asys__wake(&uring.asleep);
+		} else if (write(uring.doorbell, &one, sizeof one) < 0) {
 			/* the counter is full: a wake-up is pending anyway */
 		}
 		break;
@@ -348,16 +377,18 @@ static void flush(void)
 }
 
 /*
- * With the lock: an SQE for a call, counted in flight, or NULL when the ring
- * is full; the last RESERVED slots are kept for the doorbell, cancellations
- * and wake-ups (own), so that they always find room.
+ * With the lock: an SQE for call c, counted in flight, or NULL when there is
+ * no room for it; the last RESERVED slots are kept for the backend's own
+ * SQEs (c NULL: the doorbell, cancellations, wake-ups), so that they always
+ * find room.
  */
-static struct io_uring_sqe *get_sqe(bool own)
+static struct io_uring_sqe *get_sqe(const struct asys_call *c)
 {
 	struct io_uring_sqe *sqe;
 
-	if (!own && (uring.inflight >= uring.ring.cq_entries - RESERVED ||
-		     asys__ring_pending(&uring.ring) + RESERVED >= uring.ring.sq_entries))
+	if (c && (asys__ring_pending(&uring.ring) + RESERVED >= uring.ring.sq_entries ||
+		  (c->__class == ASYS__BOUNDED &&
+		   uring.inflight - uring.inflight_blocking >= uring.ring.cq_entries - RESERVED)))
 		return NULL;
 	sqe = asys__ring_sqe(&uring.ring);
 	if (sqe)
@@ -378,21 +409,22 @@ static void start(struct asys_call *c, struct io_uring_sqe *sqe)
 		uring.inflight_blocking++;
 }
 
-/* With the lock: put a queued call in the ring, or in the backlog. */
+/* With the lock: put a queued call in the ring, or in its class's backlog. */
 static void enqueue(struct asys_call *c)
 {
+	struct backlog *b = &uring.backlog[c->__class];
 	struct io_uring_sqe *sqe = NULL;
 
-	if (!uring.backlog)
-		sqe = get_sqe(false);
+	if (!b->head)
+		sqe = get_sqe(c);
 	if (!sqe) {
 		c->__qnext = NULL;
-		c->__qprev = uring.backlog_tail;
-		if (uring.backlog_tail)
-			uring.backlog_tail->__qnext = c;
+		c->__qprev = b->tail;
+		if (b->tail)
+			b->tail->__qnext = c;
 		else
-			uring.backlog = c;
-		uring.backlog_tail = c;
+			b->head = c;
+		b->tail = c;
 		return;
 	}
 	start(c, sqe);
@@ -400,28 +432,60 @@ static void enqueue(struct asys_call *c)
 
 static void backlog_unlink(struct asys_call *c)
 {
+	struct backlog *b = &uring.backlog[c->__class];
+
 	if (c->__qprev)
 		c->__qprev->__qnext = c->__qnext;
 	else
-		uring.backlog = c->__qnext;
+		b->head = c->__qnext;
 	if (c->__qnext)
 		c->__qnext->__qprev = c->__qprev;
 	else
-		uring.backlog_tail = c->__qprev;
+		b->tail = c->__qprev;
 }
 
-/* With the lock: move backlog calls into the ring while it has room. */
-static void feed(void)
+/* With the lock: move backlog calls into the ring while it has room, files first. */
+static unsigned feed(void)
 {
-	while (uring.backlog) {
-		struct asys_call *c = uring.backlog;
-		struct io_uring_sqe *sqe = get_sqe(false);
+	unsigned moved = 0;
+	int class;
 
-		if (!sqe)
-			return;
-		backlog_unlink(c);
-		start(c, sqe);
+	for (class = 0; class < ASYS__NCLASSES; class++) {
+		struct asys_call *c;
+		struct io_uring_sqe *sqe;
+
+		while ((c = uring.backlog[class].head) && (sqe = get_sqe(c))) {
+			backlog_unlink(c);
+			start(c, sqe);
+			moved++;
+		}
 	}
+	return moved;
+}
+
+/*
+ * The ring thread, with nothing to reap: calls wait in a backlog for room
+ * in the SQ, which only its own io_uring_enter makes.  Hand the SQ to the
+ * kernel and move them in; true if any moved (look again before sleeping).
+ */
+static bool feed_backlog(void)
+{
+	bool moved;
+
+	pthread_mutex_lock(&uring.lock);
+	if (!uring.backlog[ASYS__BOUNDED].head && !uring.backlog[ASYS__BLOCKING].head) {
+		pthread_mutex_unlock(&uring.lock);
+		return false;
+	}
+	if (asys__ring_pending(&uring.ring)) {
+		pthread_mutex_unlock(&uring.lock);
+		asys__ring_enter(&uring.ring, 0);
+		pthread_mutex_lock(&uring.lock);
+	}
+	moved = feed() > 0;
+	asys__ring_commit(&uring.ring);
+	pthread_mutex_unlock(&uring.lock);
+	return moved;
 }
 
 /* A write(2) or send(2) that goes on until whole: not on an O_NONBLOCK fd. */
@@ -493,24 +557,34 @@ static void reaped(struct asys_call *c, long res)
 static void apply_limits(void);
 
 /*
- * With the lock: (re)arm the doorbell, a poll on the eventfd (submitted, as
- * everything, by the ring thread).
+ * With the lock: (re)arm the doorbell (submitted, as everything, by the
+ * ring thread): a poll on the eventfd, or a wait on `asleep` that ends at
+ * once if it no longer reads ASLEEP_IN_RING when the kernel looks, and
+ * otherwise at the FUTEX_WAKE of flush().
  */
 static void arm_doorbell(void)
 {
-	struct io_uring_sqe *sqe = get_sqe(true);
+	struct io_uring_sqe *sqe = get_sqe(NULL);
 	uint64_t count;
 
 	if (!sqe)
 		return;	/* the SQ is full: wait_for_work() arms it before sleeping */
 	uring.armed = true;
-	if (read(uring.doorbell, &count, sizeof count) < 0) {
-		/* EAGAIN: nobody rang */
-	}
-	sqe->opcode = IORING_OP_POLL_ADD;
-	sqe->fd = uring.doorbell;
-	sqe->poll32_events = POLLIN;
 	sqe->user_data = DOORBELL;
+	if (uring.doorbell < 0) {
+		sqe->opcode = ASYS__OP_FUTEX_WAIT;
+		sqe->addr = (uint64_t)(uintptr_t)&uring.asleep;
+		sqe->addr2 = ASLEEP_IN_RING;
+		sqe->addr3 = FUTEX_BITSET_MATCH_ANY;
+		sqe->fd = ASYS__FUTEX2_WORD32_PRIVATE;
+	} else {
+		if (read(uring.doorbell, &count, sizeof count) < 0) {
+			/* EAGAIN: nobody rang */
+		}
+		sqe->opcode = IORING_OP_POLL_ADD;
+		sqe->fd = uring.doorbell;
+		sqe->poll32_events = POLLIN;
+	}
 	asys__ring_commit(&uring.ring);
 }
 
@@ -527,15 +601,22 @@ static int wait_for_work(void)
 	int r;
 
 	pthread_mutex_lock(&uring.lock);
-	if (!uring.armed)
+	if (uring.new_limits) {
+		uring.new_limits = false;
+		apply_limits();
+	}
+	/* an eventfd's poll stays armed; a futex wait is armed to sleep in the ring */
+	if (!uring.armed && uring.doorbell >= 0)
 		arm_doorbell();
-	if (!uring.armed) {
+	where = uring.inflight == uring.armed && !asys__ring_pending(&uring.ring) ?
+			ASLEEP_IDLE : ASLEEP_IN_RING;
+	if (!uring.armed && where == ASLEEP_IN_RING)
+		arm_doorbell();
+	if (!uring.armed && where == ASLEEP_IN_RING) {
 		/* the SQ is full: submit what it holds, and arm next time */
 		pthread_mutex_unlock(&uring.lock);
 		return asys__ring_enter(&uring.ring, 0);
 	}
-	where = uring.inflight == 1 && !asys__ring_pending(&uring.ring) ? ASLEEP_IDLE
-									: ASLEEP_IN_RING;
 	pthread_mutex_unlock(&uring.lock);
 	__atomic_store_n(&uring.asleep, where, __ATOMIC_SEQ_CST);
 	if (asys__ring_ready(&uring.ring) ||
@@ -575,7 +656,8 @@ static bool complete_batch(const struct io_uring_cqe *cqe, unsigned n)
 	uring.inflight_blocking -= blocking;
 	if (rearm) {
 		uring.armed = false;
-		arm_doorbell();
+		if (uring.doorbell >= 0)
+			arm_doorbell();
 	}
 	feed();
 	asys__ring_commit(&uring.ring);
@@ -591,6 +673,10 @@ static void *ring_thread(struct asys__member *self)
 
 	pthread_mutex_lock(&uring.lock);
 	uring.thread = pthread_self();
+	/* -ENOSYS, -EINVAL (older than 6.3): the ring keeps its fd */
+	asys__ring_own(&uring.ring);
+	uring.owned = true;
+	pthread_cond_broadcast(&uring.owned_cv);
 	apply_limits();
 	pthread_mutex_unlock(&uring.lock);
 	for (;;) {
@@ -602,6 +688,8 @@ static void *ring_thread(struct asys__member *self)
 				break;
 			continue;
 		}
+		if (feed_backlog())
+			continue;
 		r = wait_for_work();
 		if (r == -EBADF || r == -EOPNOTSUPP)
 			break;	/* the program closed the ring's fd: nothing will complete */
@@ -614,8 +702,9 @@ static void *ring_thread(struct asys__member *self)
 }
 
 /*
- * With the lock: io-wq (the kernel's workers for calls it cannot run
- * asynchronously) may run as many calls as the thread backend would.
+ * The ring thread, with the lock: io-wq (the kernel's workers for calls it
+ * cannot run asynchronously) may run as many calls as the thread backend
+ * would.
  */
 static void apply_limits(void)
 {
@@ -635,7 +724,8 @@ static void setup(void)
 		asys__ring_close(&uring.ring);
 		err = -ENOSYS;	/* older than 5.6: not worth it */
 	}
-	if (!err) {
+	uring.doorbell = -1;
+	if (!err && !asys__ring_has_op(&uring.ring, ASYS__OP_FUTEX_WAIT)) {
 		uring.doorbell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (uring.doorbell < 0) {
 			err = -errno;
@@ -643,12 +733,17 @@ static void setup(void)
 		}
 	}
 	if (!err) {
+		uring.owned = false;
 		err = asys__crew_start(&uring.crew, ring_thread, "rtaio-ring", 0);
 		if (err) {
-			close(uring.doorbell);
+			if (uring.doorbell >= 0)
+				close(uring.doorbell);
 			asys__ring_close(&uring.ring);
 		} else {
 			uring.alive = true;
+			/* before the program can close the ring's fd (see above) */
+			while (!uring.owned)
+				pthread_cond_wait(&uring.owned_cv, &uring.lock);
 		}
 	}
 	if (err) {
@@ -658,7 +753,8 @@ static void setup(void)
 		return;
 	}
 	uring.status = 1;
-	arm_doorbell();
+	if (uring.doorbell >= 0)
+		arm_doorbell();
 }
 
 /* With the lock: is the ring usable, setting it up on first use? */
@@ -758,7 +854,7 @@ static int uring_interrupt(struct asys_call *c, long *result)
 		pthread_mutex_unlock(&uring.lock);
 		return -EBUSY;
 	}
-	sqe = get_sqe(true);
+	sqe = get_sqe(NULL);
 	if (!sqe) {
 		pthread_mutex_unlock(&uring.lock);
 		return -EBUSY;
@@ -809,8 +905,10 @@ static void uring_unlock_config(void)
 {
 	asys__threads.unlock_config();
 	pthread_mutex_lock(&uring.lock);
-	if (uring.status == 1)
-		apply_limits();
+	if (uring.status == 1) {
+		uring.new_limits = true;	/* the ring thread registers them */
+		flush();
+	}
 	pthread_mutex_unlock(&uring.lock);
 }
 
@@ -833,14 +931,16 @@ static void uring_fork_child(void)
 	asys__threads.fork_child();
 	if (uring.status == 1) {
 		asys__ring_close(&uring.ring);
-		close(uring.doorbell);
+		if (uring.doorbell >= 0)
+			close(uring.doorbell);
 	}
 	uring.status = 0;
 	uring.inflight = uring.inflight_blocking = 0;
-	uring.backlog = uring.backlog_tail = NULL;
+	memset(uring.backlog, 0, sizeof uring.backlog);
 	uring.asleep = AWAKE;
 	uring.armed = false;
 	uring.alive = false;
+	pthread_cond_init(&uring.owned_cv, NULL);
 	asys__crew_forget(&uring.crew);
 	pthread_mutex_unlock(&uring.lock);	/* held since uring_fork_prepare() */
 }
@@ -857,7 +957,7 @@ static void uring_unload(void)
 	pthread_mutex_lock(&uring.lock);
 	uring.stopping = true;
 	if (uring.alive) {
-		sqe = get_sqe(true);	/* a completion to wake the ring thread */
+		sqe = get_sqe(NULL);	/* a completion to wake the ring thread */
 		if (sqe)
 			sqe->opcode = IORING_OP_NOP;
 		flush();

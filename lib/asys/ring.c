@@ -24,7 +24,7 @@ static void probe(struct asys__ring *r)
 	if (!p)
 		return;
 	if (asys__ring_register(r, IORING_REGISTER_PROBE, p, 256) == 0)
-		for (i = 0; i < p->ops_len && i < IORING_OP_LAST; i++)
+		for (i = 0; i < p->ops_len && i < 8 * sizeof r->supported; i++)
 			if (p->ops[i].flags & IO_URING_OP_SUPPORTED)
 				r->supported[i / 8] |= (uint8_t)(1u << (i % 8));
 	free(p);
@@ -48,6 +48,7 @@ int asys__ring_setup(struct asys__ring *r, unsigned sq_entries, unsigned cq_entr
 		return -ENOSYS;
 	}
 	r->fd = (int)fd;
+	r->registered = false;
 	r->rings_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
 	if (r->rings_len < p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe))
 		r->rings_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
@@ -81,17 +82,42 @@ int asys__ring_setup(struct asys__ring *r, unsigned sq_entries, unsigned cq_entr
 	return 0;
 }
 
+int asys__ring_own(struct asys__ring *r)
+{
+	struct io_uring_rsrc_update slot = { .offset = -1u, .data = (uint64_t)r->fd };
+	struct io_uring_probe none;
+	long n;
+
+	n = syscall(SYS_io_uring_register, r->fd, IORING_REGISTER_RING_FDS, &slot, 1);
+	if (n != 1)
+		return n < 0 ? -errno : -EIO;
+	/* can io_uring_register(2) too take the index?  An empty probe asks */
+	memset(&none, 0, sizeof none);
+	if (syscall(SYS_io_uring_register, slot.offset,
+		    IORING_REGISTER_PROBE | ASYS__REGISTER_USE_REGISTERED_RING, &none, 0) < 0) {
+		n = -errno;
+		syscall(SYS_io_uring_register, r->fd, IORING_UNREGISTER_RING_FDS, &slot, 1);
+		return (int)n;
+	}
+	close(r->fd);
+	r->fd = (int)slot.offset;
+	r->registered = true;
+	return 0;
+}
+
 void asys__ring_close(struct asys__ring *r)
 {
 	munmap(r->sqes, r->sqes_len);
 	munmap(r->rings, r->rings_len);
-	close(r->fd);
+	/* a registered ring goes with its owner thread and the mappings */
+	if (!r->registered)
+		close(r->fd);
 	r->fd = -1;
 }
 
 bool asys__ring_has_op(const struct asys__ring *r, unsigned op)
 {
-	return op < IORING_OP_LAST && (r->supported[op / 8] & (1u << (op % 8)));
+	return op < 8 * sizeof r->supported && (r->supported[op / 8] & (1u << (op % 8)));
 }
 
 struct io_uring_sqe *asys__ring_sqe(struct asys__ring *r)
@@ -124,7 +150,8 @@ unsigned asys__ring_pending(const struct asys__ring *r)
 
 int asys__ring_enter(struct asys__ring *r, unsigned min_complete)
 {
-	unsigned flags = min_complete ? IORING_ENTER_GETEVENTS : 0;
+	unsigned flags = (min_complete ? IORING_ENTER_GETEVENTS : 0) |
+			 (r->registered ? IORING_ENTER_REGISTERED_RING : 0);
 
 	return (int)sys_result(syscall(SYS_io_uring_enter, r->fd, asys__ring_pending(r),
 				       min_complete, flags, NULL, 0));
@@ -150,5 +177,7 @@ unsigned asys__ring_reap(struct asys__ring *r, struct io_uring_cqe *out, unsigne
 
 int asys__ring_register(struct asys__ring *r, unsigned op, void *arg, unsigned nargs)
 {
+	if (r->registered)
+		op |= ASYS__REGISTER_USE_REGISTERED_RING;
 	return (int)sys_result(syscall(SYS_io_uring_register, r->fd, op, arg, nargs));
 }

@@ -16,8 +16,14 @@
 
 #include "futex.h"
 
+/* What Debian 12's kernel headers (6.1) do not name yet. */
+#define ASYS__OP_FUTEX_WAIT 51u				/* IORING_OP_FUTEX_WAIT, 6.7 */
+#define ASYS__FUTEX2_WORD32_PRIVATE (0x02u | 0x80u)	/* FUTEX2_SIZE_U32 | FUTEX2_PRIVATE */
+#define ASYS__REGISTER_USE_REGISTERED_RING (1u << 31)	/* 6.3 */
+
 struct asys__ring {
-	int fd;
+	int fd;			/* or, once registered, its index in the owner's table */
+	bool registered;	/* asys__ring_own() */
 	unsigned sq_entries, cq_entries;
 	unsigned sq_mask, cq_mask;
 	unsigned *sq_head, *sq_tail, *sq_array;
@@ -27,12 +33,23 @@ struct asys__ring {
 	unsigned sq_local_tail;		/* SQEs filled in, not yet made visible */
 	void *rings;			/* the SQ and CQ rings, one mapping */
 	size_t rings_len, sqes_len;
-	uint8_t supported[(IORING_OP_LAST + 7) / 8]; /* opcodes the kernel has */
+	uint8_t supported[32];	/* opcodes the kernel has, newer than the headers' too */
 };
 
 /* Create a ring of at least sq_entries SQEs and cq_entries CQEs: 0 or -errno. */
 ASYS__HIDDEN int asys__ring_setup(struct asys__ring *r, unsigned sq_entries, unsigned cq_entries);
-/* Unmap and close (in a fork child: forget the parent's ring without touching it). */
+/*
+ * From the only thread that enters the ring or registers anything with it
+ * from now on: register the ring with that thread, and close its fd, so
+ * that the ring has no descriptor number that the program could close or
+ * reuse.  0, or -errno when the kernel cannot (older than 6.3): the fd
+ * then stays.
+ */
+ASYS__HIDDEN int asys__ring_own(struct asys__ring *r);
+/*
+ * Unmap, and close the fd if it has one (in a fork child: forget the
+ * parent's ring without touching it).
+ */
 ASYS__HIDDEN void asys__ring_close(struct asys__ring *r);
 ASYS__HIDDEN bool asys__ring_has_op(const struct asys__ring *r, unsigned op);
 
