@@ -139,12 +139,21 @@ static inline void join_within(pthread_t th, long ms)
 	ck_assert_msg(joined_within(th, ms), "thread did not finish in %ld ms", ms);
 }
 
-/* The thread backend's limits: worker threads for bounded calls and for blocking ones. */
-static inline void set_pool(unsigned threads, unsigned blocking)
+/*
+ * The thread backend's limits: worker threads for bounded calls and for
+ * blocking ones, and how long a worker stays idle before it exits (0: as
+ * it was).
+ */
+static inline void set_pool_idle(unsigned threads, unsigned blocking, unsigned idle_msec)
 {
-	struct asys_config cfg = { threads, blocking, 0 };
+	struct asys_config cfg = { threads, blocking, idle_msec };
 
 	ck_assert_int_eq(asys_configure(&cfg, NULL), 0);
+}
+
+static inline void set_pool(unsigned threads, unsigned blocking)
+{
+	set_pool_idle(threads, blocking, 0);
 }
 
 /*

@@ -1152,6 +1152,58 @@ START_TEST(fsync_ignores_garbage_reqprio)
 }
 END_TEST
 
+/*
+ * Issue 14, item 2: pipe reads hold every worker for blocking calls while
+ * more wait for one, a burst of flushes starts the only worker for file
+ * I/O, which then exits on idle timeout.  A worker that has left must not
+ * count against the limits: the next flush starts a worker at once.
+ */
+START_TEST(fsync_after_idle_worker_left_starts)
+{
+	enum { PIPES = 64, BLOCKING = 2, BURST = 60, IDLE_MS = 20 };
+	int fd = pattern_file(4096), p[PIPES][2], i;
+	struct aiocb rd[PIPES], burst[BURST], last;
+	char c[PIPES];
+	double end;
+
+	set_pool_idle(1, BLOCKING, IDLE_MS);
+	for (i = 0; i < PIPES; i++) {
+		make_pipe(p[i], 0);
+		prep_aiocb(&rd[i], p[i][0], &c[i], 1, 0);
+		ck_assert_int_eq(aio_read(&rd[i]), 0);
+	}
+	for (i = 0; i < BURST; i++) {
+		prep_aiocb(&burst[i], fd, NULL, 0, 0);
+		ck_assert_int_eq(aio_fsync(O_SYNC, &burst[i]), 0);
+	}
+	for (i = 0; i < BURST; i++)
+		expect_done(&burst[i], 0, 0);
+	/* the thread backend keeps only the workers stuck in pipe reads */
+	end = now_sec() + 10;
+	while (count_threads("rtaio-worker", 0) > BLOCKING) {
+		struct timespec ms = ms_ts(1);
+
+		ck_assert_msg(now_sec() < end, "%d workers still alive, %d blocked in reads",
+			      count_threads("rtaio-worker", 0), BLOCKING);
+		nanosleep(&ms, NULL);
+	}
+	prep_aiocb(&last, fd, NULL, 0, 0);
+	ck_assert_int_eq(aio_fsync(O_SYNC, &last), 0);
+	wait_final(&last, 5000);
+	ck_assert_int_eq(aio_return(&last), 0);
+	for (i = 0; i < PIPES; i++)
+		ck_assert_int_eq(aio_error(&rd[i]), EINPROGRESS);
+	for (i = 0; i < PIPES; i++) {
+		ck_assert_int_eq(write(p[i][1], "+", 1), 1);
+		expect_done(&rd[i], 0, 1);
+		ck_assert_int_eq(c[i], '+');
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+	close(fd);
+}
+END_TEST
+
 /* ------------------------------------------------ status and notification */
 
 struct seen {
@@ -1825,6 +1877,7 @@ static Suite *rw_suite(void)
 	tcase_add_test(sync, fsync_bad_op_is_einval);
 	tcase_add_test(sync, fsync_bad_fd_is_ebadf);
 	tcase_add_test(sync, fsync_ignores_garbage_reqprio);
+	tcase_add_test(sync, fsync_after_idle_worker_left_starts);
 	tcase_add_test(notify, status_is_final_in_sigev_thread_function);
 	tcase_add_test(notify, bad_signal_refused_at_submission_not_after_io);
 	tcase_add_test(notify, signal_notification_keeps_result);

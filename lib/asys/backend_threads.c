@@ -41,10 +41,12 @@
  * one at a time: a call whose slot another fd holds runs as if it had no
  * hint.
  *
- * Workers form a crew (crew.h): one that leaves counts against the limits
- * until it has been joined (before the next spawn, before a fork, or when
- * the library is unloaded), so that a worker on its way out is never
- * replaced early.  Unloading the library (or exiting) stops the workers from
+ * Workers form a crew (crew.h).  One that has left no longer counts against
+ * the limits: it takes no call any more, and spawn() joins every worker that
+ * left (each only returning from its function) before it starts another,
+ * so the workers never outnumber the limits.  Counting it until it was joined made a pool whose only file I/O
+ * worker had timed out refuse to start another (nobody joins it until the
+ * next spawn): file I/O then waited for ever.  Unloading the library (or exiting) stops the workers from
  * taking calls and joins every one that is not inside a call that may never
  * end: after dlclose() with no call pending, no thread of rtaio's is left,
  * and none runs the library's code any more.
@@ -275,7 +277,7 @@ static void kick(void)
 	for (; need > awake; awake++) {
 		if (pool.idlers) {
 			wake_top();
-		} else if (pool.threads + pool.crew.nleft >= limit(0) + limit(1) || spawn() < 0) {
+		} else if (pool.threads >= limit(0) + limit(1) || spawn() < 0) {
 			return;
 		}
 	}

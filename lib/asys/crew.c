@@ -60,7 +60,6 @@ void asys__crew_leave(struct asys__crew *c, struct asys__member *self)
 		self->live_next->live_prev = self->live_prev;
 	self->next = c->left;
 	c->left = self;
-	c->nleft++;
 	pthread_cond_broadcast(&c->gone);
 }
 
@@ -72,7 +71,6 @@ void asys__crew_reap(struct asys__crew *c)
 		c->left = m->next;
 		pthread_join(m->thread, NULL);
 		free(m);
-		c->nleft--;
 	}
 }
 
@@ -91,7 +89,6 @@ void asys__crew_forget(struct asys__crew *c)
 	free_members(c->live, true);
 	free_members(c->left, false);
 	c->live = c->left = NULL;
-	c->nleft = 0;
 	c->away = 0;
 	pthread_cond_init(&c->gone, NULL);
 }

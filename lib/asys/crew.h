@@ -26,14 +26,13 @@ struct asys__crew {
 	pthread_mutex_t *lock;		/* the owner's */
 	struct asys__member *live;	/* started, not left yet: a fork child frees them */
 	struct asys__member *left;	/* left, not joined yet */
-	unsigned nleft;
 	pthread_cond_t gone;		/* signalled when a member leaves */
 	bool stopping;			/* the library is being unloaded */
 	unsigned away;			/* members in code that may never return */
 };
 
 #define ASYS__CREW_INITIALIZER(owner_lock) \
-	{ (owner_lock), NULL, NULL, 0, PTHREAD_COND_INITIALIZER, false, 0 }
+	{ (owner_lock), NULL, NULL, PTHREAD_COND_INITIALIZER, false, 0 }
 
 /*
  * Start fn on a new member named name (0 or -errno); stack 0: the default
