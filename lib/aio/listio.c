@@ -54,19 +54,25 @@ void aio__list_done(struct aio__list *l, bool failed)
 	list_put(l);
 }
 
-/* LIO_WAIT: 0 once every element has finished, or -EINTR. */
+/*
+ * LIO_WAIT: 0 once every element has finished, or -EINTR.  The sleep has
+ * no timeout, so the kernel decides what a signal handler does to it: it
+ * restarts the wait after a handler installed with SA_RESTART, as POSIX
+ * has functions interrupted by one restart (a program that retries on
+ * EINTR would otherwise submit elements still in flight again), and ends
+ * it with EINTR after any other.  A timed wait ends with EINTR after
+ * either, and nothing tells which signal ran: only the kernel knows.
+ */
 static int wait_list(struct aio__list *l)
 {
-	struct timespec forever;
 	uint32_t v;
 
-	asys__deadline(NULL, &forever);
 	while ((v = __atomic_load_n(&l->pending, __ATOMIC_ACQUIRE)) & ~LIST_SLEEPING) {
 		if (!(v & LIST_SLEEPING) &&
 		    !__atomic_compare_exchange_n(&l->pending, &v, v | LIST_SLEEPING, false,
 						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			continue;
-		if (asys__futex_wait(&l->pending, v | LIST_SLEEPING, &forever) == -EINTR)
+		if (asys__futex_wait(&l->pending, v | LIST_SLEEPING, NULL) == -EINTR)
 			return -EINTR;
 	}
 	return 0;

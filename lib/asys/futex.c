@@ -21,7 +21,10 @@ void asys__wake(uint32_t *word)
 	syscall(SYS_futex, word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, INT_MAX, NULL, NULL, 0);
 }
 
-/* A timed futex wait is never restarted after a signal handler: -EINTR. */
+/*
+ * A timed futex wait is never restarted after a signal handler: -EINTR.
+ * An untimed one is, by the kernel, after a handler with SA_RESTART.
+ */
 int asys__futex_wait(uint32_t *word, uint32_t val, const struct timespec *deadline)
 {
 	if (syscall(SYS_futex, word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, val,

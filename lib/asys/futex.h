@@ -16,7 +16,9 @@
 ASYS__HIDDEN void asys__wake(uint32_t *word);
 /*
  * Sleep while *word == val, until the absolute deadline: 0 on a wake-up or a
- * changed value, -ETIMEDOUT, or -EINTR when any signal handler ran.
+ * changed value, -ETIMEDOUT, or -EINTR when any signal handler ran.  With
+ * no deadline (NULL) the kernel restarts the sleep after a handler
+ * installed with SA_RESTART: -EINTR only after other handlers.
  */
 ASYS__HIDDEN int asys__futex_wait(uint32_t *word, uint32_t val, const struct timespec *deadline);
 ASYS__HIDDEN void asys__now(struct timespec *ts);
