@@ -94,7 +94,7 @@ struct aio__fdtype {
 	int flags;		/* F_GETFL */
 	int seekable;		/* a regular file or a block device */
 	int regular;		/* a regular file */
-	int buffered;		/* no O_DIRECT, asked lately (nowait.c) */
+	int buffered;		/* seekable, no O_DIRECT: asked lately (nowait.c) */
 };
 
 /*

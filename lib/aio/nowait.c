@@ -11,20 +11,25 @@
  * going the usual way.
  *
  * Not with O_DIRECT, where the kernel would issue the I/O and wait for it
- * in the caller.  Asking (fcntl) cost a third of a cached read's time, so
- * an fd's answer is kept for 100 µs (seen_buffered): an fd number closed
- * and opened again with O_DIRECT, or given O_DIRECT by F_SETFL, may have
- * reads started within that time wait for the device here.  The answer
- * cannot be kept for longer, nor known to be stale: nothing tells a
- * library that an fd was closed or its flags changed.  A stale answer
- * costs time, never data: the read is what the program asked for.  preadv2
- * fails with ESPIPE on pipes, sockets and terminals, whose reads go in
- * order the usual way; so does any read while a non-seekable fd has
- * requests unfinished (/dev/zero takes preadv2, but a read on it must not
- * overtake an earlier write).  A read that finds only part of its data cached goes
- * the asynchronous way whole, a short read being what a program sees only
- * at the end of the file; its buffer holds that part already, so it can no
- * longer be cancelled.  RTAIO_INLINE_READS=0 turns this off, for programs
+ * in the caller.  Nor on anything but a regular file or a block device,
+ * the fds with a page cache: a device such as /dev/zero takes preadv2, but
+ * its RWF_NOWAIT read stops at the kernel's first reschedule point with
+ * what it has, where read(2) would go on (and a read on it must not
+ * overtake an earlier write either).  Asking (fstat, fcntl) cost a third
+ * of a cached read's time, so an fd's answer is kept for 100 µs
+ * (seen_buffered): an fd number closed and opened again with O_DIRECT, or
+ * given O_DIRECT by F_SETFL, may have reads started within that time wait
+ * for the device here.  The answer cannot be kept for longer, nor known to
+ * be stale: nothing tells a library that an fd was closed or its flags
+ * changed.  A stale answer costs time, never data: the read is what the
+ * program asked for (an fd number reopened on a pipe fails with ESPIPE and
+ * goes the usual way; one reopened on a device is read at the offset, and
+ * while it has requests unfinished, not at all).  A read that finds only
+ * part of its data cached goes the asynchronous way whole, a short read
+ * being what a program sees only at the end of a regular file (a block
+ * device's end is not known here: its short read goes that way too); its
+ * buffer holds that part already, so it can no longer be cancelled.
+ * RTAIO_INLINE_READS=0 turns this off, for programs
  * whose buffers must never be touched by the submitting thread (their page
  * faults wait for a userfaultfd handler, say).
  */
@@ -37,7 +42,7 @@
 #include "internal.h"
 
 /*
- * The fds found without O_DIRECT lately: fd + 1 in the high half, in the
+ * The files found without O_DIRECT lately: fd + 1 in the high half, in the
  * low half the time of the check in units of 1024 ns (wrapping).
  */
 #define SEEN_SLOTS 1024
@@ -52,7 +57,10 @@ static uint32_t now_units(void)
 	return (uint32_t)(((uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec) >> 10);
 }
 
-/* t's fd has no O_DIRECT, as far as a check at most RECHECK_UNITS old knows. */
+/*
+ * t's fd is a regular file or a block device without O_DIRECT, as far as a
+ * check at most RECHECK_UNITS old knows.
+ */
 static bool buffered(struct aio__fdtype *t)
 {
 	uint64_t *slot = &seen_buffered[(unsigned)t->fd % SEEN_SLOTS];
@@ -68,6 +76,10 @@ static bool buffered(struct aio__fdtype *t)
 		      now - (uint32_t)e < RECHECK_UNITS;
 	if (t->buffered)
 		return true;
+	if (aio__fd_seekable(t) != 1) {
+		t->buffered = false;
+		return false;
+	}
 	flags = aio__fd_flags(t);
 	t->buffered = flags >= 0 && !(flags & O_DIRECT);
 	if (t->buffered)
@@ -76,15 +88,20 @@ static bool buffered(struct aio__fdtype *t)
 	return t->buffered;
 }
 
-/* What a read at once returned: true if that completes the request. */
-static bool read_done(struct aio__request *r, const struct aiocb *cb, long n)
+/* Does a read that ended at `end` on fd stop at the end of a regular file? */
+static bool at_end_of_file(int fd, off_t end)
 {
 	struct stat st;
 
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && end >= st.st_size;
+}
+
+/* What a read at once returned: true if that completes the request. */
+static bool read_done(struct aio__request *r, const struct aiocb *cb, long n)
+{
 	if (n < 0)
 		return false;	/* -EAGAIN: not cached; errors: reported the usual way */
-	if ((size_t)n < cb->aio_nbytes &&
-	    (fstat(r->fildes, &st) < 0 || cb->aio_offset + n < st.st_size)) {
+	if ((size_t)n < cb->aio_nbytes && !at_end_of_file(r->fildes, cb->aio_offset + n)) {
 		r->partly_read = true;
 		return false;
 	}

@@ -49,10 +49,13 @@
  * stopped, by the ring thread as it reaps the CQE, until it is whole, fails
  * or is interrupted (the result is then the count written so far, as for
  * write(2) interrupted by a signal); on an O_NONBLOCK fd (see nonblocking())
- * or for a send with MSG_DONTWAIT, the short count is final, as for write(2).  The
- * progress is kept in call->result, which nobody reads before the call is
- * final.  writev, pwritev2 and sendmsg on streams, whose continuation would
- * need the iovec walked, go to the thread backend.
+ * or for a send with MSG_DONTWAIT, the short count is final, as for
+ * write(2).  A read(2) of /dev/zero and the like, which io_uring's
+ * first, non-blocking try ends at a reschedule point, goes on the same
+ * way (endless_device).  The progress is kept in call->result, which
+ * nobody reads before the call is final.  writev, pwritev2 and sendmsg on
+ * streams, whose continuation would need the iovec walked, go to the
+ * thread backend.
  *
  * A call in the ring is RUNNING: the kernel may be executing it.  Calls
  * that complete in bounded time (files) are held to what the CQ has room
@@ -86,7 +89,9 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "crew.h"
@@ -403,7 +408,7 @@ static void start(struct asys_call *c, struct io_uring_sqe *sqe)
 
 	args_of(c, a);
 	fill(sqe, c, (int)(c->__bstate >> OP_SHIFT), a);
-	c->result = 0;	/* bytes written so far, for a write that goes on */
+	c->result = 0;	/* bytes so far, for a call that goes on (go_on) */
 	asys__transition(c, ASYS_QUEUED, ASYS_RUNNING);
 	if (c->__class == ASYS__BLOCKING)
 		uring.inflight_blocking++;
@@ -488,27 +493,62 @@ static bool feed_backlog(void)
 	return moved;
 }
 
-/* A write(2) or send(2) that goes on until whole: not on an O_NONBLOCK fd. */
-static bool whole_write(const struct asys_call *c, const long a[ASYS_MAX_ARGS])
+/*
+ * The kernel's endless memory devices (/dev/zero, /dev/full, /dev/random,
+ * /dev/urandom: major 1, minors 5, 7, 8, 9), which read(2) fills whole.
+ * io_uring's first try at a read, without blocking, stops on them at a
+ * reschedule point with what it has, and the kernel goes on with a short
+ * read only on files and block devices.  Other devices, pipes and sockets
+ * return short what read(2) would return short.
+ */
+static bool endless_device(int fd)
 {
-	if (__atomic_load_n(&c->__bstate, __ATOMIC_RELAXED) & NONBLOCK)
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 1)
 		return false;
-	return c->nr == SYS_write || (c->nr == SYS_sendto && !(a[3] & MSG_DONTWAIT));
+	switch (minor(st.st_rdev)) {
+	case 5: case 7: case 8: case 9:
+		return true;
+	default:
+		return false;
+	}
 }
 
 /*
- * A write that the kernel ended short with `done` bytes written in all:
+ * Does a call that the kernel ended short go on for the rest, as its system
+ * call would?  A write(2) or send(2) on a blocking fd, and a read(2) of an
+ * endless device.
+ */
+static bool goes_on(const struct asys_call *c, const long a[ASYS_MAX_ARGS])
+{
+	bool nonblock = __atomic_load_n(&c->__bstate, __ATOMIC_RELAXED) & NONBLOCK;
+
+	switch (c->nr) {
+	case SYS_write:
+		return !nonblock;
+	case SYS_sendto:
+		return !nonblock && !(a[3] & MSG_DONTWAIT);
+	case SYS_read:
+		return endless_device((int)a[0]);
+	default:
+		return false;
+	}
+}
+
+/*
+ * A call that the kernel ended short, with `done` bytes in all so far:
  * true if the rest went back into the ring, in the slot the call holds.
  * Not once a canceller has asked for the call (INTERRUPT, set under the
  * lock): its ASYNC_CANCEL would miss an SQE queued after it.
  */
-static bool write_rest(struct asys_call *c, long done)
+static bool go_on(struct asys_call *c, long done)
 {
 	struct io_uring_sqe *sqe;
 	long a[ASYS_MAX_ARGS];
 
 	args_of(c, a);
-	if (done >= a[2] || !whole_write(c, a))
+	if (done >= a[2] || !goes_on(c, a))
 		return false;
 	pthread_mutex_lock(&uring.lock);
 	sqe = NULL;
@@ -538,10 +578,10 @@ static bool write_rest(struct asys_call *c, long done)
 /* One CQE of a call: complete it, or hand it to the canceller that asked for it. */
 static void reaped(struct asys_call *c, long res)
 {
-	long done = c->result;	/* by a write's earlier rounds */
+	long done = c->result;	/* by the call's earlier rounds */
 	uint32_t old;
 
-	if (res > 0 && write_rest(c, done + res))
+	if (res > 0 && go_on(c, done + res))
 		return;
 	if (done > 0)
 		res = done + (res > 0 ? res : 0);
