@@ -15,7 +15,9 @@
  * backend's worker runs them back to back.  If no ring can be set up
  * (seccomp, an old kernel, kernel.io_uring_disabled), every call goes to
  * the thread backend, unless RTAIO_BACKEND=uring asked for io_uring only:
- * calls then fail with EAGAIN.
+ * every call then fails with EAGAIN, those that would have run on the
+ * thread backend too, so that the mode means one thing (asys__ring_missing
+ * tells the layers above, whose reads at submission obey it as well).
  *
  * Only the ring thread calls io_uring_enter.  The kernel ties a request to
  * the thread that submitted it, and finishes a pipe read or a buffered read
@@ -95,6 +97,7 @@
 #include <unistd.h>
 
 #include "crew.h"
+#include "engine.h"
 #include "internal.h"
 #include "ring.h"
 
@@ -814,11 +817,18 @@ static int uring_submit(struct asys_call *const calls[], size_t n)
 {
 	struct asys_call *ring_calls = NULL, **ring_tail = &ring_calls, *c, *next;
 	size_t i, to_threads = 0;
-	bool ready, asked, refused = false;
+	bool ready, asked;
 	int err;
 
 	pthread_mutex_lock(&uring.lock);
 	ready = asked = uring.status == 1 && uring.alive;
+	if (!ready && asys__engine.choice == ASYS__URING_ONLY) {
+		ready = asked = ring_ready();
+		if (!ready) {
+			pthread_mutex_unlock(&uring.lock);
+			return -EAGAIN;
+		}
+	}
 	for (i = 0; i < n; i++) {
 		int op;
 
@@ -831,7 +841,6 @@ static int uring_submit(struct asys_call *const calls[], size_t n)
 			ready = ring_ready();
 			asked = true;
 		}
-		refused |= op >= 0 && !ready;
 		c->__bstate = route(c, op, ready);
 		if (c->__bstate) {
 			*ring_tail = c;
@@ -841,10 +850,6 @@ static int uring_submit(struct asys_call *const calls[], size_t n)
 		}
 	}
 	*ring_tail = NULL;
-	if (refused && asys__engine.choice == ASYS__URING_ONLY) {
-		pthread_mutex_unlock(&uring.lock);
-		return -EAGAIN;
-	}
 	/* first the part that can fail, so that all or nothing is queued */
 	err = to_threads ? asys__threads.submit(calls, n) : 0;
 	if (!err && ring_calls) {
@@ -857,6 +862,18 @@ static int uring_submit(struct asys_call *const calls[], size_t n)
 	}
 	pthread_mutex_unlock(&uring.lock);
 	return err;
+}
+
+bool asys__ring_missing(void)
+{
+	bool ready;
+
+	if (asys__engine.choice != ASYS__URING_ONLY)
+		return false;
+	pthread_mutex_lock(&uring.lock);
+	ready = ring_ready();
+	pthread_mutex_unlock(&uring.lock);
+	return !ready;
 }
 
 static int uring_cancel(struct asys_call *c)

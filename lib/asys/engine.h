@@ -27,6 +27,13 @@ ASYS__HIDDEN void asys__unload(void);
  */
 ASYS__HIDDEN void asys__prompt_hook(void (*done)(struct asys_call *call));
 
+/*
+ * RTAIO_BACKEND=uring and no ring to be had (seccomp, an old kernel): the
+ * engine refuses every call with EAGAIN, and the layers above do no work
+ * of their own for a request either.  Sets the ring up on first use.
+ */
+ASYS__HIDDEN bool asys__ring_missing(void);
+
 /* A read for asys__read_now(): pread(fd, buf, len, off), its result. */
 struct asys__read {
 	int fd;
