@@ -60,6 +60,12 @@ ASYS__HIDDEN bool asys__reads_now(void);
  */
 ASYS__HIDDEN int asys__read_now(struct asys__read *reads, size_t n);
 
+/*
+ * For tests alone (see submit.c): when set, asys_submit asks it whether to
+ * refuse each submission with EAGAIN.
+ */
+ASYS__HIDDEN extern bool (*asys__refuse_hook)(struct asys_call *const calls[], size_t n);
+
 /* Around fork and unloading, from the engine's own handlers. */
 ASYS__HIDDEN void asys__read_now_fork_prepare(void);
 ASYS__HIDDEN void asys__read_now_fork_parent(void);

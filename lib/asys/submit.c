@@ -4,6 +4,7 @@
  */
 #include <sys/stat.h>
 
+#include "engine.h"
 #include "internal.h"
 
 #define LINKED (ASYS_LINK | ASYS_LINK_ARG)
@@ -152,6 +153,26 @@ static void link_chains(struct asys_call *const calls[], size_t n)
 	}
 }
 
+/*
+ * Test hook, set only by test programs linked with the static library (it
+ * is hidden, not exported): when set, it is asked, where the backend would
+ * be, whether to refuse the submission with EAGAIN as a backend with no
+ * worker to be had refuses it, so that the tests can reach every path of
+ * a refused submission.  Unset, it costs one relaxed load.
+ */
+bool (*asys__refuse_hook)(struct asys_call *const calls[], size_t n);
+
+/* The backend takes the calls, or the test hook refuses them: 0 or -errno. */
+static int hand_to_backend(struct asys_call *const calls[], size_t n)
+{
+	bool (*refuse)(struct asys_call *const calls[], size_t n) =
+		__atomic_load_n(&asys__refuse_hook, __ATOMIC_RELAXED);
+
+	if (refuse && refuse(calls, n))
+		return -EAGAIN;
+	return asys__engine.backend->submit(calls, n);
+}
+
 int asys_submit(struct asys_call *const calls[], size_t n)
 {
 	bool linked = false;
@@ -177,7 +198,7 @@ int asys_submit(struct asys_call *const calls[], size_t n)
 		pthread_mutex_lock(&asys__engine.chain_lock);
 		link_chains(calls, n);
 	}
-	err = asys__engine.backend->submit(calls, n);
+	err = hand_to_backend(calls, n);
 	if (err)
 		unclaim(calls, n);
 	if (linked)
