@@ -6,7 +6,7 @@
 
 #include "internal.h"
 
-void aio__complete(struct aio__request *r, long result)
+void aio__report(struct aio__request *r, long result)
 {
 	struct aiocb *cb = r->cb;
 	struct aio__list *list = r->list;
@@ -22,6 +22,11 @@ void aio__complete(struct aio__request *r, long result)
 	aio__notify(&r->note);
 	if (list)
 		aio__list_done(list, result < 0);
+}
+
+void aio__complete(struct aio__request *r, long result)
+{
+	aio__report(r, result);
 	if (r->fd)	/* requests that failed at submission never got there */
 		aio__fd_done(r);
 	aio__request_put(r);

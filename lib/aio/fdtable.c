@@ -101,51 +101,33 @@ static void drop_if_idle(struct bucket *b, struct aio__fd *e)
 	pthread_mutex_unlock(&spare_lock);
 }
 
-static int start(struct aio__request *r)
-{
-	struct asys_call *call = &r->call;
-
-	r->started = true;
-	return asys_submit(&call, 1) < 0 ? -errno : 0;
-}
-
 /*
- * With the bucket lock: start the fd's next ordered requests, one at a
- * time, an fsync only once everything submitted before it has finished.
- * Requests the engine refuses are chained on *failed, to be completed
- * after the lock is released.
+ * With the bucket lock: start the fd's next ordered request if its turn has
+ * come (an fsync's only once everything submitted before it has finished).
+ * One the engine refuses is returned, not started, for the caller to
+ * complete once the lock is released and then go on with the next: the
+ * fd's requests complete in their order, and never two run at once.
  */
-static void start_ordered(struct aio__fd *e, struct aio__request **failed)
+static struct aio__request *start_next_ordered(struct aio__fd *e)
 {
-	while (e->order_head && !e->ordered_running) {
-		struct aio__request *r = e->order_head;
-		int err;
+	struct aio__request *r = e->order_head;
+	struct asys_call *call;
 
-		if (r->op >= AIO__FSYNC && e->head != r)
-			return;
-		e->order_head = r->order_next;
-		if (!e->order_head)
-			e->order_tail = NULL;
-		r->waiting = false;
-		err = start(r);
-		if (err) {
-			r->call.result = err;
-			r->order_next = *failed;
-			*failed = r;
-		} else {
-			e->ordered_running = true;
-		}
+	if (!r || e->ordered_running || (r->op >= AIO__FSYNC && e->head != r))
+		return NULL;
+	e->order_head = r->order_next;
+	if (!e->order_head)
+		e->order_tail = NULL;
+	r->waiting = false;
+	call = &r->call;
+	if (asys_submit(&call, 1) < 0) {
+		r->call.result = -errno;
+		return r;
 	}
-}
-
-static void complete_failed(struct aio__request *failed)
-{
-	while (failed) {
-		struct aio__request *r = failed;
-
-		failed = r->order_next;
-		aio__complete(r, r->call.result);
-	}
+	/* only now: a refused request's completion must not end another's turn */
+	r->started = true;
+	e->ordered_running = true;
+	return NULL;
 }
 
 static void unlink_request(struct aio__fd *e, struct aio__request *r)
@@ -175,7 +157,7 @@ int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 {
 	int fd = r->fildes;
 	struct bucket *b = bucket_of(fd);
-	struct aio__request *failed = NULL;
+	struct aio__request *refused = NULL;
 	struct aio__fd *e;
 	uint32_t *stream;
 	int err = 0;
@@ -208,12 +190,12 @@ int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 		else
 			e->order_head = r;
 		e->order_tail = r;
-		start_ordered(e, &failed);
+		refused = start_next_ordered(e);
 		/* refused as it was queued: the caller reports it, like any other */
-		if (failed == r) {
-			failed = r->order_next;
+		if (refused == r) {
 			err = (int)r->call.result;
 			forget(b, e, r);
+			refused = NULL;
 		}
 	} else {
 		/* the caller submits it, after the unlock */
@@ -221,33 +203,44 @@ int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 		batch->calls[batch->n++] = &r->call;
 	}
 	pthread_mutex_unlock(&b->lock);
-	complete_failed(failed);
+	/* an earlier one whose turn came meanwhile (aio_cancel took the one before it) */
+	if (refused)
+		aio__complete(refused, refused->call.result);
 	return err;
 }
 
-void aio__fd_remove(struct aio__request *r)
-{
-	struct bucket *b = bucket_of(r->fildes);
-
-	pthread_mutex_lock(&b->lock);
-	forget(b, r->fd, r);
-	pthread_mutex_unlock(&b->lock);
-}
-
-void aio__fd_done(struct aio__request *r)
+/* r leaves its fd, whose next ordered request starts: the one refused, or NULL. */
+static struct aio__request *leave(struct aio__request *r)
 {
 	struct aio__fd *e = r->fd;
 	struct bucket *b = bucket_of(r->fildes);
-	struct aio__request *failed = NULL;
+	struct aio__request *refused;
 
 	pthread_mutex_lock(&b->lock);
 	unlink_request(e, r);
 	if (r->ordered && r->started)
 		e->ordered_running = false;
-	start_ordered(e, &failed);
+	refused = start_next_ordered(e);
 	drop_if_idle(b, e);
 	pthread_mutex_unlock(&b->lock);
-	complete_failed(failed);
+	return refused;
+}
+
+/*
+ * Each request the engine refuses when its turn comes completes with the
+ * engine's error before the next one is tried: a loop, not a recursion
+ * through aio__complete, since a whole queue may be refused in turn.
+ */
+void aio__fd_done(struct aio__request *r)
+{
+	struct aio__request *refused = leave(r);
+
+	while (refused) {
+		r = refused;
+		aio__report(r, r->call.result);
+		refused = leave(r);
+		aio__request_put(r);
+	}
 }
 
 size_t aio__fd_collect(int fd, const struct aiocb *cb, struct aio__request **out, size_t max,

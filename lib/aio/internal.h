@@ -72,7 +72,7 @@ struct aio__request {
 	int op;
 	bool ordered;
 	bool waiting;		/* in its fd's order queue (ordered, not started yet) */
-	bool started;		/* ordered: handed to the engine */
+	bool started;		/* ordered: taken by the engine (its turn on the fd) */
 	bool partly_read;	/* aio_read copied a cached prefix: cancelling is too late */
 	uint32_t published;	/* the status is in the aiocb */
 	uint32_t refs;
@@ -168,16 +168,18 @@ ASYS__HIDDEN void aio__init(void);
 
 /* complete.c */
 ASYS__HIDDEN void aio__complete(struct aio__request *r, long result);
+/* Completion up to the fd's bookkeeping: status, wake-up, notification, list. */
+ASYS__HIDDEN void aio__report(struct aio__request *r, long result);
 ASYS__HIDDEN void aio__call_done(struct asys_call *call);
 
 /*
  * fdtable.c: an fd's requests.  aio__fd_add enters a request; an ordered
  * one starts when its turn comes, any other goes in the batch, for the
- * caller to hand to the engine (or, if the engine refuses it, to take out
- * again with aio__fd_remove).
+ * caller to hand to the engine.  aio__fd_done takes a request out, finished
+ * or refused by the engine, and starts what may start after it (an ordered
+ * request refused then completes with the engine's error, in its turn).
  */
 ASYS__HIDDEN int aio__fd_add(struct aio__request *r, struct aio__batch *batch);
-ASYS__HIDDEN void aio__fd_remove(struct aio__request *r);
 ASYS__HIDDEN void aio__fd_done(struct aio__request *r);
 /* Collect fd's unfinished requests (for cb, or all of them with cb NULL), referenced. */
 ASYS__HIDDEN size_t aio__fd_collect(int fd, const struct aiocb *cb, struct aio__request **out,

@@ -158,7 +158,7 @@ static void submit_calls(struct aio__batch *batch)
 	if (batch->n && asys_submit(batch->calls, batch->n) < 0) {
 		err = -errno;
 		for (i = 0; i < batch->n; i++) {
-			aio__fd_remove(batch->reqs[i]);
+			aio__fd_done(batch->reqs[i]);
 			refuse_request(batch->reqs[i], err);
 		}
 		batch->refused = err;
