@@ -69,6 +69,8 @@ __attribute__((destructor)) static void unload(void)
 {
 	asys__unload();
 	aio__notify_unload();
+	if (asys__exiting())
+		return;	/* other threads may still use the memory until the process ends */
 	aio__request_unload();
 	aio__fd_unload();
 }

@@ -132,6 +132,7 @@ static struct {
 	uint32_t asleep;		/* where the ring thread sleeps, if it does */
 	bool armed;			/* the doorbell's SQE is in the ring */
 	bool new_limits;		/* for the ring thread to register */
+	int probed;			/* asys__ring_missing(): 0 not asked, 1 rings work, or -errno */
 	struct asys__crew crew;		/* the ring thread */
 	pthread_t thread;
 	bool alive;			/* the ring thread runs */
@@ -394,7 +395,7 @@ static struct io_uring_sqe *get_sqe(const struct asys_call *c)
 {
 	struct io_uring_sqe *sqe;
 
-	if (c && (asys__ring_pending(&uring.ring) + RESERVED >= uring.ring.sq_entries ||
+	if (c && (asys__ring_room(&uring.ring) <= RESERVED ||
 		  (c->__class == ASYS__BOUNDED &&
 		   uring.inflight - uring.inflight_blocking >= uring.ring.cq_entries - RESERVED)))
 		return NULL;
@@ -782,11 +783,6 @@ static void setup(void)
 			if (uring.doorbell >= 0)
 				close(uring.doorbell);
 			asys__ring_close(&uring.ring);
-		} else {
-			uring.alive = true;
-			/* before the program can close the ring's fd (see above) */
-			while (!uring.owned)
-				pthread_cond_wait(&uring.owned_cv, &uring.lock);
 		}
 	}
 	if (err) {
@@ -795,9 +791,13 @@ static void setup(void)
 			uring.status = err;
 		return;
 	}
-	uring.status = 1;
+	uring.alive = true;
+	uring.status = 1;	/* before the lock is let go: one ring, one thread */
 	if (uring.doorbell >= 0)
 		arm_doorbell();
+	/* before the program can close the ring's fd (see above) */
+	while (!uring.owned)
+		pthread_cond_wait(&uring.owned_cv, &uring.lock);
 }
 
 /* With the lock: is the ring usable, setting it up on first use? */
@@ -864,16 +864,23 @@ static int uring_submit(struct asys_call *const calls[], size_t n)
 	return err;
 }
 
+/*
+ * Before the first call for the ring, whether the kernel gives this process
+ * rings at all is asked once, without setting one up: a program whose reads
+ * the page cache serves needs no ring thread.
+ */
 bool asys__ring_missing(void)
 {
-	bool ready;
+	bool missing;
 
 	if (asys__engine.choice != ASYS__URING_ONLY)
 		return false;
 	pthread_mutex_lock(&uring.lock);
-	ready = ring_ready();
+	if (!uring.status && !uring.probed)
+		uring.probed = asys__ring_probe();
+	missing = uring.status ? uring.status != 1 || !uring.alive : uring.probed < 0;
 	pthread_mutex_unlock(&uring.lock);
-	return !ready;
+	return missing;
 }
 
 static int uring_cancel(struct asys_call *c)
@@ -1005,15 +1012,16 @@ static void uring_fork_child(void)
 /*
  * Unloading: the ring thread finishes every call that will end, then
  * leaves; the ring stays for calls that may never end (exit ends them;
- * dlclose() with such calls pending is the program's error).
+ * dlclose() with such calls pending is the program's error).  At exit()
+ * nothing is waited for (asys__exiting).
  */
 static void uring_unload(void)
 {
 	struct io_uring_sqe *sqe;
 
 	pthread_mutex_lock(&uring.lock);
-	uring.stopping = true;
-	if (uring.alive) {
+	uring.stopping = !asys__exiting();
+	if (uring.alive && uring.stopping) {
 		sqe = get_sqe(NULL);	/* a completion to wake the ring thread */
 		if (sqe)
 			sqe->opcode = IORING_OP_NOP;

@@ -72,6 +72,9 @@ int asys_cancel(struct asys_call *call)
 	if (err) {
 		if (chained)
 			pthread_mutex_unlock(&asys__engine.chain_lock);
+		/* started meanwhile (io_uring feeds its backlog): interrupt it as running */
+		else if (asys_state(call) == ASYS_RUNNING)
+			return interrupt(call);
 		errno = state_error(call);
 		return -1;
 	}

@@ -70,6 +70,27 @@ static void fork_child(void)
 	pthread_mutex_unlock(&asys__engine.chain_lock);	/* held since fork_prepare() */
 }
 
+/*
+ * Set by an atexit() handler.  At exit() such handlers run before any
+ * library's destructor; at dlclose() a library's own run after its
+ * destructor (its __cxa_finalize comes last), so the destructor can tell
+ * the process ending, which waits for nothing (the kernel ends every
+ * thread, and a write stuck in the kernel must not keep the process
+ * alive), from the library being unloaded, where rtaio's threads must
+ * leave its code first.
+ */
+static bool exiting;
+
+static void note_exit(void)
+{
+	__atomic_store_n(&exiting, true, __ATOMIC_RELAXED);
+}
+
+bool asys__exiting(void)
+{
+	return __atomic_load_n(&exiting, __ATOMIC_RELAXED);
+}
+
 /* RTAIO_BACKEND: auto (the default), uring or threads. */
 static enum asys__choice backend_choice(void)
 {
@@ -99,6 +120,7 @@ static void setup(void)
 			 __ATOMIC_RELEASE);
 	asys__engine.backend->init();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	atexit(note_exit);
 	errno = saved;
 }
 

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "crew.h"
+#include "engine.h"
 
 static void *run(void *arg)
 {
@@ -130,6 +131,10 @@ void asys__crew_dismiss(struct asys__crew *c, const unsigned *members)
 {
 	struct timespec grace;
 
+	if (asys__exiting()) {
+		asys__crew_reap(c);
+		return;
+	}
 	__atomic_store_n(&c->stopping, true, __ATOMIC_SEQ_CST);
 	clock_gettime(CLOCK_REALTIME, &grace);
 	grace.tv_nsec += GRACE_NSEC;

@@ -60,7 +60,8 @@ ASYS__HIDDEN bool asys__crew_stopping(struct asys__crew *c);
  * With the lock held, once the owner has woken its idle members: wait until
  * `members` (the owner's count, which leaving members decrement) is down to
  * those away, give those a short grace to come back and leave, and join
- * the ones that left.
+ * the ones that left.  At exit() (asys__exiting), only join the ones that
+ * have left already.
  */
 ASYS__HIDDEN void asys__crew_dismiss(struct asys__crew *c, const unsigned *members);
 

@@ -22,6 +22,13 @@ struct asys_call;
 ASYS__HIDDEN void asys__unload(void);
 
 /*
+ * Is the process in exit()?  Then unloading waits for no thread and frees
+ * nothing that another thread may still use: it only joins the threads
+ * that have already left.
+ */
+ASYS__HIDDEN bool asys__exiting(void);
+
+/*
  * A layer's completion hook that never waits for another call: a worker
  * running it may count as free for the next call (see backend_threads.c).
  */

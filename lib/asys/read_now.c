@@ -219,6 +219,8 @@ void asys__read_now_fork_child(void)
  */
 void asys__read_now_unload(void)
 {
+	if (asys__exiting())
+		return;
 	pthread_mutex_lock(&now.lock);
 	__atomic_store_n(&now.unloaded, true, __ATOMIC_RELAXED);
 	if (now.key_made)

@@ -82,6 +82,19 @@ int asys__ring_setup(struct asys__ring *r, unsigned sq_entries, unsigned cq_entr
 	return 0;
 }
 
+int asys__ring_probe(void)
+{
+	struct io_uring_params p;
+	long fd;
+
+	memset(&p, 0, sizeof p);
+	fd = sys_result(syscall(SYS_io_uring_setup, 1, &p));
+	if (fd < 0)
+		return (int)fd;
+	close((int)fd);
+	return 1;
+}
+
 int asys__ring_own(struct asys__ring *r)
 {
 	struct io_uring_rsrc_update slot = { .offset = -1u, .data = (uint64_t)r->fd };
@@ -140,6 +153,11 @@ void asys__ring_commit(struct asys__ring *r)
 {
 	/* the SQEs' contents before the tail that publishes them */
 	__atomic_store_n(r->sq_tail, r->sq_local_tail, __ATOMIC_RELEASE);
+}
+
+unsigned asys__ring_room(const struct asys__ring *r)
+{
+	return r->sq_entries - (r->sq_local_tail - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE));
 }
 
 unsigned asys__ring_pending(const struct asys__ring *r)

@@ -46,6 +46,8 @@ ASYS__HIDDEN int asys__ring_setup(struct asys__ring *r, unsigned sq_entries, uns
  * then stays.
  */
 ASYS__HIDDEN int asys__ring_own(struct asys__ring *r);
+/* Can this process set up a ring at all?  1, or -errno. */
+ASYS__HIDDEN int asys__ring_probe(void);
 /*
  * Unmap, and close the fd if it has one (in a fork child: forget the
  * parent's ring without touching it).
@@ -57,6 +59,8 @@ ASYS__HIDDEN bool asys__ring_has_op(const struct asys__ring *r, unsigned op);
 ASYS__HIDDEN struct io_uring_sqe *asys__ring_sqe(struct asys__ring *r);
 /* Make the SQEs filled in so far visible to the kernel. */
 ASYS__HIDDEN void asys__ring_commit(struct asys__ring *r);
+/* SQEs that can still be taken (asys__ring_sqe) before the SQ is full. */
+ASYS__HIDDEN unsigned asys__ring_room(const struct asys__ring *r);
 /* Committed SQEs that the kernel has not consumed yet. */
 ASYS__HIDDEN unsigned asys__ring_pending(const struct asys__ring *r);
 /*
