@@ -17,6 +17,7 @@ struct aio__fd {
 	struct aio__request *head, *tail;	/* all unfinished requests */
 	struct aio__request *order_head, *order_tail;
 	bool ordered_running;
+	unsigned at_offset, writes;	/* unfinished requests at an offset, and writes of them */
 };
 
 static struct bucket {
@@ -28,27 +29,63 @@ static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct aio__fd *spare;
 
 /*
- * Requests unfinished on non-seekable fds (pipes, sockets, devices), per fd
- * modulo STREAM_SLOTS: read without a lock by aio__fd_stream_busy, so that
- * a read completed at submission never overtakes them.  Exact below
- * STREAM_SLOTS, cautious above.  Requests on files do not count: reads at
- * an offset run concurrently with appends and flushes anyway.
+ * Requests unfinished per fd modulo SLOTS that a read at submission must not
+ * overtake: any on a non-seekable fd (pipes, sockets, devices), and writes
+ * at an offset on a file (any: whether they overlap is asked under the
+ * lock).  Read without a lock by aio__fd_reads_wait.  Exact below SLOTS,
+ * cautious above.  Appends and flushes do not count: reads at an offset run
+ * concurrently with them anyway.
  */
-#define STREAM_SLOTS 4096
-static uint32_t stream_pending[STREAM_SLOTS];
+#define SLOTS 4096
+static uint32_t reads_wait[SLOTS];
 
 /* prepare_call marks the calls of a non-seekable fd ASYS_UNBOUNDED */
-static uint32_t *stream_count(const struct aio__request *r)
+static uint32_t *reads_wait_count(const struct aio__request *r)
 {
-	if (!(r->call.flags & ASYS_UNBOUNDED))
+	if (!(r->call.flags & ASYS_UNBOUNDED) && (r->ordered || r->op != LIO_WRITE))
 		return NULL;
-	return &stream_pending[(unsigned)r->fildes % STREAM_SLOTS];
+	return &reads_wait[(unsigned)r->fildes % SLOTS];
 }
 
-bool aio__fd_stream_busy(int fd)
+bool aio__fd_reads_wait(int fd)
 {
-	return __atomic_load_n(&stream_pending[(unsigned)fd % STREAM_SLOTS],
-			       __ATOMIC_ACQUIRE) != 0;
+	return __atomic_load_n(&reads_wait[(unsigned)fd % SLOTS], __ATOMIC_ACQUIRE) != 0;
+}
+
+/*
+ * Requests at an offset (pread, pwrite) run concurrently, but not two that
+ * touch the same byte when one of them writes: the later one is held until
+ * the earlier one has finished (glibc runs an fd's requests one at a time,
+ * and programs rely on a read queued after a write of the same bytes
+ * seeing them).  Only requests of one fd number are compared, as POSIX
+ * orders nothing across descriptors.
+ */
+static bool at_offset(const struct aio__request *r)
+{
+	return !r->ordered && (r->op == LIO_READ || r->op == LIO_WRITE);
+}
+
+/* Must the later of q and r wait for the earlier?  (call arg 2: length, 3: offset) */
+static bool conflict(const struct aio__request *q, const struct aio__request *r)
+{
+	unsigned long qo = (unsigned long)q->call.arg[3], ql = (unsigned long)q->call.arg[2];
+	unsigned long ro = (unsigned long)r->call.arg[3], rl = (unsigned long)r->call.arg[2];
+
+	return (q->op == LIO_WRITE || r->op == LIO_WRITE) && ql && rl &&
+	       (qo - ro < rl || ro - qo < ql);
+}
+
+/* With the bucket lock: how many earlier unfinished requests r must wait for. */
+static uint32_t blockers_of(const struct aio__fd *e, const struct aio__request *r)
+{
+	const struct aio__request *q;
+	uint32_t n = 0;
+
+	if (!(r->op == LIO_WRITE ? e->at_offset : e->writes))
+		return 0;	/* the common case: nothing to look through */
+	for (q = e->head; q != r; q = q->fd_next)
+		n += at_offset(q) && conflict(q, r);
+	return n;
 }
 
 static struct bucket *bucket_of(int fd)
@@ -132,10 +169,14 @@ static struct aio__request *start_next_ordered(struct aio__fd *e)
 
 static void unlink_request(struct aio__fd *e, struct aio__request *r)
 {
-	uint32_t *stream = stream_count(r);
+	uint32_t *count = reads_wait_count(r);
 
-	if (stream)
-		__atomic_fetch_sub(stream, 1, __ATOMIC_RELEASE);
+	if (count)
+		__atomic_fetch_sub(count, 1, __ATOMIC_RELEASE);
+	if (at_offset(r)) {
+		e->at_offset--;
+		e->writes -= r->op == LIO_WRITE;
+	}
 	if (r->fd_prev)
 		r->fd_prev->fd_next = r->fd_next;
 	else
@@ -159,7 +200,7 @@ int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 	struct bucket *b = bucket_of(fd);
 	struct aio__request *refused = NULL;
 	struct aio__fd *e;
-	uint32_t *stream;
+	uint32_t *count;
 	int err = 0;
 
 	pthread_mutex_lock(&b->lock);
@@ -179,9 +220,9 @@ int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 	else
 		e->head = r;
 	e->tail = r;
-	stream = stream_count(r);
-	if (stream)
-		__atomic_fetch_add(stream, 1, __ATOMIC_RELEASE);
+	count = reads_wait_count(r);
+	if (count)
+		__atomic_fetch_add(count, 1, __ATOMIC_RELEASE);
 	if (r->ordered) {
 		r->waiting = true;
 		r->order_next = NULL;
@@ -198,9 +239,15 @@ int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 			refused = NULL;
 		}
 	} else {
-		/* the caller submits it, after the unlock */
-		batch->reqs[batch->n] = r;
-		batch->calls[batch->n++] = &r->call;
+		r->blockers = blockers_of(e, r);
+		r->held = r->blockers != 0;
+		e->at_offset++;
+		e->writes += r->op == LIO_WRITE;
+		/* the caller submits it, after the unlock; a held one starts in release_held */
+		if (!r->held) {
+			batch->reqs[batch->n] = r;
+			batch->calls[batch->n++] = &r->call;
+		}
 	}
 	pthread_mutex_unlock(&b->lock);
 	/* an earlier one whose turn came meanwhile (aio_cancel took the one before it) */
@@ -210,20 +257,53 @@ int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 }
 
 /* r leaves its fd, whose next ordered request starts: the one refused, or NULL. */
-static struct aio__request *leave(struct aio__request *r)
+/* Onto the requests that the engine refused, to be completed without the lock. */
+static void push_refused(struct aio__request *r, struct aio__request **refused)
+{
+	r->order_next = *refused;
+	*refused = r;
+}
+
+/*
+ * With the bucket lock: r, at an offset, has finished; start the later
+ * requests held for it and for nothing else.
+ */
+static void release_held(struct aio__request *after, const struct aio__request *r,
+			 struct aio__request **refused)
+{
+	struct aio__request *q;
+
+	for (q = after; q; q = q->fd_next) {
+		struct asys_call *call = &q->call;
+
+		if (!q->held || !conflict(r, q) || --q->blockers)
+			continue;
+		q->held = false;
+		if (asys_submit(&call, 1) < 0) {
+			q->call.result = -errno;
+			push_refused(q, refused);
+		}
+	}
+}
+
+static void leave(struct aio__request *r, struct aio__request **refused)
 {
 	struct aio__fd *e = r->fd;
 	struct bucket *b = bucket_of(r->fildes);
-	struct aio__request *refused;
+	struct aio__request *next;
 
 	pthread_mutex_lock(&b->lock);
+	next = r->fd_next;
 	unlink_request(e, r);
+	if (at_offset(r))
+		release_held(next, r, refused);
 	if (r->ordered && r->started)
 		e->ordered_running = false;
-	refused = start_next_ordered(e);
+	next = start_next_ordered(e);
+	if (next)
+		push_refused(next, refused);
 	drop_if_idle(b, e);
 	pthread_mutex_unlock(&b->lock);
-	return refused;
 }
 
 /*
@@ -233,12 +313,14 @@ static struct aio__request *leave(struct aio__request *r)
  */
 void aio__fd_done(struct aio__request *r)
 {
-	struct aio__request *refused = leave(r);
+	struct aio__request *refused = NULL;
 
+	leave(r, &refused);
 	while (refused) {
 		r = refused;
+		refused = r->order_next;
 		aio__report(r, r->call.result);
-		refused = leave(r);
+		leave(r, &refused);
 		aio__request_put(r);
 	}
 }
@@ -274,7 +356,11 @@ bool aio__fd_unqueue(struct aio__request *r)
 	bool was_waiting = false;
 
 	pthread_mutex_lock(&b->lock);
-	if (r->waiting) {
+	if (r->held) {
+		/* its completion (ECANCELED) takes it out of the list */
+		r->held = false;
+		was_waiting = true;
+	} else if (r->waiting) {
 		struct aio__fd *e = r->fd;
 
 		for (p = &e->order_head; *p != r; p = &(*p)->order_next)
@@ -326,7 +412,7 @@ void aio__fd_fork_child(void)
 
 	/* spare_lock is only taken under a bucket lock: the spares are intact */
 	pthread_mutex_init(&spare_lock, NULL);
-	memset(stream_pending, 0, sizeof stream_pending);
+	memset(reads_wait, 0, sizeof reads_wait);
 	for (i = 0; i < BUCKETS; i++) {
 		for (e = buckets[i].fds; e; e = next) {
 			next = e->next;

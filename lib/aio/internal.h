@@ -18,7 +18,11 @@
  * bookkeeping (which may start the fd's next ordered request), release.
  *
  * Per-fd order (fdtable.c): requests on regular files and block devices run
- * concurrently; writes to O_APPEND files, every request on other fds (pipes,
+ * concurrently, except that a request whose bytes overlap those of an
+ * earlier unfinished write on the same fd (or a write overlapping any
+ * earlier unfinished request) starts only once those have finished, as
+ * programs written for glibc, which runs an fd's requests in turn, rely
+ * on; writes to O_APPEND files, every request on other fds (pipes,
  * sockets, terminals) and aio_fsync are "ordered": they run one at a time
  * in submission order, and an fsync starts only when every request
  * submitted before it on that fd has completed.  The fd table also lists
@@ -74,6 +78,8 @@ struct aio__request {
 	bool waiting;		/* in its fd's order queue (ordered, not started yet) */
 	bool started;		/* ordered: taken by the engine (its turn on the fd) */
 	bool partly_read;	/* aio_read copied a cached prefix: cancelling is too late */
+	bool held;		/* at an offset: waits for earlier overlapping requests */
+	uint32_t blockers;	/* held: how many of them are unfinished */
 	uint32_t published;	/* the status is in the aiocb */
 	uint32_t refs;
 };
@@ -184,9 +190,15 @@ ASYS__HIDDEN void aio__fd_done(struct aio__request *r);
 /* Collect fd's unfinished requests (for cb, or all of them with cb NULL), referenced. */
 ASYS__HIDDEN size_t aio__fd_collect(int fd, const struct aiocb *cb, struct aio__request **out,
 				    size_t max, size_t *total);
-/* Whether fd may be a non-seekable fd with requests unfinished (false: certainly not). */
-ASYS__HIDDEN bool aio__fd_stream_busy(int fd);
-/* Take an ordered request out of its order queue before it starts: true if it was there. */
+/*
+ * Could a read at submission on fd overtake an unfinished request that it
+ * must not (one on a stream, or a write on a file)?  false: certainly not.
+ */
+ASYS__HIDDEN bool aio__fd_reads_wait(int fd);
+/*
+ * Take a request that has not started out of its wait (an ordered one in its
+ * order queue, or one held behind overlapping requests): true if it waited.
+ */
 ASYS__HIDDEN bool aio__fd_unqueue(struct aio__request *r);
 /* fork: hold every fd lock across it; the child disowns the parent's requests. */
 ASYS__HIDDEN void aio__fd_lock_all(void);

@@ -135,7 +135,7 @@ bool aio__read_now(struct aio__request *r, const struct aiocb *cb, struct aio__f
 	ssize_t n;
 
 	if (!aio__inline_reads || r->op != LIO_READ || cb->aio_offset < 0 ||
-	    aio__fd_stream_busy(r->fildes) || !buffered(t) || asys__ring_missing())
+	    aio__fd_reads_wait(r->fildes) || !buffered(t) || asys__ring_missing())
 		return false;
 	if (batch->reads && asys__reads_now())
 		return keep_for_batch(r, cb, t, batch);
