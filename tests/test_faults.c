@@ -330,40 +330,103 @@ START_TEST(exec_inherits_no_rtaio_descriptor)
 END_TEST
 
 static int child_status = -1;
+static int fork_mode;	/* _i of fork_from_sigev_thread_function */
+static unsigned later_notes;
 
-/* A SIGEV_THREAD function that forks: the child reads a file through rtaio. */
+/* In the child: one aio_read of fd at 512, checked; 0 or the step that failed. */
+static int child_file_read(int fd)
+{
+	char buf[64];
+	struct aiocb cb;
+	const struct aiocb *list[1] = { &cb };
+	struct timespec t = { 30, 0 };
+
+	prep_aiocb(&cb, fd, buf, sizeof buf, 512);
+	if (aio_read(&cb) < 0)
+		return 2;
+	while (aio_error(&cb) == EINPROGRESS)
+		if (aio_suspend(list, 1, &t) < 0 && errno != EINTR)
+			return 3;
+	return aio_return(&cb) == sizeof buf && first_bad_byte(buf, 512, sizeof buf) < 0 ? 0 : 4;
+}
+
+/* A thread of the child: two pipe reads, then the child's exit status. */
+static void *child_pipe_reads(void *arg)
+{
+	struct aiocb cb[2];
+	char got[2];
+	int p[2], i, fd = (int)(long)arg;
+
+	(void)fd;
+	if (pipe2(p, O_CLOEXEC))
+		_exit(5);
+	for (i = 0; i < 2; i++) {
+		prep_aiocb(&cb[i], p[0], &got[i], 1, 0);
+		if (aio_read(&cb[i]))
+			_exit(6);
+	}
+	if (write(p[1], "xy", 2) != 2)
+		_exit(7);
+	for (i = 0; i < 2; i++) {
+		const struct aiocb *list[1] = { &cb[i] };
+		struct timespec t = { 30, 0 };
+
+		while (aio_error(&cb[i]) == EINPROGRESS)
+			if (aio_suspend(list, 1, &t) < 0 && errno != EINTR)
+				_exit(8);
+		if (aio_return(&cb[i]) != 1)
+			_exit(9);
+	}
+	_exit(got[0] == 'x' && got[1] == 'y' ? child_file_read(fd) : 10);
+}
+
+/*
+ * A SIGEV_THREAD function that forks.  The child: _i 0 reads a file
+ * through rtaio and leaves with _exit; _i 1 starts a thread that reads a
+ * pipe twice and a file through rtaio and ends the child, and returns from
+ * the function meanwhile; _i 2 returns from the function at once, which
+ * ends the child (status 0), as the end of the only thread would.
+ */
 static void fork_in_note(union sigval v)
 {
 	int fd = v.sival_int, status;
+	pthread_t t;
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		char buf[64];
-		struct aiocb cb;
-		const struct aiocb *list[1] = { &cb };
-		struct timespec t = { 30, 0 };
-
-		prep_aiocb(&cb, fd, buf, sizeof buf, 512);
-		if (aio_read(&cb) < 0)
-			_exit(2);
-		while (aio_error(&cb) == EINPROGRESS)
-			if (aio_suspend(list, 1, &t) < 0 && errno != EINTR)
-				_exit(3);
-		_exit(aio_return(&cb) == sizeof buf && first_bad_byte(buf, 512, sizeof buf) < 0 ? 0
-											     : 4);
+		if (fork_mode == 0)
+			_exit(child_file_read(fd));
+		if (fork_mode == 1 &&
+		    pthread_create(&t, NULL, child_pipe_reads, (void *)(long)fd))
+			_exit(11);
+		return;
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) != pid)
 		status = -2;
 	__atomic_store_n(&child_status, status, __ATOMIC_RELEASE);
 }
 
+static void count_later_note(union sigval v)
+{
+	(void)v;
+	__atomic_fetch_add(&later_notes, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * fork in a SIGEV_THREAD function: the child works, whether it returns
+ * from the function or not, starts threads or not; and the parent goes on
+ * (a later notification runs).  (Before, a child that returned from the
+ * function freed the notification's record a second time: under io_uring
+ * it died of SIGSEGV, under the thread pool its first read never ended.)
+ */
 START_TEST(fork_from_sigev_thread_function)
 {
-	int fd = pattern_file(4096), status;
+	int fd = pattern_file(4096), status, i;
 	char b;
 	struct aiocb cb;
 	double end = now_sec() + WAIT_MS / 1000;
 
+	fork_mode = _i;
 	prep_aiocb(&cb, fd, &b, 1, 0);
 	cb.aio_sigevent.sigev_notify = SIGEV_THREAD;
 	cb.aio_sigevent.sigev_notify_function = fork_in_note;
@@ -375,6 +438,16 @@ START_TEST(fork_from_sigev_thread_function)
 	}
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
 	assert_final(&cb, 0, 1);
+	for (i = 0; i < 8; i++) {
+		prep_aiocb(&cb, fd, &b, 1, i);
+		cb.aio_sigevent.sigev_notify = SIGEV_THREAD;
+		cb.aio_sigevent.sigev_notify_function = count_later_note;
+		submit_read(&cb);
+		assert_final(&cb, 0, 1);
+	}
+	while (__atomic_load_n(&later_notes, __ATOMIC_ACQUIRE) < 8)
+		ck_assert_msg(now_sec() < end, "%u of 8 later notifications ran",
+			      __atomic_load_n(&later_notes, __ATOMIC_ACQUIRE));
 	close(fd);
 }
 END_TEST
@@ -649,7 +722,7 @@ static Suite *faults_suite(void)
 	tcase_add_test(tc, suspend_on_unsubmitted_aiocb_returns);
 	tcase_add_test(tc, no_thread_then_recovery);
 	tcase_add_test(tc, exec_inherits_no_rtaio_descriptor);
-	tcase_add_test(tc, fork_from_sigev_thread_function);
+	tcase_add_loop_test(tc, fork_from_sigev_thread_function, 0, 3);
 	tcase_add_test(tc, closing_every_fd_loses_no_completion);
 	tcase_add_test(tc, exit_does_not_wait_for_a_stuck_call);
 	if (geteuid() == 0)

@@ -33,8 +33,9 @@ static struct {
 	pthread_cond_t wake;
 	struct aio__notification *head, *tail;
 	unsigned queued, threads, idle, wakeups, running;
+	unsigned forks;		/* fork children this process descends from (call_function) */
 	struct asys__crew crew;
-} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, 0, 0, 0,
+} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, 0, 0, 0, 0,
 	   ASYS__CREW_INITIALIZER(&pool.lock) };
 
 static void cpu_relax(void)
@@ -99,9 +100,26 @@ static void queue_signal(const struct sigevent *sev)
 		syscall(SYS_rt_sigqueueinfo, si.si_pid, si.si_signo, &si);
 }
 
+/*
+ * The program's function.  If it forked, this thread goes on in the child,
+ * where it is the only thread, and nothing of rtaio's that it held (the
+ * request's record, its place in the pool) is the child's any more: the
+ * child starts clean.  So it ends there as a thread whose start routine
+ * returned, touching nothing, as glibc's notification thread would; the
+ * child ends with it unless it started threads of its own.
+ */
+static void call_function(struct aio__notification *n)
+{
+	unsigned forks = __atomic_load_n(&pool.forks, __ATOMIC_RELAXED);
+
+	n->sev.sigev_notify_function(n->sev.sigev_value);
+	if (__atomic_load_n(&pool.forks, __ATOMIC_RELAXED) != forks)
+		pthread_exit(NULL);
+}
+
 static void run(struct aio__notification *n)
 {
-	n->sev.sigev_notify_function(n->sev.sigev_value);
+	call_function(n);
 	n->release(n);
 }
 
@@ -109,7 +127,7 @@ static void run(struct aio__notification *n)
 static void run_away(struct aio__notification *n)
 {
 	asys__crew_away(&pool.crew);
-	n->sev.sigev_notify_function(n->sev.sigev_value);
+	call_function(n);
 	asys__crew_back(&pool.crew);
 	n->release(n);
 }
@@ -276,6 +294,7 @@ void aio__notify_fork_child(void)
 	pthread_cond_init(&pool.wake, NULL);
 	pool.head = pool.tail = NULL;
 	pool.queued = pool.threads = pool.idle = pool.wakeups = pool.running = 0;
+	pool.forks++;	/* on the thread that forked, perhaps in a program's function */
 	asys__crew_forget(&pool.crew);
 	pthread_mutex_unlock(&pool.lock);	/* held since aio__notify_fork_prepare() */
 }
