@@ -768,13 +768,53 @@ END_TEST
 /* --- races --- */
 
 #define RACE_K 16
+/* Spin rounds before a cancel: from none to some tens of microseconds, a hand-off's time. */
+#define RACE_SPIN 50000u
+
+/* Rounds at least, whatever RTAIO_TEST_SCALE says: fewer leave one side of a race to luck. */
+#define RACE_MIN_ROUNDS 500ul
+
+/* How the requests of a race test ended, over all its rounds. */
+struct race_tally {
+	unsigned long canceled;		/* ECANCELED: never ran */
+	unsigned long completed;	/* ran to their normal result despite the cancel */
+	unsigned long answers[3];	/* aio_cancel's answers, by value (AIO_CANCELED...) */
+};
+
+/*
+ * Both sides of the race happened: some requests were cancelled, others
+ * completed normally although aio_cancel was tried on them.  Reads of a
+ * regular file under io_uring are RUNNING from the moment they are in the
+ * ring, and nothing interrupts them: there (cancellable false) the race is
+ * between aio_cancel and the completion, and it must have answered both
+ * AIO_NOTCANCELED (in flight) and AIO_ALLDONE (already done).
+ */
+static void assert_both_sides(const char *test, const struct race_tally *t, bool cancellable)
+{
+	fprintf(stderr, "%s: %lu cancelled, %lu completed; answers %lu/%lu/%lu\n", test,
+		t->canceled, t->completed, t->answers[AIO_CANCELED], t->answers[AIO_NOTCANCELED],
+		t->answers[AIO_ALLDONE]);
+	ck_assert_msg(t->completed > 0, "%s: no request completed despite a cancel", test);
+	if (cancellable)
+		ck_assert_msg(t->canceled > 0, "%s: no request was cancelled", test);
+	else
+		ck_assert_msg(t->answers[AIO_NOTCANCELED] > 0 && t->answers[AIO_ALLDONE] > 0,
+			      "%s: aio_cancel never found a request %s", test,
+			      t->answers[AIO_NOTCANCELED] ? "done" : "in flight");
+}
+
+/* Are regular-file reads cancellable before they run (queued for a worker)? */
+static bool file_reads_cancellable(void)
+{
+	return !backend_is_uring();
+}
 
 /*
  * One request of a race round, final and notified: exactly one notification
  * that saw the final status, and, with check_answer, a final status that
- * agrees with what aio_cancel said about it.
+ * agrees with what aio_cancel said about it.  Counted in t.
  */
-static void race_check_one(struct req *q, size_t len, bool check_answer)
+static void race_check_one(struct req *q, size_t len, bool check_answer, struct race_tally *t)
 {
 	int err = aio_error(&q->cb);
 
@@ -788,6 +828,10 @@ static void race_check_one(struct req *q, size_t len, bool check_answer)
 		ck_assert_int_eq(aio_return(&q->cb), -1);
 		ck_assert_int_eq(q->seen.ret, -1);
 	}
+	if (err == 0)
+		t->completed++;
+	else
+		t->canceled++;
 	if (!check_answer)
 		return;
 	switch (q->answer) {
@@ -801,6 +845,7 @@ static void race_check_one(struct req *q, size_t len, bool check_answer)
 	default:
 		ck_abort_msg("aio_cancel answered %d", q->answer);
 	}
+	t->answers[q->answer]++;
 }
 
 struct race {
@@ -810,7 +855,7 @@ struct race {
 	pthread_cond_t more;
 	unsigned submitted;	/* requests submitted so far in this round, under lock */
 	bool waiting;		/* the canceller waits for `more`, under lock */
-	unsigned iter;
+	unsigned seed;		/* the canceller's random delays */
 	const char *failure;	/* set by the canceller when it sees an inconsistency */
 	int bad;
 };
@@ -873,8 +918,7 @@ static void *per_request_canceller(void *arg)
 			r->failure = "submitter stalled";
 			return NULL;
 		}
-		if ((i + r->iter) % 3 == 0)
-			sched_yield();	/* vary who wins */
+		spin_random(&r->seed, RACE_SPIN);	/* vary who wins */
 		rc = aio_cancel(r->fd, &q->cb);
 		err = aio_error(&q->cb);
 		q->answer = rc;
@@ -890,19 +934,26 @@ static void *per_request_canceller(void *arg)
 	return NULL;
 }
 
+/*
+ * A canceller thread cancels each of RACE_K reads of a cached file as it is
+ * submitted, after a random delay.  The reads are not served from the page
+ * cache at submission (which would leave nothing to race): they wait for a
+ * worker, or run in the ring.
+ */
 START_TEST(race_cancel_file_reads)
 {
 	struct race *r = race_new();
-	unsigned long iters = scaled(2000), it, expected = 0;
-	unsigned long canceled = 0, done = 0;
+	struct race_tally tally = { 0 };
+	unsigned long iters = scaled_at_least(2000, RACE_MIN_ROUNDS), it, expected = 0;
 	int i;
 
+	no_inline_reads();
 	r->fd = pattern_file(RACE_K * 512 + 4096);
+	r->seed = 4242u;
 	set_pool(2, 2);
 	for (it = 0; it < iters; it++) {
 		pthread_t th;
 
-		r->iter = (unsigned)it;
 		r->submitted = 0;
 		for (i = 0; i < RACE_K; i++)
 			prep_req(&r->q[i], r->fd, 512, (off_t)(i * 512 + it % 4096));
@@ -922,22 +973,17 @@ START_TEST(race_cancel_file_reads)
 		for (i = 0; i < RACE_K; i++) {
 			struct req *q = &r->q[i];
 
-			race_check_one(q, 512, true);
+			race_check_one(q, 512, true, &tally);
 			if (aio_error(&q->cb) == 0) {
 				long bad = first_bad_byte(q->buf, (uint64_t)q->cb.aio_offset, 512);
 
 				ck_assert_msg(bad < 0, "iteration %lu, read %d: byte %ld wrong", it,
 					      i, bad);
-				done++;
-			} else {
-				canceled++;
 			}
 		}
 	}
 	ck_assert_int_eq(events(), expected);
-	/* not an assertion on timing: both outcomes should show over a run */
-	fprintf(stderr, "race_cancel_file_reads: %lu iterations, %lu completed, %lu cancelled\n",
-		iters, done, canceled);
+	assert_both_sides("race_cancel_file_reads", &tally, file_reads_cancellable());
 	close(r->fd);
 	race_free(r);
 }
@@ -963,21 +1009,27 @@ static void *feed(void *arg)
 	return NULL;
 }
 
+/*
+ * Reads of a pipe, cancelled one by one after random delays as they are
+ * submitted, while a feeder thread writes the bytes they wait for: the
+ * reads that ran got the bytes in order, the cancelled ones left theirs.
+ */
 START_TEST(race_cancel_pipe_reads)
 {
 	struct race *r = race_new();
-	unsigned long iters = scaled(2000), it, expected = 0, canceled = 0;
+	struct race_tally tally = { 0 };
+	unsigned long iters = scaled_at_least(2000, RACE_MIN_ROUNDS), it, expected = 0;
 	int p[2], i;
 
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	r->fd = p[0];
+	r->seed = 2424u;
 	for (it = 0; it < iters; it++) {
 		struct feeder f = { p[1], (unsigned)it };
 		pthread_t canceller, feeder;
 		unsigned char left[RACE_K + 1], next = 0;
 		size_t nleft;
 
-		r->iter = (unsigned)it;
 		r->submitted = 0;
 		for (i = 0; i < RACE_K; i++) {
 			prep_req(&r->q[i], p[0], 1, 0);
@@ -1003,7 +1055,7 @@ START_TEST(race_cancel_pipe_reads)
 		for (i = 0; i < RACE_K; i++) {
 			struct req *q = &r->q[i];
 
-			race_check_one(q, 1, true);
+			race_check_one(q, 1, true, &tally);
 			if (aio_error(&q->cb) == 0) {
 				ck_assert_msg((unsigned char)q->buf[0] == next,
 					      "iteration %lu: read %d got %d, expected %d", it, i,
@@ -1011,7 +1063,6 @@ START_TEST(race_cancel_pipe_reads)
 				next++;
 			} else {
 				ck_assert_int_eq((unsigned char)q->buf[0], 0xee);
-				canceled++;
 			}
 		}
 		/* and the cancelled ones left theirs in the pipe */
@@ -1020,8 +1071,8 @@ START_TEST(race_cancel_pipe_reads)
 		for (i = 0; i < (int)nleft; i++)
 			ck_assert_int_eq(left[i], next + i);
 	}
-	fprintf(stderr, "race_cancel_pipe_reads: %lu iterations, %lu of %lu cancelled\n", iters,
-		canceled, iters * RACE_K);
+	/* a pipe read is cancellable under both backends: queued, or interrupted in the ring */
+	assert_both_sides("race_cancel_pipe_reads", &tally, true);
 	close(p[0]);
 	close(p[1]);
 	race_free(r);
@@ -1053,20 +1104,26 @@ static void *cancel_all_loop(void *arg)
 	return NULL;
 }
 
+/*
+ * Two threads call aio_cancel(fd, NULL) over and over while RACE_K reads
+ * of a cached file are submitted and complete; the reads are not served
+ * from the page cache at submission, as in race_cancel_file_reads.
+ */
 START_TEST(race_cancel_all_two_threads)
 {
 	struct race *r = race_new();
-	unsigned long iters = scaled(1000), it, expected = 0, canceled = 0;
-	unsigned long answers[3] = { 0, 0, 0 };
+	struct race_tally tally = { 0 };
+	unsigned long iters = scaled_at_least(1000, RACE_MIN_ROUNDS), it, expected = 0;
 	int i, t;
 
+	no_inline_reads();
 	r->fd = pattern_file(RACE_K * 512);
 	set_pool(2, 2);
 	for (it = 0; it < iters; it++) {
 		struct all_canceller c[2];
 		pthread_t th[2];
 		unsigned stop = 0;
-		unsigned long it_canceled = 0;
+		unsigned long canceled_before = tally.canceled;
 
 		for (i = 0; i < RACE_K; i++)
 			prep_req(&r->q[i], r->fd, 512, (off_t)i * 512);
@@ -1087,26 +1144,20 @@ START_TEST(race_cancel_all_two_threads)
 		ck_assert_msg(wait_events(expected, WAIT_MS), "iteration %lu: %lu of %lu notifications",
 			      it, events(), expected);
 		ck_assert_int_eq(sync_seen(r->q, RACE_K), expected);
-		for (i = 0; i < RACE_K; i++) {
-			race_check_one(&r->q[i], 512, false);
-			if (aio_error(&r->q[i].cb) == ECANCELED)
-				it_canceled++;
-		}
+		for (i = 0; i < RACE_K; i++)
+			race_check_one(&r->q[i], 512, false, &tally);
 		/* a request is cancelled only by an aio_cancel that said it cancelled something */
-		if (it_canceled)
+		if (tally.canceled > canceled_before)
 			ck_assert_msg(c[0].answers[AIO_CANCELED] + c[0].answers[AIO_NOTCANCELED] +
 					      c[1].answers[AIO_CANCELED] +
 					      c[1].answers[AIO_NOTCANCELED] > 0,
 				      "iteration %lu: %lu cancelled, but every aio_cancel said AIO_ALLDONE",
-				      it, it_canceled);
+				      it, tally.canceled - canceled_before);
 		for (t = 0; t < 3; t++)
-			answers[t] += c[0].answers[t] + c[1].answers[t];
-		canceled += it_canceled;
+			tally.answers[t] += c[0].answers[t] + c[1].answers[t];
 	}
 	assert_cancel(r->fd, NULL, AIO_ALLDONE);
-	fprintf(stderr,
-		"race_cancel_all_two_threads: %lu of %lu cancelled; answers %lu/%lu/%lu\n",
-		canceled, iters * RACE_K, answers[0], answers[1], answers[2]);
+	assert_both_sides("race_cancel_all_two_threads", &tally, file_reads_cancellable());
 	close(r->fd);
 	race_free(r);
 }

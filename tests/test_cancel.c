@@ -686,13 +686,6 @@ END_TEST
 
 /* --- races --- */
 
-/* A small deterministic generator, so that a failing run can be replayed. */
-static unsigned next_rand(unsigned *s)
-{
-	*s = *s * 1103515245u + 12345u;
-	return *s >> 8;
-}
-
 /* A random permutation of 0..n-1. */
 static void shuffle(int *order, int n, unsigned *seed)
 {
@@ -735,11 +728,20 @@ static void cancel_all(struct canceller *k)
 	}
 }
 
-/* A second canceller thread, driven round by round through two barriers. */
+static void cancel_round(void *k)
+{
+	cancel_all(k);
+}
+
+/*
+ * A second thread for a race (a canceller, a writer), driven round by round
+ * through two barriers: each round, round(arg) runs between them.
+ */
 struct helper {
 	pthread_t thread;
 	pthread_barrier_t go, done;
-	struct canceller k;
+	void (*round)(void *arg);
+	void *arg;
 	bool stop;
 };
 
@@ -751,17 +753,16 @@ static void *helper_main(void *arg)
 		pthread_barrier_wait(&h->go);
 		if (__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE))
 			return NULL;
-		cancel_all(&h->k);
+		h->round(h->arg);
 		pthread_barrier_wait(&h->done);
 	}
 }
 
-static void helper_start(struct helper *h, struct asys_call **calls, int n)
+static void helper_start(struct helper *h, void (*round)(void *arg), void *arg)
 {
 	memset(h, 0, sizeof *h);
-	h->k.calls = calls;
-	h->k.n = n;
-	h->k.count = n;
+	h->round = round;
+	h->arg = arg;
 	ck_assert_int_eq(pthread_barrier_init(&h->go, NULL, 2), 0);
 	ck_assert_int_eq(pthread_barrier_init(&h->done, NULL, 2), 0);
 	ck_assert_int_eq(pthread_create(&h->thread, NULL, helper_main, h), 0);
@@ -835,7 +836,8 @@ START_TEST(race_cancel_against_workers)
 	static unsigned char in[N][8];
 	static const struct timespec zero = { 0, 0 };
 	struct canceller self = { list, N, N, { 0 }, { 0 }, { 0 } };
-	struct canceller *ks[2] = { &self, NULL };
+	struct canceller other = { list, N, N, { 0 }, { 0 }, { 0 } };
+	struct canceller *ks[2] = { &self, &other };
 	struct helper h;
 	unsigned round, rounds = (unsigned)scaled(3000), seed = 12345u + (unsigned)_i;
 	unsigned long done = 0, canceled = 0;
@@ -844,10 +846,8 @@ START_TEST(race_cancel_against_workers)
 	set_pool(4, 4);
 	for (i = 0; i < N; i++)
 		list[i] = &c[i];
-	if (_i) {
-		helper_start(&h, list, N);
-		ks[1] = &h.k;
-	}
+	if (_i)
+		helper_start(&h, cancel_round, &other);
 	for (round = 1; round <= rounds; round++) {
 		for (i = 0; i < N; i++) {
 			switch (i % 4) {
@@ -871,8 +871,8 @@ START_TEST(race_cancel_against_workers)
 		shuffle(self.order, N, &seed);
 		self.count = N / 2 + (int)(next_rand(&seed) % (N / 2 + 1));
 		if (_i) {
-			shuffle(h.k.order, N, &seed);
-			h.k.count = N / 2 + (int)(next_rand(&seed) % (N / 2 + 1));
+			shuffle(other.order, N, &seed);
+			other.count = N / 2 + (int)(next_rand(&seed) % (N / 2 + 1));
 		}
 		submit(list, N);
 		if (_i)
@@ -963,8 +963,8 @@ START_TEST(race_cancel_against_chain)
 	struct asys_call c[N];
 	struct asys_call *list[N];
 	struct rec r[N];
-	struct canceller self;
-	struct canceller *ks[2];
+	struct canceller self, other;
+	struct canceller *ks[2] = { &self, &other };
 	struct helper h;
 	unsigned char b1[8], b3[8];
 	uint64_t mark, v;
@@ -981,9 +981,8 @@ START_TEST(race_cancel_against_chain)
 	self.calls = list;
 	self.n = N;
 	self.count = N;
-	helper_start(&h, list, N);
-	ks[0] = &self;
-	ks[1] = &h.k;
+	other = self;
+	helper_start(&h, cancel_round, &other);
 	for (round = 1; round <= rounds; round++) {
 		int wins[N], fd, ncanceled = 0;
 		unsigned st[N];
@@ -1003,10 +1002,10 @@ START_TEST(race_cancel_against_chain)
 		for (i = 0; i < N; i++)
 			with_hook(&c[i], &r[i]);
 		shuffle(self.order, N, &seed);
-		shuffle(h.k.order, N, &seed);
+		shuffle(other.order, N, &seed);
 		/* each side cancels a random number of calls, none to all */
 		self.count = (int)(next_rand(&seed) % (N + 1));
-		h.k.count = (int)(next_rand(&seed) % (N + 1));
+		other.count = (int)(next_rand(&seed) % (N + 1));
 		submit(list, N);
 		pthread_barrier_wait(&h.go);
 		cancel_all(&self);
@@ -1198,57 +1197,85 @@ START_TEST(uring_cancel_backlog)
 }
 END_TEST
 
+/* The writing side of uring_race_cancel_against_data: one byte, after a random delay. */
+struct late_writer {
+	int wfd;
+	unsigned seed;
+};
+
+static void write_late(void *arg)
+{
+	struct late_writer *w = arg;
+
+	spin_random(&w->seed, 200000);
+	if (write(w->wfd, "q", 1) != 1)
+		abort();
+}
+
 /*
  * Cancel pipe reads while bytes arrive: either a read got its byte
  * (asys_cancel fails, DONE with 1) or it was interrupted (CANCELED, the
  * byte still in the pipe); never both, never neither, one hook.  Even
- * rounds cancel before writing (always interrupted), odd rounds write first
- * and cancel after a varying delay: a race.
+ * rounds cancel before writing (always interrupted).  In odd rounds a
+ * second thread writes the byte while this one cancels, each after a
+ * random delay: a race, whose both outcomes must show.
  */
 START_TEST(uring_race_cancel_against_data)
 {
-	unsigned long rounds = scaled(2000), n, won = 0, lost = 0;
+	/* half of them race; fewer than 250 leave one side of the race to luck */
+	unsigned long rounds = scaled_at_least(2000, 500), n, raced_won = 0, raced_lost = 0;
+	struct late_writer w = { -1, 31337u };
+	struct helper h;
+	unsigned seed = 4711u;
 	int p[2];
 
 	if (!require_uring())
 		return;
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	w.wfd = p[1];
+	helper_start(&h, write_late, &w);
 	for (n = 0; n < rounds; n++) {
 		struct asys_call c;
 		struct rec r;
 		char byte = 0, left;
-		unsigned long spin;
-		int rc;
+		int rc, err;
 
 		prep_pipe_read(&c, p[0], &byte, 1, 0);
 		with_hook(&c, &r);
 		submit1(&c);
-		if (n & 1)
-			ck_assert_int_eq(write(p[1], "q", 1), 1);
-		for (spin = 0; spin < (n * 7919) % 2000; spin++)
-			__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		if (n & 1) {
+			pthread_barrier_wait(&h.go);
+			spin_random(&seed, 50000);
+		}
 		rc = asys_cancel(&c);
-		if (!(n & 1)) {
-			ck_assert_msg(rc == 0, "cancel before data: %s", strerror(errno));
+		err = errno;
+		if (n & 1) {
+			pthread_barrier_wait(&h.done);	/* the byte is written */
+		} else {
+			ck_assert_msg(rc == 0, "cancel before data: %s", strerror(err));
 			ck_assert_int_eq(write(p[1], "q", 1), 1);
 		}
 		if (rc == 0) {
 			ck_assert_uint_eq(asys_state(&c), ASYS_CANCELED);
 			ck_assert_int_eq(read(p[0], &left, 1), 1);	/* the byte is still there */
 			ck_assert_int_eq(byte, 0);
-			won++;
+			raced_won += n & 1;
 		} else {
-			ck_assert_msg(errno == EALREADY || errno == EBUSY, "errno %d", errno);
+			ck_assert_msg(err == EALREADY || err == EBUSY, "errno %d", err);
 			wait_done(&c);
 			ck_assert_uint_eq(asys_state(&c), ASYS_DONE);
 			ck_assert_int_eq(c.result, 1);
 			ck_assert_int_eq(byte, 'q');
-			lost++;
+			raced_lost++;
 		}
 		wait_hook(&r, 1);
 		ck_assert_int_eq(hooks_of(&r), 1);
 	}
-	printf("cancel against data: %lu interrupted, %lu completed first\n", won, lost);
+	helper_stop(&h);
+	fprintf(stderr, "uring_race_cancel_against_data: %lu racing rounds: %lu interrupted, "
+		"%lu completed first\n", rounds / 2, raced_won, raced_lost);
+	ck_assert_msg(raced_won > 0 && raced_lost > 0, "no %s in %lu racing rounds",
+		      raced_won ? "read completed first" : "read was interrupted", rounds / 2);
 	close(p[0]);
 	close(p[1]);
 }

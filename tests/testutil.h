@@ -276,6 +276,38 @@ static inline unsigned long scaled(unsigned long n)
 }
 
 /*
+ * scaled(n), but no fewer than min: a race test needs enough rounds for
+ * each side of its race to show, under sanitizers too.
+ */
+static inline unsigned long scaled_at_least(unsigned long n, unsigned long min)
+{
+	unsigned long k = scaled(n);
+
+	return k > min ? k : min;
+}
+
+/* A small deterministic generator, so that a failing run can be replayed. */
+static inline unsigned next_rand(unsigned *s)
+{
+	*s = *s * 1103515245u + 12345u;
+	return *s >> 8;
+}
+
+/*
+ * Busy-wait for a random number (below max) of rounds: a race test puts it
+ * between the two sides of its race so that each side wins now and then;
+ * no system call, which would give the other side's thread a head start
+ * every time.
+ */
+static inline void spin_random(unsigned *seed, unsigned max)
+{
+	unsigned n = next_rand(seed) % max, i;
+
+	for (i = 0; i < n; i++)
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+/*
  * Poll until thread `tid` of this process sleeps (state S in
  * /proc/self/task/<tid>/stat), for at most `ms` milliseconds: 1 if it does,
  * 0 if not.  Lets a test act once another thread is blocked (in a futex
