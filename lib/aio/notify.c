@@ -101,35 +101,41 @@ static void queue_signal(const struct sigevent *sev)
 }
 
 /*
- * The program's function.  If it forked, this thread goes on in the child,
- * where it is the only thread, and nothing of rtaio's that it held (the
- * request's record, its place in the pool) is the child's any more: the
- * child starts clean.  So it ends there as a thread whose start routine
- * returned, touching nothing, as glibc's notification thread would; the
- * child ends with it unless it started threads of its own.
+ * The program's function; true if it forked and this thread goes on in the
+ * child.  There it is the only thread, and nothing of rtaio's that it held
+ * (the request's record, its place in the pool) is the child's any more:
+ * the child starts clean.  So it ends there as a thread whose start
+ * routine returned, touching nothing, as glibc's notification thread
+ * would; the child ends with it unless it started threads of its own.
  */
-static void call_function(struct aio__notification *n)
+static bool call_function(struct aio__notification *n)
 {
 	unsigned forks = __atomic_load_n(&pool.forks, __ATOMIC_RELAXED);
 
 	n->sev.sigev_notify_function(n->sev.sigev_value);
-	if (__atomic_load_n(&pool.forks, __ATOMIC_RELAXED) != forks)
-		pthread_exit(NULL);
+	return __atomic_load_n(&pool.forks, __ATOMIC_RELAXED) != forks;
 }
 
+/* On the thread that completed the request: no start routine to return from. */
 static void run(struct aio__notification *n)
 {
-	call_function(n);
+	if (call_function(n))
+		pthread_exit(NULL);
 	n->release(n);
 }
 
-/* On a pool thread: unloading does not wait for the program's function. */
-static void run_away(struct aio__notification *n)
+/*
+ * On a pool thread: unloading does not wait for the program's function.
+ * true if it forked (call_function).
+ */
+static bool run_away(struct aio__notification *n)
 {
 	asys__crew_away(&pool.crew);
-	call_function(n);
+	if (call_function(n))
+		return true;
 	asys__crew_back(&pool.crew);
 	n->release(n);
+	return false;
 }
 
 static void *pool_thread(struct asys__member *self)
@@ -149,7 +155,8 @@ static void *pool_thread(struct asys__member *self)
 			pool.queued--;
 			pool.running++;
 			pthread_mutex_unlock(&pool.lock);
-			run_away(n);
+			if (run_away(n))
+				return NULL;
 			pthread_mutex_lock(&pool.lock);
 			pool.running--;
 			worked = true;
@@ -196,7 +203,10 @@ void aio__notify_unload(void)
 
 static void *attr_thread(void *arg)
 {
-	run(arg);
+	struct aio__notification *n = arg;
+
+	if (!call_function(n))
+		n->release(n);
 	return NULL;
 }
 

@@ -3,6 +3,7 @@
  * library must start nothing in processes that never use it), tuning from
  * the environment and asys_configure(), and fork.
  */
+#include <dlfcn.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +72,7 @@ static void fork_child(void)
 }
 
 /*
- * Set by an atexit() handler.  At exit() such handlers run before any
+ * Set by an atexit handler.  At exit() such handlers run before any
  * library's destructor; at dlclose() a library's own run after its
  * destructor (its __cxa_finalize comes last), so the destructor can tell
  * the process ending, which waits for nothing (the kernel ends every
@@ -81,8 +82,20 @@ static void fork_child(void)
  */
 static bool exiting;
 
-static void note_exit(void)
+/*
+ * Registered with the C library's __cxa_atexit and this library's own
+ * handle, as atexit() would, but past any sanitizer's wrapper: ThreadSanitizer's
+ * atexit() registers handlers for the process (they then run after
+ * dlclose(), in unmapped code), and its __cxa_atexit frees its record of
+ * the handler at exit with the allocator of the exiting thread, which has
+ * none left when it is a fork child's last thread ending.
+ */
+extern void *__dso_handle;
+typedef int cxa_atexit_fn(void (*fn)(void *), void *arg, void *dso);
+
+static void note_exit(void *unused)
 {
+	(void)unused;
 	__atomic_store_n(&exiting, true, __ATOMIC_RELAXED);
 }
 
@@ -105,6 +118,7 @@ static enum asys__choice backend_choice(void)
 
 static void setup(void)
 {
+	cxa_atexit_fn *cxa_atexit;
 	int saved = errno;
 
 	asys__engine.config.max_threads =
@@ -120,7 +134,9 @@ static void setup(void)
 			 __ATOMIC_RELEASE);
 	asys__engine.backend->init();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
-	atexit(note_exit);
+	cxa_atexit = (cxa_atexit_fn *)dlsym(RTLD_NEXT, "__cxa_atexit");
+	if (cxa_atexit)
+		cxa_atexit(note_exit, NULL, __dso_handle);
 	errno = saved;
 }
 
