@@ -754,30 +754,42 @@ static void *interrupted_waiter(void *arg)
 	return NULL;
 }
 
+/*
+ * SIGUSR1's handler installed with sa_flags, then a thread in
+ * lio_listio(LIO_WAIT) on w's w->n one-byte reads of a new empty pipe p
+ * (into buf), every element queued: it is asleep there, or about to be.
+ */
+static void start_waiter(struct interrupted *w, char *buf, int p[2], int sa_flags,
+			 pthread_t *th)
+{
+	struct sigaction sa;
+	int i;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_usr1;
+	sa.sa_flags = sa_flags;
+	sigemptyset(&sa.sa_mask);
+	ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	for (i = 0; i < w->n; i++) {
+		prep_cb(&w->cb[i], LIO_READ, p[0], &buf[i], 1, 0);
+		w->cb[i].__error_code = -1;
+	}
+	ck_assert_int_eq(pthread_create(th, NULL, interrupted_waiter, w), 0);
+	wait_all_queued(w->cb, w->n);
+}
+
 START_TEST(regression_wait_interrupted_then_completes)
 {
 	enum { N = 8 };
 	static struct aiocb cb[N];
 	static char buf[N];
 	struct interrupted w = { cb, N, 0, 0, 0, 0 };
-	struct sigaction sa;
 	pthread_t th;
 	double end;
 	int p[2], i, kills = 0;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_usr1;
-	sa.sa_flags = 0;	/* no SA_RESTART */
-	sigemptyset(&sa.sa_mask);
-	ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
-	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	for (i = 0; i < N; i++) {
-		prep_cb(&cb[i], LIO_READ, p[0], &buf[i], 1, 0);
-		cb[i].__error_code = -1;
-	}
-	ck_assert_int_eq(pthread_create(&th, NULL, interrupted_waiter, &w), 0);
-	/* every element queued: the waiter is in lio_listio, or about to sleep there */
-	wait_all_queued(cb, N);
+	start_waiter(&w, buf, p, 0, &th);	/* no SA_RESTART */
 	/* signal it until it gives up waiting */
 	end = now_sec() + 10;
 	while (!__atomic_load_n(&w.returned, __ATOMIC_ACQUIRE)) {
@@ -868,24 +880,12 @@ START_TEST(wait_interrupted_restarts_only_with_sa_restart)
 	struct interrupted w = { cb, N, 0, 0, 0, 0 };
 	bool restart = _i;
 	int sent = restart ? SIGNALS : 1;
-	struct sigaction sa;
 	pthread_t th;
 	pid_t tid;
 	int p[2], i, k;
 
 	__atomic_store_n(&handled, 0, __ATOMIC_RELAXED);
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_usr1;
-	sa.sa_flags = restart ? SA_RESTART : 0;
-	sigemptyset(&sa.sa_mask);
-	ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
-	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	for (i = 0; i < N; i++) {
-		prep_cb(&cb[i], LIO_READ, p[0], &buf[i], 1, 0);
-		cb[i].__error_code = -1;
-	}
-	ck_assert_int_eq(pthread_create(&th, NULL, interrupted_waiter, &w), 0);
-	wait_all_queued(cb, N);
+	start_waiter(&w, buf, p, restart ? SA_RESTART : 0, &th);
 	tid = __atomic_load_n(&w.tid, __ATOMIC_ACQUIRE);
 	/* each handler runs while the waiter sleeps in lio_listio, the pipe still empty */
 	for (k = 0; k < sent; k++) {

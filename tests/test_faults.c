@@ -454,6 +454,25 @@ END_TEST
 
 /* --- a program that closes descriptors it did not open --- */
 
+/*
+ * fn(arg) in a child, which leaves with its result: the child must end
+ * within ms, with status 0 (else the result names the step that failed).
+ */
+static void expect_child_ok(int (*fn)(int), int arg, long ms)
+{
+	pid_t pid;
+	int status;
+
+	settle_rtaio_threads(WAIT_MS);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(fn(arg));
+	status = reap_child(pid, ms);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "the child failed at step %d (status %#x)", WEXITSTATUS(status), status);
+}
+
 /* Wait for cb in a child, with no Check call: true if it ended with len bytes. */
 static bool child_done(struct aiocb *cb, ssize_t len)
 {
@@ -528,13 +547,14 @@ static bool kernel_needs_no_rtaio_fd(void)
  * numbers rtaio had: both reads complete, new requests work, in a child
  * forked after that too, and every /dev/null descriptor is still open.
  */
-static int close_everything_child(void)
+static int close_everything_child(int unused)
 {
 	int p1[2], p2[2], fd, keep[5], nulls[8], i, k;
 	struct aiocb r1, r2, cb;
 	char c1, c2, page[512];
 	pid_t pid;
 
+	(void)unused;
 	fd = temp_file();
 	memset(page, 'f', sizeof page);
 	for (i = 0; i < 8; i++)
@@ -598,17 +618,7 @@ static int close_everything_child(void)
  */
 START_TEST(closing_every_fd_loses_no_completion)
 {
-	pid_t pid;
-	int status;
-
-	settle_rtaio_threads(WAIT_MS);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0)
-		_exit(close_everything_child());
-	status = reap_child(pid, WAIT_MS);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "the child failed at step %d (status %#x)", WEXITSTATUS(status), status);
+	expect_child_ok(close_everything_child, 0, WAIT_MS);
 }
 END_TEST
 
@@ -643,10 +653,10 @@ static void *unserved_page(int *uffd)
  * end is in flight, then exit(0).  _i 0: a read of an empty pipe submitted
  * through asys with ASYS_BOUNDED (a caller's broken promise, the same to
  * the engine as a write to a frozen filesystem); _i 1: an aio_write whose
- * buffer faults into a userfaultfd that never answers (needs root).  Exit
- * status 2: the stuck call could not be set up.
+ * buffer faults into a userfaultfd that never answers (needs root).  2:
+ * the stuck call could not be set up.
  */
-static void exit_with_stuck_call(int kind)
+static int exit_with_stuck_call(int kind)
 {
 	static struct asys_call c;
 	struct asys_call *l[1] = { &c };
@@ -658,29 +668,29 @@ static void exit_with_stuck_call(int kind)
 
 	if (kind == 0) {
 		if (pipe2(p, O_CLOEXEC))
-			_exit(2);
+			return 2;
 		asys_prep(&c, SYS_read, p[0], (long)&byte, 1, 0, 0, 0);
 		c.flags |= ASYS_BOUNDED;
 		if (asys_submit(l, 1))
-			_exit(2);
+			return 2;
 		while (asys_state(&c) != ASYS_RUNNING)
 			sched_yield();
 	} else {
 		page = unserved_page(&uffd);
 		fd = temp_file();
 		if (!page || fd < 0)
-			_exit(2);
+			return 2;
 		memset(&cb, 0, sizeof cb);
 		cb.aio_fildes = fd;
 		cb.aio_buf = page;
 		cb.aio_nbytes = 4096;
 		if (aio_write(&cb))
-			_exit(2);
+			return 2;
 		/* the fault is reported: the write is stuck in the kernel */
 		pfd.fd = uffd;
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, 10000) != 1)
-			_exit(2);
+			return 2;
 	}
 	exit(0);
 }
@@ -692,16 +702,7 @@ static void exit_with_stuck_call(int kind)
  */
 START_TEST(exit_does_not_wait_for_a_stuck_call)
 {
-	pid_t pid;
-	int status;
-
-	settle_rtaio_threads(WAIT_MS);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0)
-		exit_with_stuck_call(_i);
-	status = reap_child(pid, 10000);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
+	expect_child_ok(exit_with_stuck_call, _i, 10000);
 }
 END_TEST
 
