@@ -890,6 +890,27 @@ START_TEST(blocking_stream_writes_are_whole)
 END_TEST
 
 /*
+ * A write of more than one write(2) transfers (2 GiB to /dev/null, which
+ * never touches the buffer) returns what write(2) returns, the count cut
+ * to MAX_RW_COUNT, on both backends: a short write that goes on until
+ * whole stops there too.  (Found by the fuzzer: 2147483648 on io_uring.)
+ */
+START_TEST(write_past_max_rw_count_is_cut_as_write)
+{
+	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	/* the system call itself: a sanitizer's write() would check the buffer */
+	long expect = syscall(SYS_write, fd, 4096L, 1L << 31);
+	struct aiocb cb;
+
+	ck_assert_int_gt(expect, 0);
+	prep_aiocb(&cb, fd, (void *)4096, 1L << 31, 0);
+	ck_assert_int_eq(aio_write(&cb), 0);
+	expect_done(&cb, 0, (ssize_t)expect);
+	close(fd);
+}
+END_TEST
+
+/*
  * On an O_NONBLOCK pipe, a write returns what write(2) would: as much as
  * the pipe takes, then EAGAIN once it is full.
  */
@@ -1996,6 +2017,7 @@ static Suite *rw_suite(void)
 	tcase_add_loop_test(order, blocking_stream_writes_stay_in_order, 0, 2);
 	tcase_add_loop_test(order, blocking_stream_writes_are_whole, 0, 2);
 	tcase_add_test(order, nonblocking_pipe_write_is_what_write_gives);
+	tcase_add_test(order, write_past_max_rw_count_is_cut_as_write);
 	tcase_add_loop_test(order, nonblocking_stream_read_is_eagain, 0, 2);
 	tcase_add_test(order, cancelled_stream_write_reports_what_it_wrote);
 	tcase_add_loop_test(order, pending_pipe_reads_do_not_starve_file_io, 0, 2);

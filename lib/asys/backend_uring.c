@@ -543,16 +543,19 @@ static bool goes_on(const struct asys_call *c, const long a[ASYS_MAX_ARGS])
 /*
  * A call that the kernel ended short, with `done` bytes in all so far:
  * true if the rest went back into the ring, in the slot the call holds.
- * Not once a canceller has asked for the call (INTERRUPT, set under the
- * lock): its ASYNC_CANCEL would miss an SQE queued after it.
+ * Not past what one read(2) or write(2) transfers at most (MAX_RW_COUNT,
+ * INT_MAX rounded down to a page: a larger count is cut to it, and the
+ * system call returns that), nor once a canceller has asked for the call
+ * (INTERRUPT, set under the lock): its ASYNC_CANCEL would miss an SQE
+ * queued after it.
  */
 static bool go_on(struct asys_call *c, long done)
 {
+	long a[ASYS_MAX_ARGS], most = INT_MAX & ~((long)getpagesize() - 1);
 	struct io_uring_sqe *sqe;
-	long a[ASYS_MAX_ARGS];
 
 	args_of(c, a);
-	if (done >= a[2] || !goes_on(c, a))
+	if (done >= (a[2] < most ? a[2] : most) || !goes_on(c, a))
 		return false;
 	pthread_mutex_lock(&uring.lock);
 	sqe = NULL;
