@@ -874,15 +874,18 @@ static int uring_submit(struct asys_call *const calls[], size_t n)
  */
 bool asys__ring_missing(void)
 {
+	static bool present;	/* once a ring could be had: no lock on every read */
 	bool missing;
 
-	if (asys__engine.choice != ASYS__URING_ONLY)
+	if (asys__engine.choice != ASYS__URING_ONLY || __atomic_load_n(&present, __ATOMIC_RELAXED))
 		return false;
 	pthread_mutex_lock(&uring.lock);
 	if (!uring.status && !uring.probed)
 		uring.probed = asys__ring_probe();
 	missing = uring.status ? uring.status != 1 || !uring.alive : uring.probed < 0;
 	pthread_mutex_unlock(&uring.lock);
+	if (!missing)
+		__atomic_store_n(&present, true, __ATOMIC_RELAXED);
 	return missing;
 }
 
