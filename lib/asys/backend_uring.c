@@ -520,11 +520,13 @@ static bool endless_device(int fd)
 }
 
 /*
- * Does a call that the kernel ended short go on for the rest, as its system
- * call would?  A write(2) or send(2) on a blocking fd, and a read(2) of an
- * endless device.
+ * Does a call that the kernel ended short after `done` bytes go on for the
+ * rest, as its system call would?  A write(2) or send(2) on a blocking fd,
+ * and a read(2) of an endless device.  Those stop only at a page boundary:
+ * the short reads of pipes and sockets, nearly all of them, are told apart
+ * without the fstat.
  */
-static bool goes_on(const struct asys_call *c, const long a[ASYS_MAX_ARGS])
+static bool goes_on(const struct asys_call *c, const long a[ASYS_MAX_ARGS], long done)
 {
 	bool nonblock = __atomic_load_n(&c->__bstate, __ATOMIC_RELAXED) & NONBLOCK;
 
@@ -534,7 +536,7 @@ static bool goes_on(const struct asys_call *c, const long a[ASYS_MAX_ARGS])
 	case SYS_sendto:
 		return !nonblock && !(a[3] & MSG_DONTWAIT);
 	case SYS_read:
-		return endless_device((int)a[0]);
+		return done % getpagesize() == 0 && endless_device((int)a[0]);
 	default:
 		return false;
 	}
@@ -555,7 +557,7 @@ static bool go_on(struct asys_call *c, long done)
 	struct io_uring_sqe *sqe;
 
 	args_of(c, a);
-	if (done >= (a[2] < most ? a[2] : most) || !goes_on(c, a))
+	if (done >= (a[2] < most ? a[2] : most) || !goes_on(c, a, done))
 		return false;
 	pthread_mutex_lock(&uring.lock);
 	sqe = NULL;
