@@ -445,6 +445,18 @@ START_TEST(fork_from_sigev_thread_function)
 	struct aiocb cb;
 	double end = now_sec() + WAIT_MS / 1000;
 
+#ifdef ASAN_BUILD
+	/*
+	 * Not under ASan: the child allocates and starts a thread, and GCC 12's
+	 * libasan leaves its locks as a parent thread held them at the fork
+	 * (see start_all_workers()).  Here the fork comes from the
+	 * notification thread while the engine's threads start, and CI saw
+	 * the child hang at its first allocation.  The plain and TSan builds
+	 * run it.
+	 */
+	printf("ASan build: fork_from_sigev_thread_function runs in the plain and TSan builds\n");
+	return;
+#endif
 	fork_mode = _i;
 	prep_aiocb(&cb, fd, &b, 1, 0);
 	cb.aio_sigevent.sigev_notify = SIGEV_THREAD;
