@@ -167,6 +167,12 @@ ASYS__HIDDEN bool aio__read_now(struct aio__request *r, const struct aiocb *cb,
 				struct aio__fdtype *t, struct aio__batch *batch);
 /* Try the batch's list reads at once; queue the ones the cache did not serve. */
 ASYS__HIDDEN void aio__read_batch(struct aio__batch *batch);
+/*
+ * r, a write at an offset, is about to be queued: if it overlaps a read
+ * kept in the batch, the batch's reads go first (served, or queued ahead
+ * of it), so that it cannot overtake them.
+ */
+ASYS__HIDDEN void aio__read_batch_before(const struct aio__request *r, struct aio__batch *batch);
 
 /* init.c: once per process, before the first request. */
 ASYS__HIDDEN extern bool aio__inline_reads;	/* RTAIO_INLINE_READS, not 0 */

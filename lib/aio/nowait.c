@@ -167,3 +167,26 @@ void aio__read_batch(struct aio__batch *batch)
 		}
 	}
 }
+
+/*
+ * fdtable.c holds a write behind the earlier requests it overlaps, but only
+ * those already in the fd's list: reads kept in the batch join it when the
+ * batch is flushed, after the write, and one the cache does not serve then
+ * would wait for the write and see its bytes.
+ */
+void aio__read_batch_before(const struct aio__request *r, struct aio__batch *batch)
+{
+	struct aio__list_reads *l = batch->reads;
+	unsigned long wo = (unsigned long)r->cb->aio_offset, wl = r->cb->aio_nbytes;
+	unsigned i;
+
+	for (i = 0; l && wl && i < l->n; i++) {
+		const struct asys__read *k = &l->reads[i];
+		unsigned long ko = (unsigned long)k->off;
+
+		if (k->fd == r->fildes && k->len && (ko - wo < wl || wo - ko < k->len)) {
+			aio__read_batch(batch);
+			return;
+		}
+	}
+}

@@ -176,6 +176,8 @@ int aio__queue(struct aio__request *r, const struct aiocb *cb, struct aio__fdtyp
 		aio__complete(r, err);	/* reported through aio_error, notified */
 		return 0;
 	}
+	if (r->op == LIO_WRITE && !r->ordered)
+		aio__read_batch_before(r, batch);
 	if (batch->n == AIO__BATCH)
 		submit_calls(batch);
 	err = aio__fd_add(r, batch);
