@@ -32,7 +32,7 @@ static struct aio__fd *spare;
  * Requests unfinished per fd modulo SLOTS that a read at submission must not
  * overtake: any on a non-seekable fd (pipes, sockets, devices), and writes
  * at an offset on a file (any: whether they overlap is asked under the
- * lock).  Read without a lock by aio__fd_reads_wait.  Exact below SLOTS,
+ * lock, by aio__fd_reads_wait, when the count is not 0).  Exact below SLOTS,
  * cautious above.  Appends and flushes do not count: reads at an offset run
  * concurrently with them anyway.
  */
@@ -47,10 +47,6 @@ static uint32_t *reads_wait_count(const struct aio__request *r)
 	return &reads_wait[(unsigned)r->fildes % SLOTS];
 }
 
-bool aio__fd_reads_wait(int fd)
-{
-	return __atomic_load_n(&reads_wait[(unsigned)fd % SLOTS], __ATOMIC_ACQUIRE) != 0;
-}
 
 /*
  * Requests at an offset (pread, pwrite) run concurrently, but not two that
@@ -65,14 +61,18 @@ static bool at_offset(const struct aio__request *r)
 	return !r->ordered && (r->op == LIO_READ || r->op == LIO_WRITE);
 }
 
-/* Must the later of q and r wait for the earlier?  (call arg 2: length, 3: offset) */
+/* Does q touch some of the len bytes at off?  (call arg 2: length, 3: offset) */
+static bool touches(const struct aio__request *q, unsigned long off, unsigned long len)
+{
+	return aio__ranges_meet((unsigned long)q->call.arg[3], (unsigned long)q->call.arg[2],
+				off, len);
+}
+
+/* Must the later of q and r wait for the earlier? */
 static bool conflict(const struct aio__request *q, const struct aio__request *r)
 {
-	unsigned long qo = (unsigned long)q->call.arg[3], ql = (unsigned long)q->call.arg[2];
-	unsigned long ro = (unsigned long)r->call.arg[3], rl = (unsigned long)r->call.arg[2];
-
-	return (q->op == LIO_WRITE || r->op == LIO_WRITE) && ql && rl &&
-	       (qo - ro < rl || ro - qo < ql);
+	return (q->op == LIO_WRITE || r->op == LIO_WRITE) &&
+	       touches(q, (unsigned long)r->call.arg[3], (unsigned long)r->call.arg[2]);
 }
 
 /* With the bucket lock: how many earlier unfinished requests r must wait for. */
@@ -101,6 +101,30 @@ static struct aio__fd *find(struct bucket *b, int fd)
 		if (e->fd == fd)
 			return e;
 	return NULL;
+}
+
+/*
+ * The count tells at once that most reads need not wait; when it does not,
+ * the fd's list says whether this one must: a read of other bytes than the
+ * unfinished writes is still served at submission.
+ */
+bool aio__fd_reads_wait(int fd, off_t off, size_t len)
+{
+	struct bucket *b;
+	const struct aio__request *q;
+	const struct aio__fd *e;
+	bool wait = false;
+
+	if (!__atomic_load_n(&reads_wait[(unsigned)fd % SLOTS], __ATOMIC_ACQUIRE))
+		return false;
+	b = bucket_of(fd);
+	pthread_mutex_lock(&b->lock);
+	e = find(b, fd);
+	for (q = e ? e->head : NULL; q && !wait; q = q->fd_next)
+		wait = reads_wait_count(q) && ((q->call.flags & ASYS_UNBOUNDED) ||
+						touches(q, (unsigned long)off, len));
+	pthread_mutex_unlock(&b->lock);
+	return wait;
 }
 
 static struct aio__fd *find_or_add(struct bucket *b, int fd)

@@ -157,6 +157,13 @@ ASYS__HIDDEN int aio__fd_seekable(struct aio__fdtype *t);
 ASYS__HIDDEN int aio__queue(struct aio__request *r, const struct aiocb *cb,
 			    struct aio__fdtype *t, struct aio__batch *batch);
 
+/* Do the byte ranges [ao, ao + al) and [bo, bo + bl) share a byte? */
+static inline bool aio__ranges_meet(unsigned long ao, unsigned long al, unsigned long bo,
+				    unsigned long bl)
+{
+	return al && bl && (ao - bo < bl || bo - ao < al);
+}
+
 /*
  * nowait.c: complete a read at once if the page cache holds its data, or
  * for a list element, keep it in the batch to be tried with the others
@@ -197,10 +204,12 @@ ASYS__HIDDEN void aio__fd_done(struct aio__request *r);
 ASYS__HIDDEN size_t aio__fd_collect(int fd, const struct aiocb *cb, struct aio__request **out,
 				    size_t max, size_t *total);
 /*
- * Could a read at submission on fd overtake an unfinished request that it
- * must not (one on a stream, or a write on a file)?  false: certainly not.
+ * Could a read at submission of len bytes at off on fd overtake an
+ * unfinished request that it must not (any on a stream, a write of some of
+ * those bytes on a file)?  false: certainly not.  Takes no lock while the
+ * fd has no such request.
  */
-ASYS__HIDDEN bool aio__fd_reads_wait(int fd);
+ASYS__HIDDEN bool aio__fd_reads_wait(int fd, off_t off, size_t len);
 /*
  * Take a request that has not started out of its wait (an ordered one in its
  * order queue, or one held behind overlapping requests): true if it waited.

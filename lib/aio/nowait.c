@@ -135,7 +135,8 @@ bool aio__read_now(struct aio__request *r, const struct aiocb *cb, struct aio__f
 	ssize_t n;
 
 	if (!aio__inline_reads || r->op != LIO_READ || cb->aio_offset < 0 ||
-	    aio__fd_reads_wait(r->fildes) || !buffered(t) || asys__ring_missing())
+	    aio__fd_reads_wait(r->fildes, cb->aio_offset, cb->aio_nbytes) || !buffered(t) ||
+	    asys__ring_missing())
 		return false;
 	if (batch->reads && asys__reads_now())
 		return keep_for_batch(r, cb, t, batch);
@@ -177,14 +178,14 @@ void aio__read_batch(struct aio__batch *batch)
 void aio__read_batch_before(const struct aio__request *r, struct aio__batch *batch)
 {
 	struct aio__list_reads *l = batch->reads;
-	unsigned long wo = (unsigned long)r->cb->aio_offset, wl = r->cb->aio_nbytes;
 	unsigned i;
 
-	for (i = 0; l && wl && i < l->n; i++) {
+	for (i = 0; l && i < l->n; i++) {
 		const struct asys__read *k = &l->reads[i];
-		unsigned long ko = (unsigned long)k->off;
 
-		if (k->fd == r->fildes && k->len && (ko - wo < wl || wo - ko < k->len)) {
+		if (k->fd == r->fildes &&
+		    aio__ranges_meet((unsigned long)k->off, k->len,
+				     (unsigned long)r->cb->aio_offset, r->cb->aio_nbytes)) {
 			aio__read_batch(batch);
 			return;
 		}
