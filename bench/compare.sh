@@ -48,17 +48,28 @@ run() {
 	esac
 }
 
-# fio_job NAME PATH ENGINE CONFIG ARGS...: record the job's IOPS (reads + writes).
+# fio_job NAME PATH ENGINE CONFIG ARGS...: record the job's IOPS (reads + writes,
+# of all its jobs).  PATH is a file, or a directory holding bench.0, bench.1, ...:
+# one file per job (--numjobs), the jobs being threads of one process, as two
+# threads of a program submitting at once.
 # sh has no local variables: these names must not be the caller's.
 fio_job() {
 	job=$1 path=$2 engine=$3 config=$4
 	shift 4
 	# fio would lay out a missing file itself, and every configuration must
 	# run on the one prepared file
-	[ -f "$path" ] || { echo "compare.sh: $path is missing" >&2; exit 1; }
+	if [ -d "$path" ]; then
+		[ -f "$path/bench.0" ] || { echo "compare.sh: $path/bench.0 is missing" >&2; exit 1; }
+		# shellcheck disable=SC2016
+		set -- --directory="$path" --filename_format='$jobname.$jobnum' --thread \
+			--group_reporting "$@"
+	else
+		[ -f "$path" ] || { echo "compare.sh: $path is missing" >&2; exit 1; }
+		set -- --filename="$path" "$@"
+	fi
 	# the pages the previous write job dirtied are written back now, not during this job
 	sync
-	iops=$(run "$config" fio --name=bench --filename="$path" --ioengine="$engine" \
+	iops=$(run "$config" fio --name=bench --ioengine="$engine" \
 		--time_based --runtime="$runtime" --invalidate=0 \
 		--output-format=terse --terse-version=3 "$@" |
 		awk -F';' '{ printf "%.0f", $8 + $49 }')
@@ -74,7 +85,12 @@ workloads() {
 	echo "direct-randread-qd32 direct --rw=randread --bs=4k --iodepth=32 --direct=1"
 	[ $quick = 1 ] || echo "direct-randread-qd128 direct --rw=randread --bs=4k --iodepth=128 --direct=1"
 	[ $quick = 1 ] || echo "randwrite-qd32 cached --rw=randwrite --bs=4k --iodepth=32"
+	[ $quick = 1 ] || echo "direct-randwrite-qd32 direct --rw=randwrite --bs=4k --iodepth=32 --direct=1"
+	[ $quick = 1 ] || echo "randrw-70-30-qd32 cached --rw=randrw --rwmixread=70 --bs=4k --iodepth=32"
+	[ $quick = 1 ] || echo "randwrite-fsync32-qd32 cached --rw=randwrite --bs=4k --iodepth=32 --fsync=32"
 	[ $quick = 1 ] || echo "seqread-128k-qd32 cached --rw=read --bs=128k --iodepth=32"
+	[ $quick = 1 ] || echo "2jobs-cached-randread-qd32 two --rw=randread --bs=4k --iodepth=32 --numjobs=2"
+	[ $quick = 1 ] || echo "2jobs-randwrite-qd32 two --rw=randwrite --bs=4k --iodepth=32 --numjobs=2"
 }
 
 # micro CONFIG: the micro-benchmarks, as "name value unit" lines
@@ -109,6 +125,10 @@ micro_ref() {
 
 fio --name=prep --filename="$tmp/cached" --size=64m --rw=write --bs=1m >/dev/null
 fio --name=prep --filename="$tmp/direct" --size=512m --rw=write --bs=1m >/dev/null
+mkdir "$tmp/two"
+for job in 0 1; do
+	fio --name=prep --filename="$tmp/two/bench.$job" --size=64m --rw=write --bs=1m >/dev/null
+done
 : >"$results"
 round=1
 while [ $round -le $rounds ]; do
