@@ -1,5 +1,5 @@
 #!/bin/sh
-# Lint the manual pages: for every man/*.3 and man/*.7,
+# Lint the manual pages: for every man/*.1, man/*.3 and man/*.7,
 #   mandoc -Tlint -Wwarning  must exit 0 and print nothing, and
 #   groff -t -man -ww -z     must print nothing (it exits 0 even when it
 #                            warns, so its output is what counts), both for
@@ -30,7 +30,7 @@ ln -s "$mandir" "$sodir/man3" && ln -s "$mandir" "$sodir/man7" || exit 1
 
 status=0
 found=0
-for page in "$mandir"/*.3 "$mandir"/*.7; do
+for page in "$mandir"/*.1 "$mandir"/*.3 "$mandir"/*.7; do
 	[ -f "$page" ] || continue
 	found=$((found + 1))
 	name=${page##*/}

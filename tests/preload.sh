@@ -7,7 +7,6 @@
 set -u
 prog="${top_builddir:?}/tests/glibc_aio_prog"
 lib="$top_builddir/lib/.libs/librtaio.so"
-cc=${CC:-cc}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 fail=0
@@ -20,24 +19,10 @@ flunk() {
 # Show a run's output, for the log of a failed check.
 show() { sed 's/^/# /' "$1"; }
 
-# An ASan- or TSan-built librtaio must come after the sanitizer's runtime
-# (the program is not instrumented, as fio is not): the runtime librtaio
-# itself needs, or else the one the compiler names.
+. "${top_srcdir:?}/tests/preload-runtime.sh"
 preload=$lib
-case " ${CFLAGS-} " in
-*-fsanitize=*address*) runtime=asan ;;
-*-fsanitize=*thread*) runtime=tsan ;;
-*) runtime= ;;
-esac
 if [ -n "$runtime" ]; then
-	rt=$(ldd "$lib" 2>/dev/null | awk -v r="$runtime" \
-		'$1 ~ "^lib" r "\\.so" || $1 ~ "^libclang_rt\\." r { print $3; exit }')
-	[ -n "$rt" ] || rt=$($cc -print-file-name="lib$runtime.so")
-	if [ ! -e "$rt" ]; then
-		echo "FAIL: cannot find the $runtime runtime that $lib needs"
-		exit 1
-	fi
-	preload="$rt $lib"
+	preload="$runtime_lib $lib"
 	echo "ok: sanitizer build: LD_PRELOAD=\"$preload\""
 fi
 if [ "$runtime" = tsan ]; then
@@ -123,7 +108,7 @@ fi
 # A preload lands in every process: one that does no AIO gets no thread
 # (compared with the sanitizer runtime alone, in sanitizer builds).
 if [ -n "$runtime" ]; then
-	run base.idle idle LD_PRELOAD="$rt"
+	run base.idle idle LD_PRELOAD="$runtime_lib"
 else
 	run base.idle idle
 fi
