@@ -1,0 +1,194 @@
+/*
+ * aio-model: random legal POSIX AIO programs, every outcome judged.
+ *
+ * A scenario is generated from (seed, scenario number) alone (generate.c):
+ * a few targets (regular files opened in several modes, pipes, stream
+ * socketpairs, /dev/zero), requests on them, and a plan of actions
+ * (submissions one by one or in lio_listio lists, cancellations, pauses,
+ * closing the descriptors the program did not open) plus the threads that
+ * wait in aio_suspend.  execute.c carries the plan out, with peer threads
+ * at the other end of each stream, and collects what the program saw;
+ * judge.c compares it with what POSIX and rtaio's documented ordering
+ * rules (man/rtaio.7) allow.  main.c runs scenarios and checks for
+ * descriptors and threads left behind.
+ *
+ * The program is built against the system's <aio.h> and linked with
+ * nothing of rtaio's, so that it judges glibc's AIO and, under LD_PRELOAD,
+ * any build of rtaio.
+ */
+#ifndef AIO_MODEL_H
+#define AIO_MODEL_H
+
+#include <aio.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum { MAX_TARGETS = 5, MAX_REQUESTS = 48, MAX_ACTIONS = 96, MAX_WAITERS = 3,
+       MAX_LIST = 8 };
+
+/* Deterministic randomness: every choice of a scenario comes from here. */
+struct rng {
+	uint64_t s;
+};
+uint64_t rng_next(struct rng *r);
+/* A number in [0, n). */
+uint64_t rng_below(struct rng *r, uint64_t n);
+/* True with probability pct/100. */
+bool rng_chance(struct rng *r, unsigned pct);
+
+enum target_kind {
+	T_FILE,        /* regular file, buffered */
+	T_FILE_DSYNC,  /* regular file, O_DSYNC */
+	T_FILE_DIRECT, /* regular file, O_DIRECT (4096-aligned everything) */
+	T_FILE_APPEND, /* regular file, O_APPEND: writes and flushes only */
+	T_PIPE_IN,     /* we read a pipe, a peer writes it */
+	T_PIPE_OUT,    /* we write a pipe, a peer reads it */
+	T_SOCKET,      /* SOCK_STREAM socketpair: both directions */
+	T_ZERO,        /* /dev/zero: reads only */
+};
+
+struct target {
+	enum target_kind kind;
+	int fd;      /* ours */
+	int peer_fd; /* the other end (streams), -1 otherwise */
+	/* files: initial size; the content is pattern_byte(salt, offset) */
+	size_t initial_size;
+	uint32_t salt;
+	/* streams we read: what the peer writes, and how */
+	size_t peer_bytes;
+	unsigned peer_delay_us; /* before its first write ("late") */
+	unsigned peer_chunk;    /* bytes per write(2) */
+	unsigned peer_pause_us; /* between writes ("slow") */
+	/* streams we write: what the peer received */
+	unsigned char *received;
+	size_t received_len, received_cap;
+	bool received_overflow;
+	pthread_t writer, reader;
+	bool has_writer, has_reader;
+	bool cancelled_fd; /* an aio_cancel(fd, NULL) was issued */
+};
+
+enum op { OP_READ, OP_WRITE, OP_FSYNC, OP_DSYNC };
+enum notify { N_NONE, N_SIGNAL, N_THREAD };
+
+struct request {
+	union {
+		struct aiocb cb;
+		struct aiocb64 cb64;
+	} u;
+	unsigned id;    /* unique in the run: the notification's value */
+	unsigned index; /* in the scenario, submission order */
+	int target;
+	enum op op;
+	bool large; /* the *64 names */
+	enum notify notify;
+	size_t nbytes;
+	off_t offset;
+	unsigned char *buf;
+	int list; /* lio_listio list number, -1 when submitted alone */
+	/* what happened */
+	bool submitted; /* accepted (a refused one is judged as refused) */
+	int submit_errno;
+	bool cancel_touched; /* an aio_cancel named it or its fd */
+	int cancel_answer;   /* of the last aio_cancel naming it alone, or -2 */
+	int status;          /* aio_error once final */
+	ssize_t ret;         /* aio_return once final */
+	_Atomic bool published; /* submission is over: the waiter threads may look */
+};
+
+enum action_kind {
+	A_SUBMIT,        /* one request */
+	A_LIST,          /* lio_listio of a list */
+	A_CANCEL,        /* aio_cancel of one request */
+	A_CANCEL_FD,     /* aio_cancel(fd, NULL) */
+	A_PAUSE,         /* let time pass (microseconds) */
+	A_CLOSE_FOREIGN, /* close every descriptor the program did not open */
+};
+
+struct list {
+	int mode; /* LIO_WAIT or LIO_NOWAIT */
+	bool large;
+	int members[MAX_LIST]; /* request indexes, -1 for a LIO_NOP element */
+	int count;
+	enum notify notify; /* LIO_NOWAIT: the list's sigevent */
+	unsigned id;
+	int answer, answer_errno;
+};
+
+struct action {
+	enum action_kind kind;
+	int arg; /* request, list or target index; microseconds for A_PAUSE */
+};
+
+struct waiter {
+	int members[MAX_REQUESTS];
+	int count;
+	long timeout_ns; /* 0: no timeout */
+	bool large;
+	pthread_t thread;
+	struct scenario *sc;
+};
+
+struct scenario {
+	uint64_t seed;
+	unsigned number;
+	struct target targets[MAX_TARGETS];
+	int ntargets;
+	struct request *reqs; /* MAX_REQUESTS of them, kept across scenarios */
+	int nreqs;
+	struct list lists[MAX_REQUESTS];
+	int nlists;
+	struct action actions[MAX_ACTIONS];
+	int nactions;
+	struct waiter waiters[MAX_WAITERS];
+	int nwaiters;
+	bool closed_foreign;
+	const char *dir;
+};
+
+struct options {
+	uint64_t seed;
+	unsigned first, scenarios;
+	unsigned seconds;
+	bool verbose;
+	bool close_foreign; /* allowed only where the library permits it */
+	bool glibc_rules;
+	const char *dir;
+};
+extern struct options opt;
+
+/* generate.c */
+void generate(struct scenario *sc, struct request *pool, unsigned *next_id);
+unsigned char pattern_byte(uint32_t salt, uint64_t pos);
+const char *target_name(enum target_kind k);
+bool is_stream(enum target_kind k);
+bool is_file(enum target_kind k);
+void describe_request(const struct scenario *sc, const struct request *r, char *out,
+		      size_t len);
+void print_plan(const struct scenario *sc);
+
+/* execute.c */
+void notify_setup(void);
+void notify_reset(const struct scenario *sc);
+/* Notifications counted for a request or list id so far. */
+unsigned notified(unsigned id);
+/* A notification that arrived before its request (or list) was final. */
+const char *notify_early(void);
+bool execute(struct scenario *sc); /* false: a violation was reported */
+void teardown(struct scenario *sc);
+
+/* judge.c */
+bool judge(struct scenario *sc);
+
+/* main.c: report the first violation and exit 1 */
+_Noreturn void violation(const struct scenario *sc, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void vlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+long long now_ns(void);
+
+#endif
