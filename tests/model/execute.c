@@ -271,6 +271,7 @@ static bool open_target(struct scenario *sc, int ti)
 	}
 	if (t->fd < 0)
 		return false;
+	t->number = t->fd;
 	if (t->kind == T_PIPE_IN || t->kind == T_SOCKET)
 		t->has_writer = !pthread_create(&t->writer, NULL, peer_writer, t);
 	if (t->kind == T_PIPE_OUT || t->kind == T_SOCKET) {
@@ -519,13 +520,21 @@ static void wait_all_final(struct scenario *sc)
 			return;
 		if (now_ns() > deadline) {
 			char d[256];
+			bool cancels = false;
+			for (int i = 0; i < sc->nreqs; i++)
+				cancels = cancels || (sc->reqs[i].target == sc->reqs[first].target &&
+						      sc->reqs[i].cancel_touched);
 			describe_request(sc, &sc->reqs[first], d, sizeof d);
 			violation(sc, "%s (and %d more) still EINPROGRESS %d s after the last submission, "
 				      "though nothing in the scenario blocks it (every peer reads all "
-				      "and writes all it was given)%s",
+				      "and writes all it was given)%s%s",
 				  d, n - 1, DEADLINE_S,
 				  sc->closed_foreign ? "; the program had closed the descriptors it "
-						       "did not open" : "");
+						       "did not open" : "",
+				  opt.glibc_rules && cancels
+					  ? "; requests on its descriptor were cancelled (glibc's "
+					    "known defect: a cancelled request strands the later ones)"
+					  : "");
 		}
 		aio_suspend(pending, n, &(struct timespec){ 0, 100000000 });
 	}
@@ -557,6 +566,7 @@ static void wait_notifications(struct scenario *sc)
 bool execute(struct scenario *sc)
 {
 	sc->closed_foreign = false;
+	progress("setting the targets up", 0);
 	for (int i = 0; i < sc->ntargets; i++)
 		if (!open_target(sc, i))
 			violation(sc, "cannot set target %d (%s) up: %s", i,
@@ -568,6 +578,12 @@ bool execute(struct scenario *sc)
 			violation(sc, "cannot create a suspend thread");
 	for (int a = 0; a < sc->nactions; a++) {
 		const struct action *ac = &sc->actions[a];
+		static const char *const what[] = {
+			[A_SUBMIT] = "submitting a request", [A_LIST] = "lio_listio",
+			[A_CANCEL] = "aio_cancel of a request", [A_CANCEL_FD] = "aio_cancel(fd, NULL)",
+			[A_PAUSE] = "a pause", [A_CLOSE_FOREIGN] = "closing descriptors",
+		};
+		progress(what[ac->kind], a);
 		switch (ac->kind) {
 		case A_SUBMIT:
 			submit_one(sc, &sc->reqs[ac->arg]);
@@ -589,7 +605,9 @@ bool execute(struct scenario *sc)
 			break;
 		}
 	}
+	progress("waiting for every request to finish", 0);
 	wait_all_final(sc);
+	progress("joining the aio_suspend threads", 0);
 	for (int w = 0; w < sc->nwaiters; w++) {
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
@@ -605,7 +623,9 @@ bool execute(struct scenario *sc)
 		r->status = error_of(r);
 		r->ret = r->large ? aio_return64(&r->u.cb64) : aio_return(&r->u.cb);
 	}
+	progress("waiting for the notifications", 0);
 	wait_notifications(sc);
+	progress("ending the streams and joining their peers", 0);
 	/* End the streams: the peers see end of file, or a closed pipe. */
 	for (int i = 0; i < sc->ntargets; i++) {
 		struct target *t = &sc->targets[i];

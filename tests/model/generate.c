@@ -78,7 +78,7 @@ static void setup_target(struct rng *r, struct target *t)
 		T_FILE_APPEND, T_PIPE_IN, T_PIPE_OUT, T_SOCKET, T_SOCKET, T_ZERO };
 	memset(t, 0, sizeof *t);
 	t->kind = kinds[rng_below(r, sizeof kinds / sizeof kinds[0])];
-	t->fd = t->peer_fd = -1;
+	t->fd = t->peer_fd = t->number = -1;
 	t->salt = (uint32_t)rng_next(r);
 	if (is_file(t->kind)) {
 		t->initial_size = rng_chance(r, 20) ? 0 : random_size(r, 2 << 20);
@@ -264,11 +264,13 @@ static const char *const notify_names[] = { "SIGEV_NONE", "SIGEV_SIGNAL", "SIGEV
 void describe_request(const struct scenario *sc, const struct request *r, char *out, size_t len)
 {
 	const struct target *t = &sc->targets[r->target];
-	char where[64] = "";
+	char where[64] = "", fd[24] = "";
+	if (t->number >= 0)
+		snprintf(fd, sizeof fd, " fd %d", t->number);
 	if (is_file(t->kind) && r->op <= OP_WRITE && t->kind != T_FILE_APPEND)
 		snprintf(where, sizeof where, " at offset %lld", (long long)r->offset);
-	snprintf(out, len, "request #%u (%s on target %d, %s fd %d: %zu bytes%s, %s%s)", r->index,
-		 op_names[r->large][r->op], r->target, target_name(t->kind), t->fd, r->nbytes, where,
+	snprintf(out, len, "request #%u (%s on target %d, %s%s: %zu bytes%s, %s%s)", r->index,
+		 op_names[r->large][r->op], r->target, target_name(t->kind), fd, r->nbytes, where,
 		 notify_names[r->notify], r->list >= 0 ? ", in a lio_listio list" : "");
 }
 
@@ -286,37 +288,38 @@ void print_plan(const struct scenario *sc)
 	}
 	for (int i = 0; i < sc->nactions; i++) {
 		const struct action *a = &sc->actions[i];
+		printf("  [%d]", i);
 		switch (a->kind) {
 		case A_SUBMIT:
 			describe_request(sc, &sc->reqs[a->arg], d, sizeof d);
-			printf("  submit %s\n", d);
+			printf(" submit %s\n", d);
 			break;
 		case A_LIST: {
 			const struct list *l = &sc->lists[a->arg];
-			printf("  lio_listio%s(%s, %d elements, list %s):\n", l->large ? "64" : "",
+			printf(" lio_listio%s(%s, %d elements, list %s):\n", l->large ? "64" : "",
 			       l->mode == LIO_WAIT ? "LIO_WAIT" : "LIO_NOWAIT", l->count,
 			       notify_names[l->notify]);
 			for (int m = 0; m < l->count; m++) {
 				if (l->members[m] < 0) {
-					printf("    LIO_NOP\n");
+					printf("      LIO_NOP\n");
 					continue;
 				}
 				describe_request(sc, &sc->reqs[l->members[m]], d, sizeof d);
-				printf("    %s\n", d);
+				printf("      %s\n", d);
 			}
 			break;
 		}
 		case A_CANCEL:
-			printf("  aio_cancel of request #%d\n", a->arg);
+			printf(" aio_cancel of request #%d\n", a->arg);
 			break;
 		case A_CANCEL_FD:
-			printf("  aio_cancel of every request on target %d\n", a->arg);
+			printf(" aio_cancel of every request on target %d\n", a->arg);
 			break;
 		case A_PAUSE:
-			printf("  pause %d us\n", a->arg);
+			printf(" pause %d us\n", a->arg);
 			break;
 		case A_CLOSE_FOREIGN:
-			printf("  close every descriptor the program did not open\n");
+			printf(" close every descriptor the program did not open\n");
 			break;
 		}
 	}

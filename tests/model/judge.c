@@ -290,7 +290,7 @@ static void judge_zero(const struct scenario *sc, const struct request *r)
 	 * like read(2) interrupted by a signal, it returns what it read */
 	if ((size_t)r->ret != r->nbytes && !r->cancel_touched)
 		fail_request(sc, r, "a whole read of /dev/zero", "");
-	for (size_t k = 0; k < r->nbytes; k++)
+	for (size_t k = 0; k < (size_t)r->ret; k++)
 		if (r->buf[k])
 			fail_request(sc, r, "zeros from /dev/zero", "");
 }

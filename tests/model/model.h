@@ -54,7 +54,8 @@ enum target_kind {
 
 struct target {
 	enum target_kind kind;
-	int fd;      /* ours */
+	int fd;      /* ours (-1 once closed) */
+	int number;  /* the number fd had, for the reports */
 	int peer_fd; /* the other end (streams), -1 otherwise */
 	/* files: initial size; the content is pattern_byte(salt, offset) */
 	size_t initial_size;
@@ -190,5 +191,7 @@ _Noreturn void violation(const struct scenario *sc, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void vlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 long long now_ns(void);
+/* What the executor is doing now, for the watchdog's report. */
+void progress(const char *what, int item);
 
 #endif

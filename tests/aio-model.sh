@@ -1,0 +1,98 @@
+#!/bin/sh
+# tests/aio-model (the model checker for POSIX AIO, tests/model/) judges
+# librtaio under LD_PRELOAD with RTAIO_BACKEND=threads and =uring: first the
+# regression scenarios, each of which found a defect in an earlier rtaio,
+# then a run of fixed seeds; and glibc's own AIO once, reported but not
+# judged here (glibc has known defects: /work/shared/reference/glibc-aio-abi.md
+# section 4, man/rtaio.7 NOTES).  AIO_MODEL_SECONDS (default 20) bounds the
+# fixed-seed run of each backend.
+set -u
+prog="${top_builddir:?}/tests/aio-model"
+lib="$top_builddir/lib/.libs/librtaio.so"
+case "${CFLAGS-}" in
+*-fsanitize*)
+	# The model is not instrumented (it must run under glibc too); an
+	# instrumented librtaio preloaded into it needs the sanitizer runtime
+	# first and then judges the runtime's interceptors as much as rtaio.
+	echo "SKIP: sanitizer build (CFLAGS has -fsanitize): aio-model runs in the plain build"
+	exit 77
+	;;
+esac
+seconds=${AIO_MODEL_SECONDS:-20}
+if command -v timeout >/dev/null 2>&1; then
+	limit="timeout 300"
+else
+	limit=
+fi
+dir=$(mktemp -d "${TMPDIR:-/tmp}/rtaio-model.XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+fail=0
+
+# "SEED FIRST-SCENARIO: what it found at e3e28d5, under which backend";
+# each runs under both backends here.
+regressions='
+2 0: a read returned the bytes from before an overlapping write queued before it (threads); a completion lost after the program closed the descriptors it did not open, lio_listio(LIO_WAIT) never returned (uring)
+3 2: a pipe write lost after the program closed the descriptors it did not open (uring)
+4 0: a short write to a pipe (uring)
+9 0: a short write to a pipe (uring)
+7 1: a short write to a stream socket (uring)
+4 2: a read returned the bytes from before an overlapping write queued before it (threads, uring)
+9 12: a read returned the bytes from before an overlapping write queued before it (threads, uring)
+1 0: a short read of /dev/zero (threads, uring)
+'
+
+# model NAME [VAR=VALUE...] -- ARGS...: run aio-model under librtaio; its
+# output in $dir/NAME; its status.
+model() {
+	name=$1
+	shift
+	vars=
+	while [ "$1" != -- ]; do
+		vars="$vars $1"
+		shift
+	done
+	shift
+	# shellcheck disable=SC2086
+	env LD_PRELOAD="$lib" $vars $limit "$prog" --dir "$dir" "$@" >"$dir/$name" 2>&1
+}
+
+for backend in threads uring; do
+	echo "$regressions" | while read -r seed first what; do
+		[ -n "$seed" ] || continue
+		first=${first%:}
+		model "r.$backend.$seed.$first" RTAIO_BACKEND=$backend -- \
+			--seed "$seed" --first "$first" --scenarios 1
+		case $? in
+		0) echo "ok: $backend: seed $seed scenario $first (at e3e28d5: $what)" ;;
+		77)
+			echo "SKIP: $backend: $(tail -n 1 "$dir/r.$backend.$seed.$first")"
+			;;
+		*)
+			echo "FAIL: $backend: seed $seed scenario $first (at e3e28d5: $what)"
+			sed 's/^/# /' "$dir/r.$backend.$seed.$first"
+			echo 1 >"$dir/failed"
+			;;
+		esac
+	done
+	model "run.$backend" RTAIO_BACKEND=$backend -- --seed 16 --seconds "$seconds"
+	case $? in
+	0) echo "ok: $backend: $(tail -n 1 "$dir/run.$backend")" ;;
+	77) echo "SKIP: $backend: $(tail -n 1 "$dir/run.$backend")" ;;
+	*)
+		echo "FAIL: $backend: aio-model --seed 16 --seconds $seconds"
+		sed 's/^/# /' "$dir/run.$backend"
+		fail=1
+		;;
+	esac
+done
+[ -e "$dir/failed" ] && fail=1
+
+# glibc: what the model reports there, for the record.
+# shellcheck disable=SC2086
+if $limit "$prog" --dir "$dir" --seed 16 --seconds "$seconds" >"$dir/glibc" 2>&1; then
+	echo "note: glibc: $(tail -n 1 "$dir/glibc")"
+else
+	echo "note: glibc (not judged here, see its known defects):"
+	sed -n '2,4s/^/# /p' "$dir/glibc"
+fi
+exit "$fail"
