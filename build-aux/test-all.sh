@@ -2,10 +2,11 @@
 # The whole test suite: set up, then build and run `make check` plainly, with
 # AddressSanitizer + UndefinedBehaviorSanitizer, and with ThreadSanitizer; the
 # soak (plain build), the stress test (plain and TSan builds) and a bounded
-# libFuzzer run (clang build); then `make distcheck`.  Exits non-zero if
-# anything fails.  On 2 CPUs the soak, stress and fuzzing steps take about 12
-# minutes together (4.3 soak, 4.8 stress plain, 0.8 stress TSan, 0.6 fuzz
-# build, 1.7 fuzzing).
+# libFuzzer run (clang build), the model checker on a random seed (plain
+# build); then `make distcheck`.  Exits non-zero if anything fails.  On 2
+# CPUs the soak, stress, fuzzing and model steps take about 14 minutes
+# together (4.3 soak, 4.8 stress plain, 0.8 stress TSan, 0.6 fuzz build, 1.7
+# fuzzing, 2 model).
 set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -36,6 +37,16 @@ check() {
 
 build plain
 check plain
+
+# The model checker (tests/aio-model) on a random seed, a minute per backend;
+# a failure prints the seed and the scenario that replay it.  Plain build
+# only: the model is not instrumented, and an instrumented librtaio cannot
+# be preloaded into it.
+for backend in threads uring; do
+	echo "== aio-model ($backend, 60 s)"
+	LD_PRELOAD=build/plain/lib/.libs/librtaio.so RTAIO_BACKEND=$backend \
+		build/plain/tests/aio-model --seconds 60 || [ $? -eq 77 ] || status=1
+done
 
 # Real clients (fio with crc32c verification, stress-ng --aio) on librtaio
 # for minutes, on both backends.

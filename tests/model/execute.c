@@ -115,7 +115,7 @@ const char *notify_early(void)
 	return atomic_load(&early) ? early_text : NULL;
 }
 
-void notify_reset(const struct scenario *sc)
+static void notify_reset(const struct scenario *sc)
 {
 	for (int i = 0; i < sc->nreqs; i++)
 		atomic_store(&counts[sc->reqs[i].id % SLOTS], 0);
@@ -247,7 +247,7 @@ static bool open_target(struct scenario *sc, int ti)
 	int p[2];
 	t->received = NULL;
 	t->received_len = t->received_cap = 0;
-	t->received_overflow = t->has_reader = t->has_writer = t->cancelled_fd = false;
+	t->received_overflow = t->has_reader = t->has_writer = false;
 	switch (t->kind) {
 	case T_PIPE_IN:
 	case T_PIPE_OUT:
@@ -403,7 +403,6 @@ static void cancel_one(struct scenario *sc, struct request *r)
 static void cancel_fd(struct scenario *sc, int ti)
 {
 	int answer = aio_cancel(sc->targets[ti].fd, NULL);
-	sc->targets[ti].cancelled_fd = true;
 	if (answer != AIO_CANCELED && answer != AIO_NOTCANCELED && answer != AIO_ALLDONE)
 		violation(sc, "aio_cancel(fd of target %d, NULL) answered %d (%s)", ti, answer,
 			  strerror(errno));
@@ -563,7 +562,7 @@ static void wait_notifications(struct scenario *sc)
 	}
 }
 
-bool execute(struct scenario *sc)
+void execute(struct scenario *sc)
 {
 	sc->closed_foreign = false;
 	progress("setting the targets up", 0);
@@ -647,7 +646,6 @@ bool execute(struct scenario *sc)
 			close(t->peer_fd);
 		t->peer_fd = -1;
 	}
-	return true;
 }
 
 void teardown(struct scenario *sc)

@@ -182,8 +182,11 @@ static int new_request(struct rng *r, struct scenario *sc, unsigned *next_id, bo
 	return sc->nreqs++;
 }
 
-void generate(struct scenario *sc, struct request *pool, unsigned *next_id)
+void generate(struct scenario *sc, struct request *pool)
 {
+	/* ids of requests and lists: unique in a run, and the same when the
+	 * scenario is replayed alone (they seed the data written) */
+	unsigned ids = sc->number * IDS_PER_SCENARIO + 1, *next_id = &ids;
 	struct rng r = { sc->seed ^ (0xd1b54a32d192ed03ULL * (sc->number + 1)) };
 	size_t planned[MAX_TARGETS];
 	int want = 1 + (int)rng_below(&r, rng_chance(&r, 70) ? 16 : MAX_REQUESTS - MAX_LIST);

@@ -295,7 +295,7 @@ static void judge_zero(const struct scenario *sc, const struct request *r)
 			fail_request(sc, r, "zeros from /dev/zero", "");
 }
 
-bool judge(struct scenario *sc)
+void judge(const struct scenario *sc)
 {
 	const char *early = notify_early();
 	if (early)
@@ -326,5 +326,16 @@ bool judge(struct scenario *sc)
 		if (k == T_PIPE_OUT || k == T_SOCKET)
 			judge_stream_writes(sc, ti);
 	}
-	return true;
+}
+
+void print_outcomes(const struct scenario *sc)
+{
+	for (int i = 0; i < sc->nreqs; i++) {
+		const struct request *r = &sc->reqs[i];
+		if (r->submitted)
+			printf("  #%d: aio_error %d, aio_return %zd, notified %u%s\n", i, r->status,
+			       r->ret, notified(r->id), r->cancel_touched ? ", cancel tried" : "");
+		else
+			printf("  #%d: refused: %s\n", i, strerror(r->submit_errno));
+	}
 }

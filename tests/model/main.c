@@ -203,7 +203,7 @@ static void usage(const char *me)
 	exit(2);
 }
 
-static unsigned long long number(const char *s, const char *me)
+static unsigned long long parse_number(const char *s, const char *me)
 {
 	char *end;
 	errno = 0;
@@ -225,13 +225,13 @@ static void options(int argc, char **argv)
 			continue;
 		}
 		if (!strcmp(a, "--seed"))
-			opt.seed = number(v, argv[0]);
+			opt.seed = parse_number(v, argv[0]);
 		else if (!strcmp(a, "--seconds"))
-			opt.seconds = (unsigned)number(v, argv[0]);
+			opt.seconds = (unsigned)parse_number(v, argv[0]);
 		else if (!strcmp(a, "--scenarios"))
-			opt.scenarios = (unsigned)number(v, argv[0]);
+			opt.scenarios = (unsigned)parse_number(v, argv[0]);
 		else if (!strcmp(a, "--first"))
-			opt.first = (unsigned)number(v, argv[0]);
+			opt.first = (unsigned)parse_number(v, argv[0]);
 		else if (!strcmp(a, "--dir") && v)
 			opt.dir = v;
 		else if (!strcmp(a, "--close-foreign") && v)
@@ -255,7 +255,7 @@ int main(int argc, char **argv)
 {
 	static struct request pool[MAX_REQUESTS];
 	pthread_t dog;
-	unsigned next_id = 1, ran = 0, requests = 0, refused = 0;
+	unsigned ran = 0, requests = 0, refused = 0;
 	long long start = now_ns();
 	options(argc, argv);
 	notify_setup();
@@ -276,11 +276,13 @@ int main(int argc, char **argv)
 			break;
 		sc.number = k;
 		progress("generating the scenario", 0);
-		generate(&sc, pool, &next_id);
+		generate(&sc, pool);
 		if (opt.verbose)
 			print_plan(&sc);
 		execute(&sc);
 		judge(&sc);
+		if (opt.verbose)
+			print_outcomes(&sc);
 		teardown(&sc);
 		progress("the checks for threads and descriptors left behind", 0);
 		ran++;

@@ -29,7 +29,7 @@
 #include <sys/types.h>
 
 enum { MAX_TARGETS = 5, MAX_REQUESTS = 48, MAX_ACTIONS = 96, MAX_WAITERS = 3,
-       MAX_LIST = 8 };
+       MAX_LIST = 8, IDS_PER_SCENARIO = 2 * MAX_REQUESTS };
 
 /* Deterministic randomness: every choice of a scenario comes from here. */
 struct rng {
@@ -71,7 +71,6 @@ struct target {
 	bool received_overflow;
 	pthread_t writer, reader;
 	bool has_writer, has_reader;
-	bool cancelled_fd; /* an aio_cancel(fd, NULL) was issued */
 };
 
 enum op { OP_READ, OP_WRITE, OP_FSYNC, OP_DSYNC };
@@ -82,7 +81,7 @@ struct request {
 		struct aiocb cb;
 		struct aiocb64 cb64;
 	} u;
-	unsigned id;    /* unique in the run: the notification's value */
+	unsigned id;    /* unique in the run, the same in a replay: the notification's value */
 	unsigned index; /* in the scenario, submission order */
 	int target;
 	enum op op;
@@ -164,7 +163,7 @@ struct options {
 extern struct options opt;
 
 /* generate.c */
-void generate(struct scenario *sc, struct request *pool, unsigned *next_id);
+void generate(struct scenario *sc, struct request *pool);
 unsigned char pattern_byte(uint32_t salt, uint64_t pos);
 const char *target_name(enum target_kind k);
 bool is_stream(enum target_kind k);
@@ -175,16 +174,16 @@ void print_plan(const struct scenario *sc);
 
 /* execute.c */
 void notify_setup(void);
-void notify_reset(const struct scenario *sc);
 /* Notifications counted for a request or list id so far. */
 unsigned notified(unsigned id);
 /* A notification that arrived before its request (or list) was final. */
 const char *notify_early(void);
-bool execute(struct scenario *sc); /* false: a violation was reported */
+void execute(struct scenario *sc);
 void teardown(struct scenario *sc);
 
 /* judge.c */
-bool judge(struct scenario *sc);
+void judge(const struct scenario *sc);
+void print_outcomes(const struct scenario *sc);
 
 /* main.c: report the first violation and exit 1 */
 _Noreturn void violation(const struct scenario *sc, const char *fmt, ...)
