@@ -447,22 +447,6 @@ static void close_foreign(struct scenario *sc)
 
 /* ---------------------------------------------------------------- waiting */
 
-static bool all_final(struct scenario *sc, const int *members, int count, bool *all_published)
-{
-	bool done = true;
-	*all_published = true;
-	for (int i = 0; i < count; i++) {
-		struct request *r = &sc->reqs[members[i]];
-		if (!atomic_load(&r->published)) {
-			*all_published = false;
-			continue;
-		}
-		if (r->submitted && error_of(r) == EINPROGRESS)
-			done = false;
-	}
-	return done;
-}
-
 static void *suspend_thread(void *arg)
 {
 	struct waiter *w = arg;
@@ -470,15 +454,17 @@ static void *suspend_thread(void *arg)
 	for (;;) {
 		const void *list[MAX_REQUESTS];
 		int n = 0;
-		bool all_published;
+		bool all_published = true;
+		for (int i = 0; i < w->count; i++)
+			all_published = all_published && atomic_load(&sc->reqs[w->members[i]].published);
 		for (int i = 0; i < w->count; i++) {
 			struct request *r = &sc->reqs[w->members[i]];
 			if (atomic_load(&r->published) && r->submitted && error_of(r) == EINPROGRESS)
 				list[n++] = &r->u;
 		}
 		if (n == 0) {
-			if (all_final(sc, w->members, w->count, &all_published) && all_published)
-				return NULL;
+			if (all_published)
+				return NULL; /* all of them finished */
 			/* the rest are not submitted yet: look again shortly */
 			nanosleep(&(struct timespec){ 0, 100000 }, NULL);
 			continue;
