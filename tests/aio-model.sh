@@ -2,10 +2,9 @@
 # tests/aio-model (the model checker for POSIX AIO, tests/model/) judges
 # librtaio under LD_PRELOAD with RTAIO_BACKEND=threads and =uring: first the
 # regression scenarios, each of which found a defect in an earlier rtaio,
-# then a run of fixed seeds; and glibc's own AIO once, reported but not
-# judged here (glibc has known defects: /work/shared/reference/glibc-aio-abi.md
-# section 4, man/rtaio.7 NOTES).  AIO_MODEL_SECONDS (default 20) bounds the
-# fixed-seed run of each backend.
+# then a run of a fixed seed; and glibc's own AIO (see the end).
+# AIO_MODEL_SECONDS (default 20) bounds the run of each backend, half of it
+# each of the two glibc runs.
 set -u
 prog="${top_builddir:?}/tests/aio-model"
 lib="$top_builddir/lib/.libs/librtaio.so"
@@ -87,12 +86,27 @@ for backend in threads uring; do
 done
 [ -e "$dir/failed" ] && fail=1
 
-# glibc: what the model reports there, for the record.
+# glibc, whose known defects (man/rtaio.7, NOTES) the scenarios meet in one
+# place, item 2: cancelling the first request of a descriptor strands the
+# later ones.  Without
+# aio_cancel, glibc is judged like rtaio; with it, what the model finds is
+# reported, not judged.
+glibc_seconds=$((seconds / 2))
 # shellcheck disable=SC2086
-if $limit "$prog" --dir "$dir" --seed 16 --seconds "$seconds" >"$dir/glibc" 2>&1; then
-	echo "note: glibc: $(tail -n 1 "$dir/glibc")"
+if $limit "$prog" --dir "$dir" --seed 16 --seconds "$glibc_seconds" --no-cancel \
+	>"$dir/glibc" 2>&1; then
+	echo "ok: glibc, without aio_cancel: $(tail -n 1 "$dir/glibc")"
 else
-	echo "note: glibc (not judged here, see its known defects):"
-	sed -n '2,4s/^/# /p' "$dir/glibc"
+	echo "FAIL: glibc, without aio_cancel: aio-model --seed 16 --no-cancel"
+	sed 's/^/# /' "$dir/glibc"
+	fail=1
+fi
+# shellcheck disable=SC2086
+if $limit "$prog" --dir "$dir" --seed 16 --seconds "$glibc_seconds" >"$dir/glibc.cancel" 2>&1
+then
+	echo "note: glibc, with aio_cancel: $(tail -n 1 "$dir/glibc.cancel")"
+else
+	echo "note: glibc, with aio_cancel (its known defect, not judged here):"
+	sed -n '2,4s/^/# /p' "$dir/glibc.cancel"
 fi
 exit "$fail"

@@ -233,6 +233,11 @@ void generate(struct scenario *sc, struct request *pool)
 			a->kind = A_PAUSE;
 			a->arg = (int)rng_below(&r, rng_chance(&r, 80) ? 200 : 20000);
 		}
+		if (opt.no_cancel && (a->kind == A_CANCEL || a->kind == A_CANCEL_FD)) {
+			/* the same random draws, so the rest of the scenario is unchanged */
+			a->kind = A_PAUSE;
+			a->arg = 0;
+		}
 		if (close_foreign && sc->nreqs && rng_chance(&r, 20)) {
 			sc->actions[sc->nactions++].kind = A_CLOSE_FOREIGN;
 			close_foreign = false;

@@ -1,6 +1,6 @@
 /*
  * aio-model [--seed S] [--seconds N] [--scenarios N] [--first K] [--verbose]
- *           [--dir D] [--close-foreign yes|no]
+ *           [--dir D] [--close-foreign yes|no] [--no-cancel]
  *
  * Runs scenarios K, K+1, ... of seed S (model.h says what a scenario is)
  * until N of them ran or N seconds passed, judges each, and watches
@@ -9,7 +9,11 @@
  * account of the first violation and the scenario's plan, otherwise; 2 on
  * bad usage; 77 when every request was refused (EAGAIN), as with
  * RTAIO_BACKEND=uring where no io_uring can be set up.  Scenario K of seed S is the same program on every run:
- * "--seed S --first K --scenarios 1" replays it.
+ * "--seed S --first K --scenarios 1" replays it.  --close-foreign (default:
+ * yes under rtaio) lets scenarios close the descriptors the program did not
+ * open; --no-cancel turns the scenarios' aio_cancel calls into no-ops, for
+ * glibc, where cancelling the first request of a descriptor strands the
+ * later ones.
  */
 #include "model.h"
 
@@ -198,7 +202,7 @@ static void usage(const char *me)
 {
 	fprintf(stderr,
 		"usage: %s [--seed S] [--seconds N] [--scenarios N] [--first K] [--verbose]\n"
-		"          [--dir DIR] [--close-foreign yes|no]\n",
+		"          [--dir DIR] [--close-foreign yes|no] [--no-cancel]\n",
 		me);
 	exit(2);
 }
@@ -222,6 +226,10 @@ static void options(int argc, char **argv)
 		const char *a = argv[i], *v = argv[i + 1];
 		if (!strcmp(a, "--verbose")) {
 			opt.verbose = true;
+			continue;
+		}
+		if (!strcmp(a, "--no-cancel")) {
+			opt.no_cancel = true;
 			continue;
 		}
 		if (!strcmp(a, "--seed"))

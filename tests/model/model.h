@@ -157,6 +157,7 @@ struct options {
 	unsigned seconds;
 	bool verbose;
 	bool close_foreign; /* allowed only where the library permits it */
+	bool no_cancel;     /* aio_cancel left out (glibc strands requests) */
 	bool glibc_rules;
 	const char *dir;
 };
