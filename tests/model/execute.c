@@ -144,12 +144,19 @@ static void fill_sigevent(struct sigevent *ev, enum notify n, unsigned id)
 
 /* ---------------------------------------------------------------- targets and peers */
 
+static void wait_for_release(struct target *t)
+{
+	while (!atomic_load(&t->released))
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+}
+
 static void *peer_writer(void *arg)
 {
 	struct target *t = arg;
 	int fd = __atomic_load_n(&t->peer_fd, __ATOMIC_ACQUIRE);
 	unsigned char *chunk = malloc(t->peer_chunk);
 	size_t pos = 0;
+	wait_for_release(t);
 	if (t->peer_delay_us)
 		nanosleep(&(struct timespec){ 0, (long)t->peer_delay_us * 1000 }, NULL);
 	while (chunk && pos < t->peer_bytes) {
@@ -181,6 +188,7 @@ static void *peer_reader(void *arg)
 	struct target *t = arg;
 	int fd = t->peer_fd;
 	unsigned char spill[4096];
+	wait_for_release(t);
 	for (;;) {
 		size_t room = t->received_cap - t->received_len;
 		unsigned char *to = room ? t->received + t->received_len : spill;
@@ -248,6 +256,7 @@ static bool open_target(struct scenario *sc, int ti)
 	t->received = NULL;
 	t->received_len = t->received_cap = 0;
 	t->received_overflow = t->has_reader = t->has_writer = false;
+	atomic_store(&t->released, !t->held);
 	switch (t->kind) {
 	case T_PIPE_IN:
 	case T_PIPE_OUT:
@@ -489,18 +498,27 @@ static void *suspend_thread(void *arg)
 	}
 }
 
-static void wait_all_final(struct scenario *sc)
+/* Wait (against a deadline) for every request that nothing blocks: with
+ * `held` false, those on targets whose peer is not held. */
+static void wait_final(struct scenario *sc, bool held)
 {
 	long long deadline = now_ns() + DEADLINE_S * 1000000000LL;
+	char holders[64] = "";
+	for (int i = 0, len = 0; i < sc->ntargets && !held; i++)
+		if (sc->targets[i].held)
+			len += snprintf(holders + len, sizeof holders - (size_t)len, " %d", i);
 	for (;;) {
 		const struct aiocb *pending[MAX_REQUESTS];
 		int n = 0, first = -1;
-		for (int i = 0; i < sc->nreqs; i++)
-			if (sc->reqs[i].submitted && error_of(&sc->reqs[i]) == EINPROGRESS) {
-				pending[n++] = &sc->reqs[i].u.cb;
+		for (int i = 0; i < sc->nreqs; i++) {
+			const struct request *r = &sc->reqs[i];
+			if (r->submitted && (held || !sc->targets[r->target].held) &&
+			    error_of(r) == EINPROGRESS) {
+				pending[n++] = &r->u.cb;
 				if (first < 0)
 					first = i;
 			}
+		}
 		if (!n)
 			return;
 		if (now_ns() > deadline) {
@@ -512,8 +530,9 @@ static void wait_all_final(struct scenario *sc)
 			describe_request(sc, &sc->reqs[first], d, sizeof d);
 			violation(sc, "%s (and %d more) still EINPROGRESS %d s after the last submission, "
 				      "though nothing in the scenario blocks it (every peer reads all "
-				      "and writes all it was given)%s%s",
-				  d, n - 1, DEADLINE_S,
+				      "and writes all it was given%s%s)%s%s",
+				  d, n - 1, DEADLINE_S, holders[0] ? ", but those of targets" : "",
+				  holders[0] ? holders : "",
 				  sc->closed_foreign ? "; the program had closed the descriptors it "
 						       "did not open" : "",
 				  opt.glibc_rules && cancels
@@ -590,8 +609,12 @@ void execute(struct scenario *sc)
 			break;
 		}
 	}
+	progress("waiting for the requests that no held peer blocks", 0);
+	wait_final(sc, false);
+	for (int i = 0; i < sc->ntargets; i++)
+		atomic_store(&sc->targets[i].released, true);
 	progress("waiting for every request to finish", 0);
-	wait_all_final(sc);
+	wait_final(sc, true);
 	progress("joining the aio_suspend threads", 0);
 	for (int w = 0; w < sc->nwaiters; w++) {
 		struct timespec until;

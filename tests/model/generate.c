@@ -250,6 +250,18 @@ void generate(struct scenario *sc, struct request *pool)
 		if (t->peer_bytes > PEER_CAP)
 			t->peer_bytes = PEER_CAP;
 	}
+	/* Drawn from a stream of their own, so that adding them changed no
+	 * earlier scenario; never a target with a request in a LIO_WAIT list,
+	 * which would wait for ever for the peer that waits for it. */
+	struct rng hold = { r.s ^ 0x6a09e667f3bcc909ULL };
+	for (int i = 0; i < sc->ntargets; i++) {
+		struct target *t = &sc->targets[i];
+		t->held = is_stream(t->kind) && rng_chance(&hold, 15);
+		for (int q = 0; q < sc->nreqs; q++)
+			if (sc->reqs[q].target == i && sc->reqs[q].list >= 0 &&
+			    sc->lists[sc->reqs[q].list].mode == LIO_WAIT)
+				t->held = false;
+	}
 	sc->nwaiters = (int)rng_below(&r, MAX_WAITERS + 1);
 	for (int w = 0; w < sc->nwaiters; w++) {
 		struct waiter *wt = &sc->waiters[w];
@@ -290,9 +302,10 @@ void print_plan(const struct scenario *sc)
 	for (int i = 0; i < sc->ntargets; i++) {
 		const struct target *t = &sc->targets[i];
 		printf("  target %d: %s, initial size %zu, peer writes %zu bytes (late %u us, "
-		       "chunks %u, pauses %u us)\n",
+		       "chunks %u, pauses %u us)%s\n",
 		       i, target_name(t->kind), t->initial_size, t->peer_bytes, t->peer_delay_us,
-		       t->peer_chunk, t->peer_pause_us);
+		       t->peer_chunk, t->peer_pause_us,
+		       t->held ? ", peer held until the other targets' requests finished" : "");
 	}
 	for (int i = 0; i < sc->nactions; i++) {
 		const struct action *a = &sc->actions[i];

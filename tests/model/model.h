@@ -65,6 +65,10 @@ struct target {
 	unsigned peer_delay_us; /* before its first write ("late") */
 	unsigned peer_chunk;    /* bytes per write(2) */
 	unsigned peer_pause_us; /* between writes ("slow") */
+	/* a stream whose peer does nothing until every request on the other
+	 * targets has finished: the requests blocked on it hold up no other */
+	bool held;
+	_Atomic bool released;
 	/* streams we write: what the peer received */
 	unsigned char *received;
 	size_t received_len, received_cap;
