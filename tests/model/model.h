@@ -7,10 +7,12 @@
  * (submissions one by one or in lio_listio lists, cancellations, pauses,
  * closing the descriptors the program did not open) plus the threads that
  * wait in aio_suspend.  execute.c carries the plan out, with peer threads
- * at the other end of each stream, and collects what the program saw;
+ * at the other end of each stream (some held back until the requests on
+ * the other targets have finished), and collects what the program saw;
  * judge.c compares it with what POSIX and rtaio's documented ordering
- * rules (man/rtaio.7) allow.  main.c runs scenarios and checks for
- * descriptors and threads left behind.
+ * rules (man/rtaio.7) allow.  main.c runs scenarios, checks for
+ * descriptors and threads left behind, and has a watchdog report a call
+ * that never returns.
  *
  * The program is built against the system's <aio.h> and linked with
  * nothing of rtaio's, so that it judges glibc's AIO and, under LD_PRELOAD,
