@@ -226,11 +226,17 @@ static unsigned long events(void)
 
 #define SIG_NOTE (SIGRTMIN + 1)
 
+/*
+ * A signal queued to the calling thread, which blocks it.  Not to the
+ * process: SIGEV_THREAD functions run with no signal blocked, as with
+ * glibc, and one running meanwhile would take it (and die of it).
+ */
 static void with_signal_note(struct aiocb *cb, int value)
 {
-	cb->aio_sigevent.sigev_notify = SIGEV_SIGNAL;
+	cb->aio_sigevent.sigev_notify = SIGEV_THREAD_ID;
 	cb->aio_sigevent.sigev_signo = SIG_NOTE;
 	cb->aio_sigevent.sigev_value.sival_int = value;
+	cb->aio_sigevent._sigev_un._tid = gettid();
 }
 
 /* --- argument checks --- */

@@ -1,8 +1,9 @@
 /*
  * Completion notification (sigevent) of aio_read/aio_write: SIGEV_NONE,
  * SIGEV_SIGNAL (siginfo, queueing, blocked signals), SIGEV_THREAD (value,
- * ordering after the status, thread, attributes, a bounded thread count),
- * SIGEV_THREAD_ID, and sigevents rtaio refuses.
+ * ordering after the status, thread, attributes, reused threads, and as if
+ * each function ran on a newly created thread), SIGEV_THREAD_ID, and
+ * sigevents rtaio refuses.
  *
  * Signals are taken with sigtimedwait() while blocked, so no handler races;
  * requests are kept pending with reads on an empty pipe; every wait has a
@@ -443,53 +444,60 @@ START_TEST(aiocb_freed_after_completion)
 }
 END_TEST
 
-/* Many SIGEV_THREAD notifications, with a bounded number of threads. */
-START_TEST(sigev_thread_many_bounded_threads)
+static int compare_tid(const void *a, const void *b)
 {
-	unsigned long n = scaled(10000), i;
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Many SIGEV_THREAD notifications of short functions: they reuse a few
+ * idle threads rather than create one each, and at most IDLE_KEPT idle
+ * threads stay after the burst (notify_thread.c, IDLE_MAX).
+ */
+#define IDLE_KEPT 16
+START_TEST(sigev_thread_many_reuse_threads)
+{
+	unsigned long n = scaled(10000), i, distinct = 0;
 	struct req *q = calloc(n, sizeof *q);
-	struct asys_config cfg = { 4, 4, 0 };
-	int fd = pattern_file(1 << 16), start, most, limit;
+	pid_t *tids = calloc(n, sizeof *tids);
+	int fd = pattern_file(1 << 16), idle = 0;
 	double end;
 	unsigned long bad = n;
 
-	ck_assert_ptr_nonnull(q);
-	ck_assert_int_eq(asys_configure(&cfg, NULL), 0);
-	start = thread_count();
-	/* the caller, 4 notification threads, 4 + 4 workers */
-	limit = start + 4 + 4 + 4;
-	most = start;
+	ck_assert(q && tids);
 	for (i = 0; i < n; i++) {
 		prep_aiocb(&q[i].cb, fd, q[i].buf, 64, (off_t)((i * 64) % (1 << 16)));
 		thread_note(&q[i], on_done);
 		submit_read(&q[i].cb);
-		if (i % 256 == 0) {
-			int t = thread_count();
-
-			most = t > most ? t : most;
-		}
 	}
 	end = now_sec() + 120;
-	while (!wait_events(n, 20)) {
-		int t = thread_count();
-
-		most = t > most ? t : most;
+	while (!wait_events(n, 20))
 		ck_assert_msg(now_sec() < end, "%lu of %lu notifications", events(), n);
-	}
-	ck_assert_msg(most <= limit, "%d threads at most, limit %d (started with %d)", most, limit,
-		      start);
 	pthread_mutex_lock(&ev_lock);
-	for (i = 0; i < n && bad == n; i++)
-		if (q[i].live.runs != 1 || q[i].live.err != 0 || q[i].live.ret != 64 ||
-		    q[i].live.tid == gettid())
+	for (i = 0; i < n; i++) {
+		if (bad == n && (q[i].live.runs != 1 || q[i].live.err != 0 ||
+				 q[i].live.ret != 64 || q[i].live.tid == gettid()))
 			bad = i;
+		tids[i] = q[i].live.tid;
+	}
 	pthread_mutex_unlock(&ev_lock);
 	ck_assert_msg(bad == n, "request %lu: notified %d times, saw %d/%zd", bad,
 		      bad == n ? 0 : q[bad].live.runs, bad == n ? 0 : q[bad].live.err,
 		      bad == n ? 0 : q[bad].live.ret);
 	ck_assert_int_eq(events(), n);
-	fprintf(stderr, "sigev_thread_many_bounded_threads: %lu notifications, %d threads at most "
-		"(start %d, limit %d)\n", n, most, start, limit);
+	qsort(tids, n, sizeof *tids, compare_tid);
+	for (i = 0; i < n; i++)
+		distinct += !i || tids[i] != tids[i - 1];
+	ck_assert_msg(distinct <= n / 4, "%lu threads for %lu notifications", distinct, n);
+	end = now_sec() + 10;
+	while ((idle = count_threads("rtaio-notify", 0)) > IDLE_KEPT && now_sec() < end)
+		sched_yield();
+	ck_assert_msg(idle <= IDLE_KEPT, "%d idle notification threads stay", idle);
+	fprintf(stderr, "sigev_thread_many_reuse_threads: %lu notifications on %lu threads, "
+		"%d stay idle\n", n, distinct, idle);
+	free(tids);
 	free(q);
 	close(fd);
 }
@@ -607,6 +615,333 @@ START_TEST(sigev_thread_with_all_signals_blocked)
 		ck_assert_int_eq(s.runs, 1);
 		ck_assert_int_eq(s.err, 0);
 		ck_assert_int_eq(s.ret, 32);
+	}
+	close(fd);
+}
+END_TEST
+
+/*
+ * As if each function ran on a newly created thread (issue 15): functions
+ * that wait for each other, block, end their threads or exit the process.
+ * They count what they did in tallies; a function that blocks waits with a
+ * deadline, so that a failing run ends.
+ */
+struct tally {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned long n;
+};
+
+#define TALLY_INITIALIZER { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 }
+
+static struct tally entered = TALLY_INITIALIZER, finished = TALLY_INITIALIZER,
+		    gate = TALLY_INITIALIZER, unblocked = TALLY_INITIALIZER;
+
+static void tally_add(struct tally *t)
+{
+	pthread_mutex_lock(&t->lock);
+	t->n++;
+	pthread_cond_broadcast(&t->cond);
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* Wait until t counts target; false after ms. */
+static bool tally_reaches(struct tally *t, unsigned long target, long ms)
+{
+	struct timespec dl = deadline_rt(ms);
+	bool ok = true;
+
+	pthread_mutex_lock(&t->lock);
+	while (ok && t->n < target)
+		ok = pthread_cond_timedwait(&t->cond, &t->lock, &dl) == 0 || t->n >= target;
+	pthread_mutex_unlock(&t->lock);
+	return ok;
+}
+
+static unsigned long tally_of(struct tally *t)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&t->lock);
+	n = t->n;
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
+static void reset_tallies(void)
+{
+	entered.n = finished.n = gate.n = unblocked.n = 0;
+}
+
+/* Submit a read of 16 bytes of fd whose SIGEV_THREAD function is fn(value). */
+static void read_notify(struct aiocb *cb, int fd, char *buf, void (*fn)(union sigval),
+			union sigval value)
+{
+	prep_aiocb(cb, fd, buf, 16, 0);
+	cb->aio_sigevent.sigev_notify = SIGEV_THREAD;
+	cb->aio_sigevent.sigev_notify_function = fn;
+	cb->aio_sigevent.sigev_value = value;
+	submit_read(cb);
+}
+
+static pthread_barrier_t barrier;
+
+static void meet_at_barrier(union sigval v)
+{
+	(void)v;
+	tally_add(&entered);
+	pthread_barrier_wait(&barrier);
+	tally_add(&finished);
+}
+
+/* Five functions meet at a five-way barrier: five run at once. */
+START_TEST(sigev_thread_five_meet_at_barrier)
+{
+	enum { N = 5 };
+	struct aiocb cb[N];
+	char buf[N][16];
+	int fd = pattern_file(4096), i;
+
+	ck_assert_int_eq(pthread_barrier_init(&barrier, NULL, N), 0);
+	for (i = 0; i < N; i++)
+		read_notify(&cb[i], fd, buf[i], meet_at_barrier, (union sigval){ .sival_int = i });
+	ck_assert_msg(tally_reaches(&entered, N, WAIT_MS), "%lu of %d functions ran at once",
+		      tally_of(&entered), N);
+	ck_assert_msg(tally_reaches(&finished, N, WAIT_MS), "%lu of %d passed the barrier",
+		      tally_of(&finished), N);
+	close(fd);
+}
+END_TEST
+
+/* Chains: the function of request A waits for that of a later request B. */
+#define CHAINS 64
+static sem_t chain_b_ran[CHAINS];
+static int chains_timed_out;	/* atomic */
+
+static void chain_a(union sigval v)
+{
+	struct timespec dl = deadline_rt(WAIT_MS);
+
+	tally_add(&entered);
+	while (sem_timedwait(&chain_b_ran[v.sival_int], &dl) != 0)
+		if (errno != EINTR) {
+			__atomic_fetch_add(&chains_timed_out, 1, __ATOMIC_RELAXED);
+			break;
+		}
+	tally_add(&finished);
+}
+
+static void chain_b(union sigval v)
+{
+	sem_post(&chain_b_ran[v.sival_int]);
+	tally_add(&finished);
+}
+
+START_TEST(sigev_thread_waits_for_later_notification)
+{
+	static struct aiocb a[CHAINS], b[CHAINS];
+	static char buf[2][CHAINS][16];
+	int fd = pattern_file(4096), i;
+
+	for (i = 0; i < CHAINS; i++) {
+		ck_assert_int_eq(sem_init(&chain_b_ran[i], 0, 0), 0);
+		read_notify(&a[i], fd, buf[0][i], chain_a, (union sigval){ .sival_int = i });
+	}
+	/* every A waits before any B is even submitted */
+	ck_assert_msg(tally_reaches(&entered, CHAINS, WAIT_MS),
+		      "%lu of %d functions A waiting at once", tally_of(&entered), CHAINS);
+	for (i = 0; i < CHAINS; i++)
+		read_notify(&b[i], fd, buf[1][i], chain_b, (union sigval){ .sival_int = i });
+	ck_assert_msg(tally_reaches(&finished, 2 * CHAINS, WAIT_MS), "%lu of %d functions returned",
+		      tally_of(&finished), 2 * CHAINS);
+	ck_assert_int_eq(__atomic_load_n(&chains_timed_out, __ATOMIC_RELAXED), 0);
+	close(fd);
+}
+END_TEST
+
+/*
+ * Blocks until the gate counts one (the test opens it), for longer than
+ * the test waits for anything else; counts itself in `unblocked` after.
+ */
+static void block_at_gate(union sigval v)
+{
+	(void)v;
+	tally_add(&entered);
+	tally_reaches(&gate, 1, 3 * WAIT_MS);
+	tally_add(&unblocked);
+}
+
+static void count_finished(union sigval v)
+{
+	(void)v;
+	tally_add(&finished);
+}
+
+/* Start `n` functions that block at the gate, and wait until they all do. */
+static void block_functions(int fd, struct aiocb *cb, char (*buf)[16], int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		read_notify(&cb[i], fd, buf[i], block_at_gate, (union sigval){ .sival_int = i });
+	ck_assert_msg(tally_reaches(&entered, (unsigned long)n, WAIT_MS),
+		      "%lu of %d blocking functions started", tally_of(&entered), n);
+}
+
+/* Four functions block; fifty other notifications arrive meanwhile and run. */
+START_TEST(sigev_thread_runs_while_four_block)
+{
+	enum { BLOCKED = 4, OTHERS = 50 };
+	static struct aiocb cb[BLOCKED + OTHERS];
+	static char buf[BLOCKED + OTHERS][16];
+	int fd = pattern_file(4096), i;
+
+	block_functions(fd, cb, buf, BLOCKED);
+	for (i = BLOCKED; i < BLOCKED + OTHERS; i++)
+		read_notify(&cb[i], fd, buf[i], count_finished, (union sigval){ .sival_int = i });
+	ck_assert_msg(tally_reaches(&finished, OTHERS, WAIT_MS),
+		      "%lu of %d notifications ran while %d functions blocked",
+		      tally_of(&finished), OTHERS, BLOCKED);
+	/* and those still block */
+	ck_assert_int_eq(tally_of(&entered), BLOCKED);
+	ck_assert_int_eq(tally_of(&unblocked), 0);
+	tally_add(&gate);
+	ck_assert(tally_reaches(&unblocked, BLOCKED, WAIT_MS));
+	close(fd);
+}
+END_TEST
+
+static void exit_seven(union sigval v)
+{
+	(void)v;
+	exit(7);
+}
+
+/*
+ * exit(7) in a function while four others block: the process ends at once
+ * with status 7 (exit() waits for no notification thread).
+ */
+START_TEST(sigev_thread_exit_while_others_block)
+{
+	enum { BLOCKED = 4 };
+	static struct aiocb cb[BLOCKED + 1];
+	static char buf[BLOCKED + 1][16];
+	int fd = pattern_file(4096), status;
+	double start;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		block_functions(fd, cb, buf, BLOCKED);
+		read_notify(&cb[BLOCKED], fd, buf[BLOCKED], exit_seven, (union sigval){ 0 });
+		tally_reaches(&gate, 1, WAIT_MS);	/* never opened: exit() ends it */
+		_exit(1);
+	}
+	start = now_sec();
+	status = reap_child(pid, 10000);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 7, "child status %#x", status);
+	ck_assert_msg(now_sec() - start < 5, "the child took %.1f s to exit", now_sec() - start);
+	close(fd);
+}
+END_TEST
+
+/*
+ * Functions that end their threads, as created threads' could: with
+ * pthread_exit, by cancelling themselves, or cancelled by another thread
+ * while blocked.  Their records are released (LeakSanitizer) and fifty
+ * later notifications all run.
+ */
+static pthread_t cancel_target[2];
+
+static void close_pipe_cleanup(void *p)
+{
+	close_pipe(p);
+}
+
+static void end_own_thread(union sigval v)
+{
+	tally_add(&entered);
+	switch (v.sival_int % 4) {
+	case 0:
+	case 1:
+		pthread_exit(NULL);
+	case 2:
+		pthread_cancel(pthread_self());
+		pthread_testcancel();
+		break;
+	default: {
+		int p[2];
+		char c;
+
+		/* blocked in read(), a cancellation point, until the test cancels it */
+		ck_assert_int_eq(pipe(p), 0);
+		cancel_target[v.sival_int / 4] = pthread_self();
+		pthread_cleanup_push(close_pipe_cleanup, p);
+		tally_add(&gate);
+		(void)!read(p[0], &c, 1);
+		pthread_cleanup_pop(1);
+		break;
+	}
+	}
+	tally_add(&finished);	/* never reached */
+}
+
+START_TEST(sigev_thread_function_ends_its_thread)
+{
+	enum { ENDING = 8, LATER = 50 };
+	static struct aiocb cb[ENDING + LATER];
+	static char buf[ENDING + LATER][16];
+	int fd = pattern_file(4096), i;
+
+	for (i = 0; i < ENDING; i++)
+		read_notify(&cb[i], fd, buf[i], end_own_thread, (union sigval){ .sival_int = i });
+	ck_assert_msg(tally_reaches(&gate, 2, WAIT_MS), "%lu of 2 functions blocked in read()",
+		      tally_of(&gate));
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_cancel(cancel_target[i]), 0);
+	ck_assert_msg(tally_reaches(&entered, ENDING, WAIT_MS), "%lu of %d functions ran",
+		      tally_of(&entered), ENDING);
+	for (i = ENDING; i < ENDING + LATER; i++)
+		read_notify(&cb[i], fd, buf[i], count_finished, (union sigval){ .sival_int = i });
+	ck_assert_msg(tally_reaches(&finished, LATER, WAIT_MS),
+		      "%lu of %d later notifications ran", tally_of(&finished), LATER);
+	ck_assert_int_eq(tally_of(&finished), LATER);
+	close(fd);
+}
+END_TEST
+
+/* A function runs on a detached thread, which it cannot detach again. */
+static int detach_state, detach_again;
+
+static void report_detached(union sigval v)
+{
+	pthread_attr_t attr;
+	int state = -1;
+
+	(void)v;
+	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+		pthread_attr_getdetachstate(&attr, &state);
+		pthread_attr_destroy(&attr);
+	}
+	detach_state = state;
+	detach_again = pthread_detach(pthread_self());
+	tally_add(&finished);
+}
+
+START_TEST(sigev_thread_runs_detached)
+{
+	enum { N = 8 };
+	struct aiocb cb[N];
+	char buf[N][16];
+	int fd = pattern_file(4096), i;
+
+	for (i = 0; i < N; i++) {	/* one after the other: pooled threads are reused */
+		read_notify(&cb[i], fd, buf[i], report_detached, (union sigval){ .sival_int = i });
+		ck_assert(tally_reaches(&finished, (unsigned long)i + 1, WAIT_MS));
+		ck_assert_msg(detach_state == PTHREAD_CREATE_DETACHED,
+			      "notification %d: detach state %d", i, detach_state);
+		ck_assert_msg(detach_again == EINVAL, "notification %d: pthread_detach: %s", i,
+			      strerror(detach_again));
 	}
 	close(fd);
 }
@@ -821,10 +1156,21 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, sigev_thread_value_after_final);
 	tcase_add_test(tc, sigev_thread_uses_submitted_sigevent);
 	tcase_add_test(tc, aiocb_freed_after_completion);
-	tcase_add_test(tc, sigev_thread_many_bounded_threads);
+	tcase_add_test(tc, sigev_thread_many_reuse_threads);
 	tcase_add_test(tc, sigev_thread_not_held_up_by_running_function);
 	tcase_add_test(tc, sigev_thread_attributes);
 	tcase_add_test(tc, sigev_thread_with_all_signals_blocked);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("new_thread");
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, reset_tallies, NULL);
+	tcase_add_test(tc, sigev_thread_five_meet_at_barrier);
+	tcase_add_test(tc, sigev_thread_waits_for_later_notification);
+	tcase_add_test(tc, sigev_thread_runs_while_four_block);
+	tcase_add_test(tc, sigev_thread_exit_while_others_block);
+	tcase_add_test(tc, sigev_thread_function_ends_its_thread);
+	tcase_add_test(tc, sigev_thread_runs_detached);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("thread_id");

@@ -30,7 +30,7 @@
  *
  * References: a record is freed when its last reference goes: the request
  * itself (dropped at the end of completion), aio_cancel while it looks at
- * it, and a SIGEV_THREAD notification queued to the notification pool.
+ * it, and a SIGEV_THREAD notification until its function has returned.
  *
  * Locks: an fd bucket lock, then the engine's.  Completion takes a bucket
  * lock itself, so nobody calls into the engine's cancel (which completes
@@ -225,6 +225,9 @@ ASYS__HIDDEN void aio__fd_unload(void);
 ASYS__HIDDEN int aio__sigevent_check(const struct sigevent *sev);
 /* Deliver n; for SIGEV_THREAD, n->release(n) runs once the function has. */
 ASYS__HIDDEN void aio__notify(struct aio__notification *n);
+
+/* notify_thread.c: SIGEV_THREAD; n->release(n) runs once the function has. */
+ASYS__HIDDEN void aio__notify_thread(struct aio__notification *n);
 ASYS__HIDDEN void aio__notify_fork_prepare(void);
 ASYS__HIDDEN void aio__notify_fork_parent(void);
 ASYS__HIDDEN void aio__notify_fork_child(void);

@@ -1,0 +1,409 @@
+/*
+ * SIGEV_THREAD: each function runs as if on a newly created detached
+ * thread, as POSIX asks, but on a pooled thread when one is idle, which is
+ * where the speed comes from.
+ *
+ * - No cap on running functions: a notification that finds no thread
+ *   looking for work (idle, or just done with a function) starts a new one
+ *   at once, so no notification ever waits for a function to return (a
+ *   function may wait for a later notification's).  Only the idle threads
+ *   kept are bounded (IDLE_MAX, and IDLE_SEC each).
+ * - A function starts with cancellation enabled and deferred and an empty
+ *   signal mask; an idle thread blocks every signal (a process-directed
+ *   signal never lands on it) and cannot be cancelled in rtaio's code.
+ * - A function that ends its thread (pthread_exit, cancellation) ends it as
+ *   a created thread's would end: a cleanup handler releases its record and
+ *   accounts for the thread.
+ * - Pooled threads are detached and never joined (a function's
+ *   pthread_detach(pthread_self()) gets EINVAL, as on a created thread).
+ *   Unloading the library waits for the idle ones to leave through the
+ *   pool's condition variable, then for their kernel threads to be gone
+ *   (tgkill finds no such thread), not for those inside a function.
+ * - With sigev_notify_attributes, a thread is created with them for that
+ *   notification alone, as POSIX asks.
+ * - No thread to be had at all: the notification waits in the queue, for
+ *   a thread that finishes its function or for the next notification to
+ *   try again; it never runs on the thread that completed the request.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define IDLE_MAX 16		/* idle threads kept; more leave after their function */
+#define IDLE_SEC 1		/* an idle thread leaves after that long */
+#define SPINS 1000		/* about 10 us of looking for more work before sleeping */
+#define LEFT_TIDS 128		/* threads that left lately, which unloading waits for */
+#define GRACE_NSEC 100000000L	/* unloading: for functions about to return, and exits */
+
+/* A pooled thread's record, on its own stack. */
+struct helper {
+	struct aio__notification *work;	/* its function's */
+	unsigned forks;		/* pool.forks when its function started */
+	pid_t tid;
+};
+
+/*
+ * pool.lock guards the pool.  Wake-ups are counted, as in the thread
+ * backend: `idle` threads sleep unsignalled, `wakeups` signals are not
+ * consumed yet, `running` threads are inside a program's function; the
+ * others are looking for work.  A notification queued wakes a thread, or
+ * starts one, whenever the queue outnumbers those looking: no queued
+ * notification ever waits for a function to return.  A thread that has
+ * just run a function looks for more for a moment before it sleeps: a
+ * stream of completions then costs no wake-up at all.  head is also read
+ * without the lock, while spinning.
+ */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_cond_t gone;	/* a thread left (unloading waits for that) */
+	struct aio__notification *head, *tail;
+	unsigned queued, threads, idle, wakeups, running;
+	bool stopping;		/* the library is being unloaded */
+	unsigned forks;		/* fork children this process descends from */
+	pid_t left[LEFT_TIDS];	/* kernel thread IDs of threads that left, a ring */
+	unsigned nleft;
+} pool = { .lock = PTHREAD_MUTEX_INITIALIZER,
+	   .wake = PTHREAD_COND_INITIALIZER,
+	   .gone = PTHREAD_COND_INITIALIZER };
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/* Without the lock: until a notification is queued, or for a while. */
+static void look_for_work(void)
+{
+	int i;
+
+	for (i = 0; i < SPINS && !__atomic_load_n(&pool.head, __ATOMIC_RELAXED); i++)
+		cpu_relax();
+}
+
+/* With the lock held: the thread's last act in the pool. */
+static void leave(struct helper *self)
+{
+	pool.threads--;
+	pool.left[pool.nleft++ % LEFT_TIDS] = self->tid;
+	pthread_cond_broadcast(&pool.gone);
+}
+
+/*
+ * Did the function fork, this thread going on in the child?  There it is
+ * the only thread, and nothing of rtaio's that it held (the request's
+ * record, its place in the pool) is the child's any more: the child
+ * starts clean, and the thread ends touching nothing, as glibc's
+ * notification thread would.
+ */
+static bool forked(const struct helper *self)
+{
+	return __atomic_load_n(&pool.forks, __ATOMIC_RELAXED) != self->forks;
+}
+
+/* The function ended its thread (pthread_exit, cancellation): as a created thread's. */
+static void function_ended_thread(void *arg)
+{
+	struct helper *self = arg;
+
+	if (forked(self))
+		return;
+	self->work->release(self->work);
+	pthread_mutex_lock(&pool.lock);
+	pool.running--;
+	leave(self);
+	pthread_mutex_unlock(&pool.lock);
+}
+
+/*
+ * The program's function, in a new thread's state: cancellation enabled
+ * and deferred, no signal blocked.  false if it forked (forked()).
+ */
+static bool call_function(struct helper *self, struct aio__notification *n)
+{
+	sigset_t none, all;
+
+	self->work = n;
+	self->forks = __atomic_load_n(&pool.forks, __ATOMIC_RELAXED);
+	sigemptyset(&none);
+	sigfillset(&all);
+	pthread_cleanup_push(function_ended_thread, self);
+	pthread_sigmask(SIG_SETMASK, &none, NULL);
+	pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, NULL);
+	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+	n->sev.sigev_notify_function(n->sev.sigev_value);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	pthread_sigmask(SIG_SETMASK, &all, NULL);
+	pthread_cleanup_pop(0);
+	if (forked(self))
+		return false;
+	n->release(n);
+	return true;
+}
+
+/* With the lock held: the first queued notification, or NULL. */
+static struct aio__notification *dequeue(void)
+{
+	struct aio__notification *n = pool.head;
+
+	if (n) {
+		__atomic_store_n(&pool.head, n->next, __ATOMIC_RELAXED);
+		if (!pool.head)
+			pool.tail = NULL;
+		pool.queued--;
+	}
+	return n;
+}
+
+static void *pool_thread(void *arg)
+{
+	struct helper self = { .tid = gettid() };
+	bool worked = false;
+
+	(void)arg;
+	pthread_setname_np(pthread_self(), "rtaio-notify");
+	/* cancellable only inside a program's function */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	pthread_mutex_lock(&pool.lock);
+	for (;;) {
+		struct aio__notification *n = pool.stopping ? NULL : dequeue();
+		struct timespec deadline;
+		int rc;
+
+		if (n) {
+			pool.running++;
+			pthread_mutex_unlock(&pool.lock);
+			if (!call_function(&self, n))
+				return NULL;
+			pthread_mutex_lock(&pool.lock);
+			pool.running--;
+			worked = true;
+			continue;
+		}
+		if (pool.stopping || pool.idle >= IDLE_MAX)
+			break;
+		if (worked) {
+			worked = false;
+			pthread_mutex_unlock(&pool.lock);
+			look_for_work();
+			pthread_mutex_lock(&pool.lock);
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += IDLE_SEC;
+		pool.idle++;
+		rc = pthread_cond_timedwait(&pool.wake, &pool.lock, &deadline);
+		if (pool.wakeups)
+			pool.wakeups--;
+		else
+			pool.idle--;
+		if (rc == ETIMEDOUT && !pool.head)
+			break;
+	}
+	leave(&self);
+	pthread_mutex_unlock(&pool.lock);
+	return NULL;
+}
+
+/*
+ * A thread made with attr (the program's), or detached (attr NULL: the
+ * pool's), with every signal blocked until its function runs; 0 or an
+ * error number.
+ */
+static int create(const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t detached;
+	sigset_t all, old;
+	pthread_t t;
+	int err;
+
+	if (!attr) {
+		if (pthread_attr_init(&detached))
+			return EAGAIN;
+		pthread_attr_setdetachstate(&detached, PTHREAD_CREATE_DETACHED);
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&t, attr ? attr : &detached, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!attr)
+		pthread_attr_destroy(&detached);
+	return err;
+}
+
+/* With the lock held: a new pooled thread; false if none could be had. */
+static bool start_thread(void)
+{
+	if (create(NULL, pool_thread, NULL))
+		return false;
+	pool.threads++;
+	return true;
+}
+
+/* Ended by its function (pthread_exit, cancellation): only the record to release. */
+static void attr_thread_ended(void *arg)
+{
+	struct helper *self = arg;
+
+	if (!forked(self))
+		self->work->release(self->work);
+}
+
+/* Not one of the pool's: nothing to account for, only the record to release. */
+static void *attr_thread(void *arg)
+{
+	struct helper self = { .work = arg, .forks = __atomic_load_n(&pool.forks,
+								     __ATOMIC_RELAXED) };
+	sigset_t none;
+
+	sigemptyset(&none);
+	pthread_cleanup_push(attr_thread_ended, &self);
+	pthread_sigmask(SIG_SETMASK, &none, NULL);
+	self.work->sev.sigev_notify_function(self.work->sev.sigev_value);
+	pthread_cleanup_pop(0);
+	if (!forked(&self))
+		self.work->release(self.work);
+	return NULL;
+}
+
+void aio__notify_thread(struct aio__notification *n)
+{
+	unsigned signals = 0;
+
+	if (n->sev.sigev_notify_attributes &&
+	    create(n->sev.sigev_notify_attributes, attr_thread, n) == 0)
+		return;
+	pthread_mutex_lock(&pool.lock);
+	if (pool.stopping) {
+		/* a request left pending across dlclose(): no thread may start now */
+		pthread_mutex_unlock(&pool.lock);
+		n->sev.sigev_notify_function(n->sev.sigev_value);
+		n->release(n);
+		return;
+	}
+	n->next = NULL;
+	if (pool.tail)
+		pool.tail->next = n;
+	else
+		__atomic_store_n(&pool.head, n, __ATOMIC_RELAXED);
+	pool.tail = n;
+	pool.queued++;
+	/*
+	 * One thread looking for work per queued notification.  None to be
+	 * had: the queue keeps it, for a thread that finishes its function or
+	 * for the next notification to try again.
+	 */
+	while (pool.queued > pool.threads - pool.idle - pool.running) {
+		if (pool.idle) {
+			pool.idle--;
+			pool.wakeups++;
+			signals++;
+		} else if (!start_thread()) {
+			break;
+		}
+	}
+	pthread_mutex_unlock(&pool.lock);
+	/* after the unlock: the woken thread does not wait for the lock */
+	while (signals--)
+		pthread_cond_signal(&pool.wake);
+}
+
+/*
+ * With the lock held, until the pooled threads outside a function are down
+ * to none, then for a short grace for those in a function to come back
+ * and leave.
+ */
+static void wait_threads_left(void)
+{
+	struct timespec grace;
+
+	clock_gettime(CLOCK_REALTIME, &grace);
+	grace.tv_nsec += GRACE_NSEC;
+	if (grace.tv_nsec >= 1000000000L) {
+		grace.tv_sec++;
+		grace.tv_nsec -= 1000000000L;
+	}
+	while (pool.threads) {
+		if (pool.threads > pool.running)
+			pthread_cond_wait(&pool.gone, &pool.lock);
+		else if (pthread_cond_timedwait(&pool.gone, &pool.lock, &grace) == ETIMEDOUT)
+			break;
+	}
+}
+
+/*
+ * A thread that left is still in this library's code until its start
+ * routine has returned: wait (a short while at most: a thread ID may have
+ * gone to a new thread meanwhile) until the kernel no longer knows it.
+ */
+static void wait_tids_gone(void)
+{
+	struct timespec end, now, pause = { 0, 100000 };
+	pid_t pid = getpid();
+	unsigned i;
+
+	asys__now(&end);
+	end.tv_nsec += GRACE_NSEC;
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
+	for (i = 0; i < LEFT_TIDS && i < pool.nleft; i++) {
+		while (pool.left[i] && syscall(SYS_tgkill, pid, pool.left[i], 0) == 0) {
+			asys__now(&now);
+			if (now.tv_sec > end.tv_sec ||
+			    (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+				return;
+			nanosleep(&pause, NULL);
+		}
+		pool.left[i] = 0;
+	}
+}
+
+/*
+ * Unloading the library: dismiss the idle threads and wait until they
+ * are gone, but not for those inside a program's function.  From then on
+ * a late notification runs on the thread that completes its request.  At
+ * exit(), nothing is waited for: the process ends with every thread.
+ */
+void aio__notify_unload(void)
+{
+	if (asys__exiting())
+		return;
+	pthread_mutex_lock(&pool.lock);
+	pool.stopping = true;
+	pthread_cond_broadcast(&pool.wake);
+	wait_threads_left();
+	wait_tids_gone();
+	pthread_mutex_unlock(&pool.lock);
+}
+
+/* Held across fork: the child frees the records of the parent's threads. */
+void aio__notify_fork_prepare(void)
+{
+	pthread_mutex_lock(&pool.lock);
+}
+
+void aio__notify_fork_parent(void)
+{
+	pthread_mutex_unlock(&pool.lock);
+}
+
+void aio__notify_fork_child(void)
+{
+	pthread_cond_init(&pool.wake, NULL);
+	pthread_cond_init(&pool.gone, NULL);
+	pool.head = pool.tail = NULL;
+	pool.queued = pool.threads = pool.idle = pool.wakeups = pool.running = 0;
+	pool.nleft = 0;
+	pool.forks++;	/* on the thread that forked, perhaps in a program's function */
+	pthread_mutex_unlock(&pool.lock);	/* held since aio__notify_fork_prepare() */
+}
