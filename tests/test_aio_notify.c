@@ -15,6 +15,7 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <sys/resource.h>
 
 #include "aioutil.h"
 
@@ -673,6 +674,19 @@ static void reset_tallies(void)
 	entered.n = finished.n = gate.n = unblocked.n = 0;
 }
 
+/*
+ * The loop tests run with pooled threads (_i 0) and with a new thread for
+ * each notification (_i 1: RTAIO_SIGEV_THREAD=spawn), in the test's own
+ * process before its first request.
+ */
+enum { POOLED, SPAWNED };
+
+static void notification_threads(int mode)
+{
+	if (mode == SPAWNED)
+		setenv("RTAIO_SIGEV_THREAD", "spawn", 1);
+}
+
 /* Submit a read of 16 bytes of fd whose SIGEV_THREAD function is fn(value). */
 static void read_notify(struct aiocb *cb, int fd, char *buf, void (*fn)(union sigval),
 			union sigval value)
@@ -702,6 +716,7 @@ START_TEST(sigev_thread_five_meet_at_barrier)
 	char buf[N][16];
 	int fd = pattern_file(4096), i;
 
+	notification_threads(_i);
 	ck_assert_int_eq(pthread_barrier_init(&barrier, NULL, N), 0);
 	for (i = 0; i < N; i++)
 		read_notify(&cb[i], fd, buf[i], meet_at_barrier, (union sigval){ .sival_int = i });
@@ -743,6 +758,7 @@ START_TEST(sigev_thread_waits_for_later_notification)
 	static char buf[2][CHAINS][16];
 	int fd = pattern_file(4096), i;
 
+	notification_threads(_i);
 	for (i = 0; i < CHAINS; i++) {
 		ck_assert_int_eq(sem_init(&chain_b_ran[i], 0, 0), 0);
 		read_notify(&a[i], fd, buf[0][i], chain_a, (union sigval){ .sival_int = i });
@@ -796,6 +812,7 @@ START_TEST(sigev_thread_runs_while_four_block)
 	static char buf[BLOCKED + OTHERS][16];
 	int fd = pattern_file(4096), i;
 
+	notification_threads(_i);
 	block_functions(fd, cb, buf, BLOCKED);
 	for (i = BLOCKED; i < BLOCKED + OTHERS; i++)
 		read_notify(&cb[i], fd, buf[i], count_finished, (union sigval){ .sival_int = i });
@@ -830,6 +847,7 @@ START_TEST(sigev_thread_exit_while_others_block)
 	double start;
 	pid_t pid = fork();
 
+	notification_threads(_i);
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		block_functions(fd, cb, buf, BLOCKED);
@@ -893,6 +911,7 @@ START_TEST(sigev_thread_function_ends_its_thread)
 	static char buf[ENDING + LATER][16];
 	int fd = pattern_file(4096), i;
 
+	notification_threads(_i);
 	for (i = 0; i < ENDING; i++)
 		read_notify(&cb[i], fd, buf[i], end_own_thread, (union sigval){ .sival_int = i });
 	ck_assert_msg(tally_reaches(&gate, 2, WAIT_MS), "%lu of 2 functions blocked in read()",
@@ -935,6 +954,7 @@ START_TEST(sigev_thread_runs_detached)
 	char buf[N][16];
 	int fd = pattern_file(4096), i;
 
+	notification_threads(_i);
 	for (i = 0; i < N; i++) {	/* one after the other: pooled threads are reused */
 		read_notify(&cb[i], fd, buf[i], report_detached, (union sigval){ .sival_int = i });
 		ck_assert(tally_reaches(&finished, (unsigned long)i + 1, WAIT_MS));
@@ -943,6 +963,243 @@ START_TEST(sigev_thread_runs_detached)
 		ck_assert_msg(detach_again == EINVAL, "notification %d: pthread_detach: %s", i,
 			      strerror(detach_again));
 	}
+	close(fd);
+}
+END_TEST
+
+/*
+ * Each function starts in a new thread's state, whatever the one before it
+ * on the same thread left behind: cancellation enabled and deferred, no
+ * signal blocked; with RTAIO_SIGEV_THREAD=spawn also rtaio's thread name,
+ * the process's scheduling, nice value and CPU affinity (a pooled thread
+ * keeps those, as it keeps thread-specific data).  Notifications run one
+ * after the other, so that the pool would hand each to the thread of the
+ * one before.
+ */
+struct thread_state {
+	int cancel_state, cancel_type;
+	bool mask_empty;
+	char name[16];
+	int policy, priority, nice;
+	cpu_set_t cpus;
+	pid_t tid;
+};
+
+static void get_thread_state(struct thread_state *t)
+{
+	struct sched_param param;
+	sigset_t mask;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &t->cancel_state);
+	pthread_setcancelstate(t->cancel_state, NULL);
+	pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, &t->cancel_type);
+	pthread_setcanceltype(t->cancel_type, NULL);
+	pthread_sigmask(SIG_BLOCK, NULL, &mask);
+	t->mask_empty = sigisemptyset(&mask);
+	pthread_getname_np(pthread_self(), t->name, sizeof t->name);
+	t->policy = sched_getscheduler(0);
+	t->priority = sched_getparam(0, &param) == 0 ? param.sched_priority : -1;
+	errno = 0;
+	t->nice = getpriority(PRIO_PROCESS, (id_t)gettid());
+	sched_getaffinity(0, sizeof t->cpus, &t->cpus);
+	t->tid = gettid();
+}
+
+/* What a notification thread newly created by rtaio shows. */
+static void fresh_thread_state(struct thread_state *t)
+{
+	get_thread_state(t);
+	t->cancel_state = PTHREAD_CANCEL_ENABLE;
+	t->cancel_type = PTHREAD_CANCEL_DEFERRED;
+	t->mask_empty = true;
+	strcpy(t->name, "rtaio-notify");
+	ck_assert_int_eq(sched_getaffinity(getpid(), sizeof t->cpus, &t->cpus), 0);
+}
+
+enum { SPOIL_CHEAP, SPOIL_SCHED };
+static int spoil_kind;
+static struct thread_state seen_state[8];
+
+/* Report the state found, then leave another behind. */
+static void spoil_state(union sigval v)
+{
+	struct thread_state *t = &seen_state[v.sival_int];
+	struct sched_param param = { 0 };
+	sigset_t usr2;
+	cpu_set_t one;
+
+	get_thread_state(t);
+	if (spoil_kind == SPOIL_CHEAP) {
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+		pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, NULL);
+		sigemptyset(&usr2);
+		sigaddset(&usr2, SIGUSR2);
+		pthread_sigmask(SIG_BLOCK, &usr2, NULL);
+	} else {
+		pthread_setname_np(pthread_self(), "spoiled");
+		setpriority(PRIO_PROCESS, (id_t)gettid(), t->nice + 1);
+		sched_setscheduler(0, SCHED_BATCH, &param);
+		CPU_ZERO(&one);
+		CPU_SET(sched_getcpu(), &one);
+		sched_setaffinity(0, sizeof one, &one);
+	}
+	tally_add(&finished);
+}
+
+/* all: also name, scheduling and affinity (RTAIO_SIGEV_THREAD=spawn) */
+static void assert_fresh_states(int n, bool all)
+{
+	struct thread_state fresh;
+	int i;
+
+	fresh_thread_state(&fresh);
+	for (i = 0; i < n; i++) {
+		const struct thread_state *t = &seen_state[i];
+
+		ck_assert_msg(t->cancel_state == fresh.cancel_state &&
+				      t->cancel_type == fresh.cancel_type,
+			      "function %d: cancellation state %d, type %d", i, t->cancel_state,
+			      t->cancel_type);
+		ck_assert_msg(t->mask_empty, "function %d: signals blocked", i);
+		if (!all)
+			continue;
+		ck_assert_msg(!strcmp(t->name, fresh.name), "function %d: name \"%s\", not \"%s\"",
+			      i, t->name, fresh.name);
+		ck_assert_msg(t->policy == fresh.policy && t->priority == fresh.priority,
+			      "function %d: policy %d priority %d, not %d %d", i, t->policy,
+			      t->priority, fresh.policy, fresh.priority);
+		ck_assert_msg(t->nice == fresh.nice, "function %d: nice %d, not %d", i, t->nice,
+			      fresh.nice);
+		ck_assert_msg(CPU_EQUAL(&t->cpus, &fresh.cpus), "function %d: CPU affinity of %d CPUs",
+			      i, CPU_COUNT(&t->cpus));
+	}
+}
+
+/* Until thread tid sleeps (idle in the pool) or has ended. */
+static void wait_idle_or_gone(pid_t tid)
+{
+	double end = now_sec() + WAIT_MS / 1000.0;
+	char path[64];
+
+	snprintf(path, sizeof path, "/proc/self/task/%d", (int)tid);
+	while (access(path, F_OK) == 0 && !thread_asleep(tid, 1))
+		ck_assert_msg(now_sec() < end, "thread %d neither sleeps nor ends", (int)tid);
+}
+
+/* One notification at a time; how many ran on the thread of the one before. */
+static int run_one_by_one(int n)
+{
+	int fd = pattern_file(4096), i, reused = 0;
+	struct aiocb cb[8];
+	char buf[8][16];
+
+	ck_assert_int_le(n, 8);
+	for (i = 0; i < n; i++) {
+		read_notify(&cb[i], fd, buf[i], spoil_state, (union sigval){ .sival_int = i });
+		ck_assert(tally_reaches(&finished, (unsigned long)i + 1, WAIT_MS));
+		wait_idle_or_gone(seen_state[i].tid);	/* before the next */
+		reused += i && seen_state[i].tid == seen_state[i - 1].tid;
+	}
+	close(fd);
+	return reused;
+}
+
+/* Cancellation and signal mask: restored, and a pooled thread goes on. */
+START_TEST(sigev_thread_state_restored_after_function)
+{
+	int reused;
+
+	notification_threads(_i);
+	spoil_kind = SPOIL_CHEAP;
+	reused = run_one_by_one(8);
+	assert_fresh_states(8, false);
+	if (_i == POOLED)
+		ck_assert_msg(reused > 0, "no thread was reused: nothing was restored");
+}
+END_TEST
+
+/* A new thread each: name, scheduling policy, nice value, CPU affinity too. */
+START_TEST(sigev_thread_spawned_sched_is_fresh)
+{
+	notification_threads(SPAWNED);
+	spoil_kind = SPOIL_SCHED;
+	run_one_by_one(8);
+	assert_fresh_states(8, true);
+}
+END_TEST
+
+/*
+ * A function unblocks a signal and returns; the signal, sent to the process
+ * later, waits for the program's sigtimedwait rather than killing the
+ * process through the idle thread.
+ */
+static void unblock_sigusr1(union sigval v)
+{
+	sigset_t set;
+
+	(void)v;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	seen_state[0].tid = gettid();
+	tally_add(&finished);
+}
+
+START_TEST(sigev_thread_idle_thread_takes_no_signal)
+{
+	int fd = pattern_file(4096);
+	struct aiocb cb;
+	char buf[16];
+	siginfo_t si;
+
+	notification_threads(_i);
+	block_signal(SIGUSR1);
+	read_notify(&cb, fd, buf, unblock_sigusr1, (union sigval){ 0 });
+	ck_assert(tally_reaches(&finished, 1, WAIT_MS));
+	wait_idle_or_gone(seen_state[0].tid);
+	ck_assert_int_eq(kill(getpid(), SIGUSR1), 0);
+	ck_assert_msg(take_signal(SIGUSR1, &si, WAIT_MS), "SIGUSR1 never came");
+	ck_assert_int_eq(si.si_pid, getpid());
+	close(fd);
+}
+END_TEST
+
+/*
+ * The program cancels the thread of a function that has returned (here:
+ * idle in the pool): the next function is not cancelled.
+ */
+static pthread_t returned_thread;
+
+static void note_self(union sigval v)
+{
+	(void)v;
+	returned_thread = pthread_self();
+	seen_state[0].tid = gettid();
+	tally_add(&finished);
+}
+
+static void sleep_briefly(union sigval v)
+{
+	struct timespec t = ms_ts(1);
+
+	(void)v;
+	nanosleep(&t, NULL);	/* a cancellation point */
+	tally_add(&finished);
+}
+
+START_TEST(sigev_thread_late_cancel_spares_next_function)
+{
+	int fd = pattern_file(4096);
+	struct aiocb cb[2];
+	char buf[2][16];
+
+	read_notify(&cb[0], fd, buf[0], note_self, (union sigval){ 0 });
+	ck_assert(tally_reaches(&finished, 1, WAIT_MS));
+	ck_assert_msg(thread_asleep(seen_state[0].tid, WAIT_MS), "the thread never went idle");
+	ck_assert_int_eq(pthread_cancel(returned_thread), 0);
+	read_notify(&cb[1], fd, buf[1], sleep_briefly, (union sigval){ 0 });
+	ck_assert_msg(tally_reaches(&finished, 2, WAIT_MS),
+		      "the next function was cancelled (or never ran)");
 	close(fd);
 }
 END_TEST
@@ -1165,12 +1422,16 @@ static Suite *make_suite(void)
 	tc = tcase_create("new_thread");
 	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, reset_tallies, NULL);
-	tcase_add_test(tc, sigev_thread_five_meet_at_barrier);
-	tcase_add_test(tc, sigev_thread_waits_for_later_notification);
-	tcase_add_test(tc, sigev_thread_runs_while_four_block);
-	tcase_add_test(tc, sigev_thread_exit_while_others_block);
-	tcase_add_test(tc, sigev_thread_function_ends_its_thread);
-	tcase_add_test(tc, sigev_thread_runs_detached);
+	tcase_add_loop_test(tc, sigev_thread_five_meet_at_barrier, POOLED, SPAWNED + 1);
+	tcase_add_loop_test(tc, sigev_thread_waits_for_later_notification, POOLED, SPAWNED + 1);
+	tcase_add_loop_test(tc, sigev_thread_runs_while_four_block, POOLED, SPAWNED + 1);
+	tcase_add_loop_test(tc, sigev_thread_exit_while_others_block, POOLED, SPAWNED + 1);
+	tcase_add_loop_test(tc, sigev_thread_function_ends_its_thread, POOLED, SPAWNED + 1);
+	tcase_add_loop_test(tc, sigev_thread_runs_detached, POOLED, SPAWNED + 1);
+	tcase_add_loop_test(tc, sigev_thread_state_restored_after_function, POOLED, SPAWNED + 1);
+	tcase_add_loop_test(tc, sigev_thread_idle_thread_takes_no_signal, POOLED, SPAWNED + 1);
+	tcase_add_test(tc, sigev_thread_late_cancel_spares_next_function);
+	tcase_add_test(tc, sigev_thread_spawned_sched_is_fresh);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("thread_id");

@@ -13,6 +13,7 @@
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 bool aio__inline_reads = true;
+bool aio__spawn_notifications;
 
 /* The fd locks, then the notification pool's, so that the child finds both consistent. */
 static void fork_prepare(void)
@@ -47,8 +48,10 @@ static void fork_child(void)
 static void setup(void)
 {
 	const char *inline_reads = secure_getenv("RTAIO_INLINE_READS");
+	const char *sigev_thread = secure_getenv("RTAIO_SIGEV_THREAD");
 
 	aio__inline_reads = !(inline_reads && !strcmp(inline_reads, "0"));
+	aio__spawn_notifications = sigev_thread && !strcmp(sigev_thread, "spawn");
 	asys_configure(NULL, NULL);
 	/* it publishes, notifies and accounts; it never waits for a request */
 	asys__prompt_hook(aio__call_done);

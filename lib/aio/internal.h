@@ -183,6 +183,8 @@ ASYS__HIDDEN void aio__read_batch_before(const struct aio__request *r, struct ai
 
 /* init.c: once per process, before the first request. */
 ASYS__HIDDEN extern bool aio__inline_reads;	/* RTAIO_INLINE_READS, not 0 */
+/* RTAIO_SIGEV_THREAD=spawn: a new thread for each SIGEV_THREAD notification */
+ASYS__HIDDEN extern bool aio__spawn_notifications;
 ASYS__HIDDEN void aio__init(void);
 
 /* complete.c */

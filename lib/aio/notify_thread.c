@@ -20,13 +20,15 @@
  *   pool's condition variable, then for their kernel threads to be gone
  *   (tgkill finds no such thread), not for those inside a function.
  * - With sigev_notify_attributes, a thread is created with them for that
- *   notification alone, as POSIX asks.
+ *   notification alone, as POSIX asks; with RTAIO_SIGEV_THREAD=spawn, a
+ *   detached thread for every notification, as glibc does.
  * - No thread to be had at all: the notification waits in the queue, for
  *   a thread that finishes its function or for the next notification to
  *   try again; it never runs on the thread that completed the request.
  */
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,9 +41,12 @@
 #define LEFT_TIDS 128		/* threads that left lately, which unloading waits for */
 #define GRACE_NSEC 100000000L	/* unloading: for functions about to return, and exits */
 
+#define NAME "rtaio-notify"	/* what pooled threads show, in functions too */
+
 /* A pooled thread's record, on its own stack. */
 struct helper {
 	struct aio__notification *work;	/* its function's */
+	bool called;		/* the function has started (else: its thread was cancelled before) */
 	unsigned forks;		/* pool.forks when its function started */
 	pid_t tid;
 };
@@ -109,14 +114,22 @@ static bool forked(const struct helper *self)
 	return __atomic_load_n(&pool.forks, __ATOMIC_RELAXED) != self->forks;
 }
 
-/* The function ended its thread (pthread_exit, cancellation): as a created thread's. */
+/*
+ * The thread ends in a program's function (pthread_exit, cancellation), as
+ * a created thread's would; or it is cancelled just before one, by a
+ * request that came while it was idle, which the function must not get:
+ * that notification goes to another thread.
+ */
 static void function_ended_thread(void *arg)
 {
 	struct helper *self = arg;
 
 	if (forked(self))
 		return;
-	self->work->release(self->work);
+	if (!self->called)
+		aio__notify_thread(self->work);
+	else
+		self->work->release(self->work);
 	pthread_mutex_lock(&pool.lock);
 	pool.running--;
 	leave(self);
@@ -125,23 +138,38 @@ static void function_ended_thread(void *arg)
 
 /*
  * The program's function, in a new thread's state: cancellation enabled
- * and deferred, no signal blocked.  false if it forked (forked()).
+ * and deferred, no signal blocked.  A cancellation
+ * request that comes while no function runs acts before the next one, and
+ * one that comes during a function but finds no cancellation point acts
+ * when it returns: either way it ends the thread, and never reaches
+ * another function.  false if it forked (forked()).
+ *
+ * Its name, scheduling, nice value and CPU affinity are not checked: each
+ * check is a system call after every function, which would halve the
+ * rate of notifications; what a function changes there stays for the next
+ * one, as thread-specific data does (RTAIO_SIGEV_THREAD=spawn: never).
  */
 static bool call_function(struct helper *self, struct aio__notification *n)
 {
 	sigset_t none, all;
 
 	self->work = n;
+	self->called = false;
 	self->forks = __atomic_load_n(&pool.forks, __ATOMIC_RELAXED);
 	sigemptyset(&none);
 	sigfillset(&all);
 	pthread_cleanup_push(function_ended_thread, self);
-	pthread_sigmask(SIG_SETMASK, &none, NULL);
 	pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, NULL);
 	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+	pthread_testcancel();
+	self->called = true;
+	pthread_sigmask(SIG_SETMASK, &none, NULL);
 	n->sev.sigev_notify_function(n->sev.sigev_value);
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	pthread_sigmask(SIG_SETMASK, &all, NULL);
+	pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, NULL);
+	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+	pthread_testcancel();
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	pthread_cleanup_pop(0);
 	if (forked(self))
 		return false;
@@ -169,9 +197,9 @@ static void *pool_thread(void *arg)
 	bool worked = false;
 
 	(void)arg;
-	pthread_setname_np(pthread_self(), "rtaio-notify");
 	/* cancellable only inside a program's function */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	prctl(PR_SET_NAME, NAME);
 	pthread_mutex_lock(&pool.lock);
 	for (;;) {
 		struct aio__notification *n = pool.stopping ? NULL : dequeue();
@@ -249,7 +277,7 @@ static bool start_thread(void)
 }
 
 /* Ended by its function (pthread_exit, cancellation): only the record to release. */
-static void attr_thread_ended(void *arg)
+static void spawned_thread_ended(void *arg)
 {
 	struct helper *self = arg;
 
@@ -257,15 +285,20 @@ static void attr_thread_ended(void *arg)
 		self->work->release(self->work);
 }
 
-/* Not one of the pool's: nothing to account for, only the record to release. */
-static void *attr_thread(void *arg)
+/*
+ * A thread of its own for one notification (the program's attributes, or
+ * RTAIO_SIGEV_THREAD=spawn): nothing to account for, only the record to
+ * release.
+ */
+static void *spawned_thread(void *arg)
 {
 	struct helper self = { .work = arg, .forks = __atomic_load_n(&pool.forks,
 								     __ATOMIC_RELAXED) };
 	sigset_t none;
 
+	prctl(PR_SET_NAME, NAME);	/* not the name of the thread that created it */
 	sigemptyset(&none);
-	pthread_cleanup_push(attr_thread_ended, &self);
+	pthread_cleanup_push(spawned_thread_ended, &self);
 	pthread_sigmask(SIG_SETMASK, &none, NULL);
 	self.work->sev.sigev_notify_function(self.work->sev.sigev_value);
 	pthread_cleanup_pop(0);
@@ -278,8 +311,9 @@ void aio__notify_thread(struct aio__notification *n)
 {
 	unsigned signals = 0;
 
-	if (n->sev.sigev_notify_attributes &&
-	    create(n->sev.sigev_notify_attributes, attr_thread, n) == 0)
+	/* failing that, a pooled thread, or the queue until a thread can be had */
+	if ((n->sev.sigev_notify_attributes || aio__spawn_notifications) &&
+	    create(n->sev.sigev_notify_attributes, spawned_thread, n) == 0)
 		return;
 	pthread_mutex_lock(&pool.lock);
 	if (pool.stopping) {
