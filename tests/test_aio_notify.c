@@ -1204,6 +1204,122 @@ START_TEST(sigev_thread_late_cancel_spares_next_function)
 }
 END_TEST
 
+/*
+ * sigev_notify_attributes that no thread can be created with (an affinity
+ * to a CPU that does not exist): the function runs on a pooled thread,
+ * which is detached, so the program cannot join a thread of rtaio's.
+ */
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
+START_TEST(sigev_thread_unusable_attributes)
+{
+	int fd = pattern_file(4096);
+	pthread_attr_t attr;
+	cpu_set_t none_such;
+	struct aiocb cb;
+	pthread_t t;
+	char buf[16];
+
+	CPU_ZERO(&none_such);
+	CPU_SET(CPU_SETSIZE - 1, &none_such);
+	ck_assert_int_eq(pthread_attr_init(&attr), 0);
+	ck_assert_int_eq(pthread_attr_setaffinity_np(&attr, sizeof none_such, &none_such), 0);
+	if (pthread_create(&t, &attr, nothing, NULL) == 0) {
+		pthread_join(t, NULL);
+		fprintf(stderr, "a thread on CPU %d could be had: nothing to check\n",
+			CPU_SETSIZE - 1);
+		return;
+	}
+	prep_aiocb(&cb, fd, buf, 16, 0);
+	cb.aio_sigevent.sigev_notify = SIGEV_THREAD;
+	cb.aio_sigevent.sigev_notify_function = report_detached;
+	cb.aio_sigevent.sigev_notify_attributes = &attr;
+	submit_read(&cb);
+	ck_assert_msg(tally_reaches(&finished, 1, WAIT_MS), "the function never ran");
+	ck_assert_msg(detach_again == EINVAL, "pthread_detach in the function: %s",
+		      strerror(detach_again));
+	ck_assert_int_eq(detach_state, PTHREAD_CREATE_DETACHED);
+	pthread_attr_destroy(&attr);
+	close(fd);
+}
+END_TEST
+
+#if !defined(ASAN_BUILD) && !defined(TSAN_BUILD)
+/*
+ * No thread to be had at all (no address space left for a stack): the
+ * notification waits, neither lost nor run on the thread that completed
+ * the request, until the next notification finds a thread.  Not under
+ * sanitizers, whose shadow memory needs the address space.
+ */
+static char note_thread_name[2][16];
+
+static void note_thread(union sigval v)
+{
+	pthread_getname_np(pthread_self(), note_thread_name[v.sival_int], 16);
+	tally_add(&finished);
+}
+
+/* The child's checks: 0, or which one failed. */
+static int no_thread_child(int fd)
+{
+	struct rlimit unlimited, tight = { 0, 0 };
+	struct aiocb cb[2];
+	char buf[2][16];
+	FILE *f;
+	unsigned long vm_pages = 0;
+
+	/* the engine's threads first, while they can be had */
+	prep_aiocb(&cb[0], fd, buf[0], 16, 0);
+	if (aio_read(&cb[0]))
+		return 1;
+	while (aio_error(&cb[0]) == EINPROGRESS)
+		sched_yield();
+	f = fopen("/proc/self/statm", "r");
+	if (!f || fscanf(f, "%lu", &vm_pages) != 1)
+		return 2;
+	fclose(f);
+	if (getrlimit(RLIMIT_AS, &unlimited))
+		return 3;
+	/* room for the heap to grow a little, none for a thread's stack */
+	tight.rlim_cur = vm_pages * (unsigned long)sysconf(_SC_PAGESIZE) + (2 << 20);
+	tight.rlim_max = unlimited.rlim_max;
+	if (setrlimit(RLIMIT_AS, &tight))
+		return 4;
+	read_notify(&cb[0], fd, buf[0], note_thread, (union sigval){ .sival_int = 0 });
+	while (aio_error(&cb[0]) == EINPROGRESS)
+		sched_yield();
+	if (tally_reaches(&finished, 1, 200))
+		return 5;	/* it ran, on a thread that was there already */
+	if (setrlimit(RLIMIT_AS, &unlimited))
+		return 6;
+	read_notify(&cb[1], fd, buf[1], note_thread, (union sigval){ .sival_int = 1 });
+	if (!tally_reaches(&finished, 2, WAIT_MS))
+		return 7;	/* lost */
+	if (strcmp(note_thread_name[0], "rtaio-notify") || strcmp(note_thread_name[1], "rtaio-notify"))
+		return 8;
+	return 0;
+}
+
+START_TEST(sigev_thread_waits_for_a_thread)
+{
+	int fd = pattern_file(4096), status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(no_thread_child(fd));
+	status = reap_child(pid, WAIT_MS);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "child status %#x (5: ran on an engine thread or the submitter's, 7: lost, "
+		      "8: not on a notification thread)", status);
+	close(fd);
+}
+END_TEST
+#endif
+
 /* --- SIGEV_THREAD_ID --- */
 
 struct target {
@@ -1432,6 +1548,10 @@ static Suite *make_suite(void)
 	tcase_add_loop_test(tc, sigev_thread_idle_thread_takes_no_signal, POOLED, SPAWNED + 1);
 	tcase_add_test(tc, sigev_thread_late_cancel_spares_next_function);
 	tcase_add_test(tc, sigev_thread_spawned_sched_is_fresh);
+	tcase_add_test(tc, sigev_thread_unusable_attributes);
+#if !defined(ASAN_BUILD) && !defined(TSAN_BUILD)
+	tcase_add_test(tc, sigev_thread_waits_for_a_thread);
+#endif
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("thread_id");

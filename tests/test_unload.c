@@ -1,7 +1,8 @@
 /*
  * dlopen/dlclose of librtaio: after dlclose() with no request pending, no
  * thread of rtaio's is left and none runs the unmapped library's code
- * (both the engine's workers and the SIGEV_THREAD notification threads).
+ * (both the engine's workers and the SIGEV_THREAD notification threads,
+ * which are detached: unloading waits for them without a join).
  * This program does not link librtaio: it loads it from the build tree.
  */
 #include <aio.h>
@@ -61,6 +62,62 @@ static void use_and_unload(int fd)
 	ck_assert_int_eq(dlclose(h), 0);
 }
 
+/*
+ * Notification functions that meet at a barrier, so that each has a thread
+ * of its own: all those threads idle in the pool when the library goes.
+ */
+#define MEETING 8
+static pthread_barrier_t meeting;
+
+static void meet(union sigval v)
+{
+	(void)v;
+	pthread_barrier_wait(&meeting);
+	sem_post(&notified);
+}
+
+static void meet_and_unload(int fd)
+{
+	void *h = dlopen(libpath, RTLD_NOW | RTLD_LOCAL);
+	struct aiocb cb[MEETING];
+	char buf[MEETING][16];
+	submit_fn rd;
+	int i;
+
+	ck_assert_msg(h != NULL, "dlopen %s: %s", libpath, dlerror());
+	rd = (submit_fn)dlsym(h, "aio_read");
+	ck_assert(rd);
+	ck_assert_int_eq(pthread_barrier_init(&meeting, NULL, MEETING), 0);
+	memset(cb, 0, sizeof cb);
+	for (i = 0; i < MEETING; i++) {
+		cb[i].aio_fildes = fd;
+		cb[i].aio_buf = buf[i];
+		cb[i].aio_nbytes = sizeof buf[i];
+		cb[i].aio_sigevent.sigev_notify = SIGEV_THREAD;
+		cb[i].aio_sigevent.sigev_notify_function = meet;
+		ck_assert_int_eq(rd(&cb[i]), 0);
+	}
+	for (i = 0; i < MEETING; i++)
+		ck_assert_int_eq(sem_timedwait(&notified,
+					       &(struct timespec){ time(NULL) + 10, 0 }), 0);
+	ck_assert_int_eq(dlclose(h), 0);
+	pthread_barrier_destroy(&meeting);
+}
+
+/* Many notification threads, detached: unloading still leaves none behind. */
+START_TEST(unload_after_many_notification_threads)
+{
+	int fd = pattern_file(64);
+
+	ck_assert_int_eq(sem_init(&notified, 0, 0), 0);
+	meet_and_unload(fd);
+	ck_assert_int_eq(rtaio_thread_count(), 0);
+	meet_and_unload(fd);
+	ck_assert_int_eq(rtaio_thread_count(), 0);
+	close(fd);
+}
+END_TEST
+
 START_TEST(unload_leaves_no_thread)
 {
 	int fd = pattern_file(64);
@@ -112,6 +169,7 @@ static Suite *unload_suite(void)
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, unload_leaves_no_thread);
 	tcase_add_test(t, unload_then_linger_does_not_crash);
+	tcase_add_test(t, unload_after_many_notification_threads);
 	suite_add_tcase(s, t);
 	return s;
 }
