@@ -138,11 +138,11 @@ static void function_ended_thread(void *arg)
 
 /*
  * The program's function, in a new thread's state: cancellation enabled
- * and deferred, no signal blocked.  A cancellation
- * request that comes while no function runs acts before the next one, and
- * one that comes during a function but finds no cancellation point acts
- * when it returns: either way it ends the thread, and never reaches
- * another function.  false if it forked (forked()).
+ * and deferred, no signal blocked.  A cancellation request that comes
+ * while no function runs acts before the next one, and one that comes
+ * during a function but finds no cancellation point acts when it returns:
+ * either way it ends the thread, and never reaches another function.
+ * false if it forked (forked()).
  *
  * Its name, scheduling, nice value and CPU affinity are not checked: each
  * check is a system call after every function, which would halve the
