@@ -287,10 +287,8 @@ static void judge_zero(const struct scenario *sc, const struct request *r)
 	if (!completed_read(r))
 		return;
 	/* rtaio's io_uring backend interrupts a running device read that
-	 * aio_cancel names, whatever aio_cancel answers: like read(2)
-	 * interrupted by a signal, it returns what it read.  man/rtaio.7 does
-	 * not say so yet (it names pipes, sockets and terminals, which end with
-	 * ECANCELED): tolerated here until it is settled one way or the other. */
+	 * aio_cancel names: like read(2) interrupted by a signal, it returns
+	 * what it had read (man/rtaio.7, Cancellation; aio_cancel(3)). */
 	if ((size_t)r->ret != r->nbytes && !r->cancel_touched)
 		fail_request(sc, r, "a whole read of /dev/zero", "");
 	for (size_t k = 0; k < (size_t)r->ret; k++)
