@@ -17,7 +17,10 @@
  *   - a canceller: aio_cancel(fd, NULL) on the file or a pipe, and
  *     aio_cancel(fd, cb) on a random request of a random submitter; now and
  *     then it interrupts a submitter or the waiter with SIGUSR1 (EINTR);
- *   - a signal thread taking the SIGEV_SIGNAL notifications (sigtimedwait);
+ *   - a signal thread taking the SIGEV_SIGNAL notifications (sigtimedwait):
+ *     their signal is queued to it (SIGEV_THREAD_ID), not to the process,
+ *     since a SIGEV_THREAD function runs with no signal blocked, as under
+ *     glibc, and a process-directed signal would end the process there;
  *   - an evictor: now and then part of the file is flushed and dropped from
  *     the page cache, so that reads wait for the disk, and inline reads find
  *     part of their bytes cached;
@@ -231,6 +234,7 @@ static struct {
 static struct submitter *submitters;
 static int file_fd = -1;
 static int sig_note, sig_tid;		/* SIGEV_SIGNAL's signal, SIGEV_THREAD_ID's */
+static pid_t note_taker;		/* atomic: the thread that takes sig_note */
 static int in_child;
 static pid_t child_pid;			/* atomic: the fork child alive, or 0 */
 static uint32_t failing;		/* atomic */
@@ -578,6 +582,7 @@ static void take_note_signals(int sig, long ns, pid_t tid)
 static void *signal_thread(void *arg)
 {
 	(void)arg;
+	__atomic_store_n(&note_taker, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
 	while (!LOAD(&stop_signals))
 		take_note_signals(sig_note, 20000000, 0);
 	/* and what was queued by then: a late duplicate among it fails the run */
@@ -605,7 +610,10 @@ static void set_sigevent(struct sigevent *sev, int kind, void *id, pid_t tid, ui
 	sev->sigev_value.sival_ptr = id;
 	switch (kind) {
 	case SIGEV_SIGNAL:
+		/* to the thread that takes it: see the signal thread at the top */
+		sev->sigev_notify = SIGEV_THREAD_ID;
 		sev->sigev_signo = sig_note;
+		sev->_sigev_un._tid = __atomic_load_n(&note_taker, __ATOMIC_ACQUIRE);
 		break;
 	case SIGEV_THREAD_ID:
 		sev->sigev_signo = sig_tid;
@@ -1798,6 +1806,7 @@ static void child_main(void)
 	unsigned i, j;
 
 	in_child = 1;
+	note_taker = (pid_t)syscall(SYS_gettid);	/* the child's only thread */
 	__atomic_store_n(&failing, 0, __ATOMIC_RELAXED);
 	signal(SIGALRM, SIG_DFL);
 	alarm(CHILD_ALARM_SEC);
@@ -2321,6 +2330,7 @@ int main(int argc, char **argv)
 	if (mode == 'c') {
 		/* exec'd by a fork child; the notification signals are blocked already */
 		in_child = 1;
+		note_taker = (pid_t)syscall(SYS_gettid);
 		signal(SIGALRM, SIG_DFL);
 		alarm(CHILD_ALARM_SEC);
 		child_requests();
@@ -2344,6 +2354,8 @@ int main(int argc, char **argv)
 
 	start_thread(&wrth, writer, NULL);
 	start_thread(&sth, signal_thread, NULL);
+	while (!__atomic_load_n(&note_taker, __ATOMIC_ACQUIRE))
+		sched_yield();	/* the submitters' SIGEV_SIGNAL requests name it */
 	for (i = 0; i < opt.threads; i++)
 		start_thread(&submitters[i].th, submitter_main, &submitters[i]);
 	start_thread(&waiter_th, waiter, NULL);
