@@ -10,7 +10,7 @@
 #          bench/uring-ref (liburing) where io_uring has an equivalent
 #
 # --quick: one round of the main workloads, under a minute.  The default:
-# three rounds of everything, a few minutes on 2 cores.  BUILDDIR (default
+# three rounds of everything, about 14 minutes on 2 cores.  BUILDDIR (default
 # build/plain) must hold a built tree.  Figures only: nothing is asserted.
 set -eu
 quick=0
