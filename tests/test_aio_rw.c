@@ -1915,6 +1915,159 @@ START_TEST(fd_that_gains_o_direct_is_checked_again)
 }
 END_TEST
 
+/* The calling thread's voluntary context switches so far: each sleep in the kernel counts. */
+static long sleeps_so_far(void)
+{
+	char line[128];
+	long n = -1;
+	FILE *f = fopen("/proc/thread-self/status", "r");
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
+			break;
+	fclose(f);
+	ck_assert_int_ge(n, 0);
+	return n;
+}
+
+struct reused_read {
+	int fd;
+	void *buf;
+	off_t off;
+	bool list;
+	long sleeps;	/* in aio_read or lio_listio */
+	struct aiocb cb[4];
+};
+
+/* Submit r's reads (4 KiB at off; a list of 4 with `list`), counting the submitter's sleeps. */
+static void *submit_reused(void *arg)
+{
+	struct reused_read *r = arg;
+	struct aiocb *list[4];
+	long before;
+	int i, n = r->list ? 4 : 1;
+
+	for (i = 0; i < n; i++) {
+		prep_aiocb(&r->cb[i], r->fd, (char *)r->buf + i * 4096, 4096, r->off + i * 4096);
+		r->cb[i].aio_lio_opcode = LIO_READ;
+		list[i] = &r->cb[i];
+	}
+	before = sleeps_so_far();
+	if (r->list)
+		ck_assert_int_eq(lio_listio(LIO_NOWAIT, list, n, NULL), 0);
+	else
+		ck_assert_int_eq(aio_read(&r->cb[0]), 0);
+	r->sleeps = sleeps_so_far() - before;
+	return NULL;
+}
+
+/* Fork: the child reads path at once, on a ring of its own, and says whether all went well. */
+static void fork_and_read(const char *path)
+{
+	pid_t pid = fork();
+	int status;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char *buf = malloc(4096);
+		struct aiocb cb;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		prep_aiocb(&cb, fd, buf, 4096, 8192);
+		if (fd < 0 || !buf || aio_read(&cb) < 0)
+			_exit(1);
+		while (aio_error(&cb) == EINPROGRESS)
+			aio_suspend((const struct aiocb *const[]){ &cb }, 1, NULL);
+		_exit(aio_return(&cb) == 4096 && first_bad_byte(buf, 8192, 4096) == -1 ? 0 : 2);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child's read failed: %#x",
+		      status);
+}
+
+/*
+ * Issue 14 item 7: rtaio keeps an fd's flags for 100 µs, and an fd number
+ * closed and opened again with O_DIRECT within that time had its read done
+ * inside aio_read, which slept until the device answered (94-97 of 100
+ * reads).  Now such a read goes to the device through the submitter's ring
+ * and is finished by the engine: aio_read never sleeps for it.  Sleeping
+ * is what is counted (voluntary context switches), so a fast device changes
+ * nothing; where an O_DIRECT pread does not sleep either (no device under
+ * the file system), there is nothing to tell apart.  _i 0: aio_read, then
+ * aio_cancel, whose answer must agree with the outcome; 1: a lio_listio
+ * list; 2: aio_read from a thread that exits at once (the completion must
+ * still come); 3: aio_read, then fork, the child reading on its own.
+ */
+START_TEST(fd_reused_with_o_direct_never_waits_for_the_device)
+{
+	enum { ROUNDS = 40 };
+	struct reused_read r = { .list = _i == 1 };
+	char path[64];
+	int fd, buffered, direct, round, slept = 0, device_sleeps = 0, i, cancelled = -1;
+	void *buf = synced_file(&fd, 1 << 20);
+
+	ck_assert_int_eq(posix_memalign(&r.buf, 4096, 4 * 4096), 0);
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	direct = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (direct < 0) {
+		ck_assert_int_eq(errno, EINVAL);	/* a filesystem without O_DIRECT */
+		return;
+	}
+	for (round = 0; round < ROUNDS / 4; round++) {
+		long before = sleeps_so_far();
+
+		ck_assert_int_eq(pread(direct, r.buf, 4096, round * 4096), 4096);
+		device_sleeps += sleeps_so_far() > before;
+	}
+	close(direct);
+	if (device_sleeps < ROUNDS / 8) {
+		printf("SKIP: an O_DIRECT read here does not wait for a device\n");
+		goto out;
+	}
+	for (round = 0; round < ROUNDS; round++) {
+		pthread_t t;
+
+		buffered = open(path, O_RDONLY | O_CLOEXEC);
+		ck_assert_int_ge(buffered, 0);
+		read_block(buffered, buf, 0, true);	/* the fd's flags are known now */
+		close(buffered);
+		direct = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+		ck_assert_int_eq(direct, buffered);
+		r.fd = direct;
+		r.off = (off_t)(round % 32) * 4 * 4096;
+		if (_i == 2) {
+			ck_assert_int_eq(pthread_create(&t, NULL, submit_reused, &r), 0);
+			ck_assert_int_eq(pthread_join(t, NULL), 0);
+		} else {
+			submit_reused(&r);
+		}
+		slept += r.sleeps > 0;
+		if (_i == 0)
+			cancelled = aio_cancel(direct, &r.cb[0]);
+		if (_i == 3)
+			fork_and_read(path);
+		for (i = 0; i < (r.list ? 4 : 1); i++) {
+			wait_final(&r.cb[i], 10000);
+			if (cancelled == AIO_CANCELED) {
+				ck_assert_int_eq(aio_error(&r.cb[i]), ECANCELED);
+				continue;
+			}
+			ck_assert_int_eq(aio_return(&r.cb[i]), 4096);
+			ck_assert_int_eq(first_bad_byte((char *)r.buf + i * 4096,
+							(uint64_t)r.off + (uint64_t)i * 4096, 4096), -1);
+		}
+		close(direct);
+	}
+	/* before: nearly every round; now: only an occasional lock taken in turn */
+	ck_assert_msg(slept <= ROUNDS / 4, "the submitter slept in %d of %d rounds", slept, ROUNDS);
+out:
+	free(r.buf);
+	free(buf);
+	close(fd);
+}
+END_TEST
+
 /*
  * A read of /dev/zero returns all it was asked for: read(2) stops short on a
  * device only at its end or on a signal.  Issue 14 item 12: the read tried
@@ -2007,6 +2160,7 @@ static Suite *rw_suite(void)
 	tcase_add_test(data, inline_reads_can_be_turned_off);
 	tcase_add_test(data, direct_read_goes_through_the_engine);
 	tcase_add_test(data, fd_that_gains_o_direct_is_checked_again);
+	tcase_add_loop_test(data, fd_reused_with_o_direct_never_waits_for_the_device, 0, 4);
 	tcase_add_loop_test(data, device_read_is_whole_with_cpu_contention, 0, 2);
 	tcase_add_test(data, write_lands_at_offset);
 	tcase_add_loop_test(data, overlapping_requests_keep_their_order, 0, 5);

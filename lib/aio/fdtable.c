@@ -263,12 +263,13 @@ int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 			refused = NULL;
 		}
 	} else {
-		r->blockers = blockers_of(e, r);
+		/* a read the kernel already runs (batch NULL) waits for nothing */
+		r->blockers = batch ? blockers_of(e, r) : 0;
 		r->held = r->blockers != 0;
 		e->at_offset++;
 		e->writes += r->op == LIO_WRITE;
 		/* the caller submits it, after the unlock; a held one starts in release_held */
-		if (!r->held) {
+		if (!r->held && batch) {
 			batch->reqs[batch->n] = r;
 			batch->calls[batch->n++] = &r->call;
 		}

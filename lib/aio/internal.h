@@ -196,7 +196,8 @@ ASYS__HIDDEN void aio__call_done(struct asys_call *call);
 /*
  * fdtable.c: an fd's requests.  aio__fd_add enters a request; an ordered
  * one starts when its turn comes, any other goes in the batch, for the
- * caller to hand to the engine.  aio__fd_done takes a request out, finished
+ * caller to hand to the engine (with no batch: a read already running,
+ * owed by the kernel, see nowait.c).  aio__fd_done takes a request out, finished
  * or refused by the engine, and starts what may start after it (an ordered
  * request refused then completes with the engine's error, in its turn).
  */

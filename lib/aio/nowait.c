@@ -1,41 +1,44 @@
 /*
  * A read that the page cache can serve at once completes at submission:
- * preadv2(RWF_NOWAIT) copies what is cached and never waits for the disk,
- * so the request costs no hand-off to another thread, whatever the backend.
+ * a read with RWF_NOWAIT copies what is cached and never waits for the
+ * disk, so the request costs no hand-off to another thread, whatever the
+ * backend.
  *
  * Tried first, before anything else is asked of the fd: a read that
- * completes here costs preadv2, no more.  The elements of a list
- * on files go further when the engine can (io_uring): they wait in the
- * batch, and are tried all together in one system call
- * (asys__read_now) when the batch is flushed, the ones not served then
+ * completes here costs one system call, no more.  It goes through the
+ * calling thread's own ring (asys__read_now), one io_uring_enter for a
+ * single read or for a whole lio_listio list, whose reads wait in the
+ * batch to be tried together when it is flushed, the ones not served then
  * going the usual way.
  *
- * Not with O_DIRECT, where the kernel would issue the I/O and wait for it
- * in the caller.  Nor on anything but a regular file or a block device,
- * the fds with a page cache: a device such as /dev/zero takes preadv2, but
- * its RWF_NOWAIT read stops at the kernel's first reschedule point with
- * what it has, where read(2) would go on (and a read on it must not
- * overtake an earlier write either).  Asking (fstat, fcntl) cost a third
- * of a cached read's time, so an fd's answer is kept for 100 µs
- * (seen_buffered): an fd number closed and opened again with O_DIRECT, or
- * given O_DIRECT by F_SETFL, may have reads started within that time wait
- * for the device here.  The answer cannot be kept for longer, nor known to
- * be stale: nothing tells a library that an fd was closed or its flags
- * changed.  A stale answer costs time, never data: the read is what the
- * program asked for (an fd number reopened on a pipe fails with ESPIPE and
- * goes the usual way; one reopened on a device is read at the offset, and
- * while it has requests unfinished, not at all).  A read that finds only
- * part of its data cached goes the asynchronous way whole, a short read
- * being what a program sees only at the end of a regular file (a block
- * device's end is not known here: its short read goes that way too); its
- * buffer holds that part already, so it can no longer be cancelled.
- * RTAIO_INLINE_READS=0 turns this off, for programs
- * whose buffers must never be touched by the submitting thread (their page
- * faults wait for a userfaultfd handler, say).
+ * Only on a regular file or a block device, the fds with a page cache: a
+ * device such as /dev/zero would stop its RWF_NOWAIT read at the kernel's
+ * first reschedule point with what it has, where read(2) would go on (and
+ * a read on it must not overtake an earlier write either).  Nor with
+ * O_DIRECT, where the read goes to the device.  Asking (fstat, fcntl) cost
+ * a third of a cached read's time, so an fd's answer is kept for 100 µs
+ * (seen_buffered), and may be stale: nothing tells a library that an fd
+ * was closed or its flags changed.  A stale answer costs time, never data,
+ * and never a wait for a device: a read that the ring sends to the device
+ * (an fd number closed and opened again with O_DIRECT, or given O_DIRECT
+ * by F_SETFL) is owed, and the engine finishes it as a running call, after
+ * which the fd is asked again; a pipe or socket that now has the number
+ * gives what read(2) would.  Without a ring that can owe reads (no
+ * io_uring, or Linux older than 6.7), the answer is not kept: F_GETFL is
+ * asked for each read, which is then a preadv2.
+ *
+ * A read that finds only part of its data cached goes the asynchronous
+ * way whole, a short read being what a program sees only at the end of a
+ * regular file (a block device's end is not known here: its short read
+ * goes that way too); its buffer holds that part already, so it can no
+ * longer be cancelled.  RTAIO_INLINE_READS=0 turns all this off, for
+ * programs whose buffers must never be touched by the submitting thread
+ * (their page faults wait for a userfaultfd handler, say).
  */
 #include <fcntl.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 
@@ -57,9 +60,21 @@ static uint32_t now_units(void)
 	return (uint32_t)(((uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec) >> 10);
 }
 
+/* t's fd is asked again on its next read. */
+static void forget_buffered(const struct aio__fdtype *t)
+{
+	uint64_t *slot = &seen_buffered[(unsigned)t->fd % SEEN_SLOTS];
+	uint64_t e = __atomic_load_n(slot, __ATOMIC_RELAXED);
+
+	if (e >> 32 == (uint32_t)t->fd + 1)
+		__atomic_compare_exchange_n(slot, &e, 0, false, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED);
+}
+
 /*
  * t's fd is a regular file or a block device without O_DIRECT, as far as a
- * check at most RECHECK_UNITS old knows.
+ * check at most RECHECK_UNITS old knows; exactly, where a read on a stale
+ * answer could wait for a device.
  */
 static bool buffered(struct aio__fdtype *t)
 {
@@ -74,9 +89,9 @@ static bool buffered(struct aio__fdtype *t)
 	now = now_units();
 	t->buffered = t->fd >= 0 && e >> 32 == (uint32_t)t->fd + 1 &&
 		      now - (uint32_t)e < RECHECK_UNITS;
-	if (t->buffered)
+	if (t->buffered && asys__reads_owed())
 		return true;
-	if (aio__fd_seekable(t) != 1) {
+	if (!t->buffered && aio__fd_seekable(t) != 1) {
 		t->buffered = false;
 		return false;
 	}
@@ -88,12 +103,20 @@ static bool buffered(struct aio__fdtype *t)
 	return t->buffered;
 }
 
-/* Does a read that ended at `end` on fd stop at the end of a regular file? */
-static bool at_end_of_file(int fd, off_t end)
+/*
+ * Is a read at once that ended at `end` short for good?  At the end of a
+ * regular file; and on a pipe or socket that the fd number names now (a
+ * stale answer of buffered()), where it is what read(2) returns.
+ */
+static bool short_for_good(int fd, off_t end)
 {
 	struct stat st;
 
-	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && end >= st.st_size;
+	if (fstat(fd, &st) < 0)
+		return false;
+	if (S_ISREG(st.st_mode))
+		return end >= st.st_size;
+	return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
 }
 
 /* What a read at once returned: true if that completes the request. */
@@ -101,12 +124,33 @@ static bool read_done(struct aio__request *r, const struct aiocb *cb, long n)
 {
 	if (n < 0)
 		return false;	/* -EAGAIN: not cached; errors: reported the usual way */
-	if ((size_t)n < cb->aio_nbytes && !at_end_of_file(r->fildes, cb->aio_offset + n)) {
+	if ((size_t)n < cb->aio_nbytes && !short_for_good(r->fildes, cb->aio_offset + n)) {
 		r->partly_read = true;
 		return false;
 	}
 	aio__complete(r, n);
 	return true;
+}
+
+/*
+ * The kernel runs the read on (it went to the device): the request is in
+ * progress, its call running, listed on its fd so that later writes of its
+ * bytes wait for it.  The caller then lets the engine finish it
+ * (asys__read_now_release).
+ */
+static void owe(struct aio__request *r, const struct aiocb *cb, const struct aio__fdtype *t)
+{
+	asys_prep(&r->call, SYS_pread64, r->fildes, (long)cb->aio_buf, (long)cb->aio_nbytes,
+		  cb->aio_offset, 0, 0);
+	r->call.flags = ASYS_BOUNDED;
+	r->call.done = aio__call_done;
+	asys__read_owe(&r->call);
+	if (aio__fd_add(r, NULL)) {
+		/* no room in the fd table: in progress all the same, unlisted */
+		__atomic_store_n(&r->cb->__return_value, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&r->cb->__error_code, EINPROGRESS, __ATOMIC_RELEASE);
+	}
+	forget_buffered(t);
 }
 
 /* A list element on a file waits in the batch for the others. */
@@ -124,13 +168,15 @@ static bool keep_for_batch(struct aio__request *r, const struct aiocb *cb,
 	l->reqs[i] = r;
 	l->types[i] = *t;
 	l->reads[i] = (struct asys__read){ r->fildes, (void *)cb->aio_buf, cb->aio_nbytes,
-					   cb->aio_offset, 0 };
+					   cb->aio_offset, 0, &r->call };
 	return true;
 }
 
 bool aio__read_now(struct aio__request *r, const struct aiocb *cb, struct aio__fdtype *t,
 		   struct aio__batch *batch)
 {
+	struct asys__read one = { r->fildes, (void *)cb->aio_buf, cb->aio_nbytes, cb->aio_offset,
+				  0, &r->call };
 	struct iovec iov = { (void *)cb->aio_buf, cb->aio_nbytes };
 	ssize_t n;
 
@@ -140,6 +186,14 @@ bool aio__read_now(struct aio__request *r, const struct aiocb *cb, struct aio__f
 		return false;
 	if (batch->reads && asys__reads_now())
 		return keep_for_batch(r, cb, t, batch);
+	if (cb->aio_nbytes <= UINT32_MAX && asys__reads_owed()) {
+		asys__read_now(&one, 1);
+		if (one.result != -EINPROGRESS)
+			return read_done(r, cb, one.result);
+		owe(r, cb, t);
+		asys__read_now_release();
+		return true;
+	}
 	n = preadv2(r->fildes, &iov, 1, cb->aio_offset, RWF_NOWAIT);
 	if (n < 0 && errno == ESPIPE)
 		t->seekable = 0;
@@ -159,6 +213,10 @@ void aio__read_batch(struct aio__batch *batch)
 	for (i = 0; i < n; i++) {
 		struct aio__request *r = l->reqs[i];
 
+		if (l->reads[i].result == -EINPROGRESS) {
+			owe(r, r->cb, &l->types[i]);
+			continue;
+		}
 		if (read_done(r, r->cb, l->reads[i].result))
 			continue;
 		err = aio__queue(r, r->cb, &l->types[i], batch);
@@ -167,6 +225,7 @@ void aio__read_batch(struct aio__batch *batch)
 			batch->again |= err == -EAGAIN;
 		}
 	}
+	asys__read_now_release();
 }
 
 /*

@@ -48,24 +48,39 @@ struct asys__read {
 	size_t len;
 	off_t off;
 	long result;
+	struct asys_call *call;	/* the caller's, for a read the kernel runs on */
 };
+#define ASYS__READS_MAX 64	/* reads in one asys__read_now() */
 
 /*
- * Can asys__read_now() run reads (io_uring, not RTAIO_BACKEND=threads)?
- * Sets its ring up on first use.
+ * Can asys__read_now() run reads (io_uring)?  Sets its ring up on first
+ * use.
  */
 ASYS__HIDDEN bool asys__reads_now(void);
 /*
- * Read from the page cache at once, in the calling thread, a whole list in
- * one system call: each result is what pread would return, or -EAGAIN
- * where the cache did not hold the start of the data (the read is then
- * for the caller to queue).  A short count: the cache held only part of
- * it, or the file ends there.  Only for files without O_DIRECT (the
- * caller checks F_GETFL), and of at most UINT32_MAX bytes (io_uring's
- * length): such a read never waits for the disk here.
- * 0, or -ENOSYS when asys__reads_now() is false.
+ * And do its reads never wait for a device (Linux 6.7)?  If not, an
+ * O_DIRECT read waits in asys__read_now() until the device is done.
+ */
+ASYS__HIDDEN bool asys__reads_owed(void);
+/*
+ * Read from the page cache at once, in the calling thread, up to
+ * ASYS__READS_MAX reads in one system call: each result is what pread
+ * would return, or -EAGAIN where the cache did not hold the start of the
+ * data (the read is then for the caller to queue).  A short count: the
+ * cache held only part of it, or the file ends there.  Of at most
+ * UINT32_MAX bytes each (io_uring's length), on files (not pipes: the
+ * offset would be ignored).  0, or -ENOSYS when asys__reads_now() is
+ * false.
+ *
+ * -EINPROGRESS: the kernel runs the read on (O_DIRECT) and the read is
+ * owed: the caller prepares its call (the same pread, its done hook) and
+ * passes it to asys__read_owe(); after the last, asys__read_now_release()
+ * hands the reads to the engine, which finishes each call.
  */
 ASYS__HIDDEN int asys__read_now(struct asys__read *reads, size_t n);
+/* An owed read's call becomes RUNNING, for the engine to finish. */
+ASYS__HIDDEN void asys__read_owe(struct asys_call *call);
+ASYS__HIDDEN void asys__read_now_release(void);
 
 /*
  * For tests alone (see submit.c): when set, asys_submit asks it whether to

@@ -166,4 +166,24 @@ static inline bool asys__transition(struct asys_call *call, uint32_t from, uint3
 /* Make a claimed call final and wake its waiters (complete.c). */
 ASYS__HIDDEN void asys__publish(struct asys_call *call, long result, uint32_t final_state);
 
+/*
+ * read_owed.c: the reads at submission that the kernel runs on, completed
+ * by the reaper thread.  A ring with `expected` reads still in the kernel,
+ * and a FUTEX_WAKE of its CQ tail after them, passes to the reaper, calls[i]
+ * being the call of the read whose user_data is i; the owner counts it in
+ * *owner_out until it is finished.  0, or -errno when no reaper can run.
+ */
+struct asys__ring;
+ASYS__HIDDEN int asys__owed_take(const struct asys__ring *ring, struct asys_call *const calls[],
+				 unsigned expected, unsigned *owner_out);
+/* Complete the calls whose completions are in the ring; returns the CQ tail seen. */
+ASYS__HIDDEN unsigned asys__owed_reap(struct asys__ring *ring, struct asys_call *const calls[],
+				      unsigned *expected);
+/* An owner thread, before it exits: wait until its rings are finished. */
+ASYS__HIDDEN void asys__owed_wait(const unsigned *owner_out);
+ASYS__HIDDEN void asys__owed_fork_prepare(void);
+ASYS__HIDDEN void asys__owed_fork_parent(void);
+ASYS__HIDDEN void asys__owed_fork_child(void);
+ASYS__HIDDEN void asys__owed_unload(void);
+
 #endif /* ASYS_INTERNAL_H */

@@ -118,6 +118,16 @@ int asys__ring_own(struct asys__ring *r)
 	return 0;
 }
 
+void asys__ring_disown(struct asys__ring *r)
+{
+	struct io_uring_rsrc_update slot = { .offset = (unsigned)r->fd };
+
+	if (!r->registered)
+		return;
+	syscall(SYS_io_uring_register, r->fd,
+		IORING_UNREGISTER_RING_FDS | ASYS__REGISTER_USE_REGISTERED_RING, &slot, 1);
+}
+
 void asys__ring_close(struct asys__ring *r)
 {
 	munmap(r->sqes, r->sqes_len);

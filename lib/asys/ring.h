@@ -17,6 +17,7 @@
 #include "futex.h"
 
 /* What Debian 12's kernel headers (6.1) do not name yet. */
+#define ASYS__OP_FUTEX_WAKE 52u				/* IORING_OP_FUTEX_WAKE, 6.7 */
 #define ASYS__OP_FUTEX_WAIT 51u				/* IORING_OP_FUTEX_WAIT, 6.7 */
 #define ASYS__FUTEX2_WORD32_PRIVATE (0x02u | 0x80u)	/* FUTEX2_SIZE_U32 | FUTEX2_PRIVATE */
 #define ASYS__REGISTER_USE_REGISTERED_RING (1u << 31)	/* 6.3 */
@@ -46,6 +47,11 @@ ASYS__HIDDEN int asys__ring_setup(struct asys__ring *r, unsigned sq_entries, uns
  * then stays.
  */
 ASYS__HIDDEN int asys__ring_own(struct asys__ring *r);
+/*
+ * From the owner thread: undo asys__ring_own's registration, so that the
+ * ring lives on only as long as its mappings (asys__ring_close).
+ */
+ASYS__HIDDEN void asys__ring_disown(struct asys__ring *r);
 /* Can this process set up a ring at all?  1, or -errno. */
 ASYS__HIDDEN int asys__ring_probe(void);
 /*
