@@ -160,7 +160,7 @@ static bool keep_for_batch(struct aio__request *r, const struct aiocb *cb,
 	struct aio__list_reads *l = batch->reads;
 	unsigned i;
 
-	if (aio__fd_seekable(t) != 1 || cb->aio_nbytes > UINT32_MAX)
+	if (aio__fd_seekable(t) != 1)
 		return false;
 	if (l->n == AIO__BATCH)
 		aio__read_batch(batch);
@@ -181,12 +181,13 @@ bool aio__read_now(struct aio__request *r, const struct aiocb *cb, struct aio__f
 	ssize_t n;
 
 	if (!aio__inline_reads || r->op != LIO_READ || cb->aio_offset < 0 ||
+	    cb->aio_nbytes > UINT32_MAX ||	/* io_uring's length */
 	    aio__fd_reads_wait(r->fildes, cb->aio_offset, cb->aio_nbytes) || !buffered(t) ||
 	    asys__ring_missing())
 		return false;
 	if (batch->reads && asys__reads_now())
 		return keep_for_batch(r, cb, t, batch);
-	if (cb->aio_nbytes <= UINT32_MAX && asys__reads_owed()) {
+	if (asys__reads_owed()) {
 		asys__read_now(&one, 1);
 		if (one.result != -EINPROGRESS)
 			return read_done(r, cb, one.result);

@@ -37,10 +37,17 @@ struct thread_ring {
 	struct asys_call *calls[ENTRIES];	/* by user_data */
 };
 
-static __thread struct thread_ring *mine;
-static __thread struct thread_ring *owing;	/* left with owed reads, until released */
-static __thread unsigned owed_out;	/* rings with owed reads, not finished yet */
-static __thread int status;	/* 0: not set up yet; 1: ready; -errno: no ring */
+/*
+ * The calling thread's: initial-exec, as a read at submission cannot
+ * afford __tls_get_addr (a few words of the static TLS that glibc keeps
+ * for libraries loaded later, as rtaio may be).
+ */
+static __thread struct {
+	struct thread_ring *ring;
+	struct thread_ring *owing;	/* left with owed reads, until released */
+	unsigned owed_out;		/* rings with owed reads, not finished yet */
+	int status;			/* 0: not set up yet; 1: ready; -errno: no ring */
+} me __attribute__((tls_model("initial-exec")));
 
 static struct {
 	pthread_mutex_t lock;	/* guards the list */
@@ -81,14 +88,14 @@ static void free_all(void)
 static void thread_exit(void *arg)
 {
 	(void)arg;
-	if (mine) {
-		unlist(mine);
-		asys__ring_close(&mine->ring);
-		free(mine);
-		mine = NULL;
+	if (me.ring) {
+		unlist(me.ring);
+		asys__ring_close(&me.ring->ring);
+		free(me.ring);
+		me.ring = NULL;
 	}
-	status = 0;
-	asys__owed_wait(&owed_out);
+	me.status = 0;
+	asys__owed_wait(&me.owed_out);
 }
 
 static void make_key(void)
@@ -102,8 +109,8 @@ static bool ready(void)
 	struct thread_ring *t;
 	int err = 0;
 
-	if (status)
-		return status == 1;
+	if (me.status)
+		return me.status == 1;
 	pthread_once(&now.once, make_key);
 	t = malloc(sizeof *t);
 	if (!t || !now.key_made)
@@ -116,7 +123,7 @@ static bool ready(void)
 	}
 	if (err) {
 		free(t);
-		status = err;
+		me.status = err;
 		return false;
 	}
 	asys__ring_own(&t->ring);	/* the fd stays on kernels older than 6.3 */
@@ -129,21 +136,23 @@ static bool ready(void)
 		now.rings->prev = t;
 	now.rings = t;
 	pthread_mutex_unlock(&now.lock);
-	pthread_setspecific(now.key, &owed_out);	/* any value but NULL */
-	mine = t;
-	status = 1;
+	pthread_setspecific(now.key, &me.owed_out);	/* any value but NULL */
+	me.ring = t;
+	me.status = 1;
 	return true;
 }
 
 bool asys__reads_now(void)
 {
+	if (me.status == 1)	/* and so set up already */
+		return !__atomic_load_n(&now.unloaded, __ATOMIC_RELAXED);
 	asys__init();
 	return !__atomic_load_n(&now.unloaded, __ATOMIC_RELAXED) && ready();
 }
 
 bool asys__reads_owed(void)
 {
-	return asys__reads_now() && mine->can_owe;
+	return asys__reads_now() && me.ring->can_owe;
 }
 
 /*
@@ -172,9 +181,13 @@ static int run(struct thread_ring *t, struct asys__read *reads, unsigned n)
 	}
 	asys__ring_commit(ring);
 	for (;;) {
-		unsigned k = asys__ring_reap(ring, cqe, ENTRIES);
-		int r;
+		/* submits what the kernel has not taken yet (and waits for the rest) */
+		int r = asys__ring_enter(ring, t->can_owe ? 0 : n - got);
+		unsigned k;
 
+		if (r < 0 && r != -EINTR)
+			return -1;
+		k = asys__ring_reap(ring, cqe, ENTRIES);
 		for (i = 0; i < k; i++) {
 			reads[cqe[i].user_data].result = cqe[i].res;
 			t->calls[cqe[i].user_data] = NULL;
@@ -185,10 +198,6 @@ static int run(struct thread_ring *t, struct asys__read *reads, unsigned n)
 		/* all in the kernel, and the rest not done: sent to the device */
 		if (t->can_owe && !asys__ring_pending(ring))
 			return (int)(n - got);
-		/* submits what the kernel has not taken yet (and waits for the rest) */
-		r = asys__ring_enter(ring, t->can_owe ? 0 : n - got);
-		if (r < 0 && r != -EINTR)
-			return -1;
 	}
 }
 
@@ -201,7 +210,7 @@ int asys__read_now(struct asys__read *reads, size_t n)
 		reads[i].result = -EAGAIN;	/* until the kernel says otherwise */
 	if (!asys__reads_now())
 		return -ENOSYS;
-	owed = run(mine, reads, (unsigned)n);
+	owed = run(me.ring, reads, (unsigned)n);
 	if (owed < 0) {
 		/*
 		 * SQEs may be left that a later list must not submit: the
@@ -212,14 +221,14 @@ int asys__read_now(struct asys__read *reads, size_t n)
 		for (i = 0; i < n; i++)
 			if (reads[i].result == -EINPROGRESS)
 				reads[i].result = -EAGAIN;
-		status = -EBADF;
-		mine->ring.fd = -1;	/* so that nothing closes it either */
+		me.status = -EBADF;
+		me.ring->ring.fd = -1;	/* so that nothing closes it either */
 	} else if (owed) {
-		owing = mine;
-		owing->owed = (unsigned)owed;
-		unlist(owing);
-		mine = NULL;
-		status = 0;	/* a new ring for the next reads */
+		me.owing = me.ring;
+		me.owing->owed = (unsigned)owed;
+		unlist(me.owing);
+		me.ring = NULL;
+		me.status = 0;	/* a new ring for the next reads */
 	}
 	return 0;
 }
@@ -256,15 +265,15 @@ static int send_wake(struct asys__ring *ring)
 
 void asys__read_now_release(void)
 {
-	struct thread_ring *t = owing;
+	struct thread_ring *t = me.owing;
 	unsigned expected;
 
 	if (!t)
 		return;
-	owing = NULL;
+	me.owing = NULL;
 	expected = t->owed;
 	if (send_wake(&t->ring) == 0 &&
-	    asys__owed_take(&t->ring, t->calls, expected, &owed_out) == 0) {
+	    asys__owed_take(&t->ring, t->calls, expected, &me.owed_out) == 0) {
 		asys__ring_disown(&t->ring);	/* the reaper's mappings keep it */
 		free(t);
 		return;
@@ -300,9 +309,9 @@ void asys__read_now_fork_parent(void)
 void asys__read_now_fork_child(void)
 {
 	free_all();
-	mine = NULL;
-	owed_out = 0;
-	status = 0;
+	me.ring = NULL;
+	me.owed_out = 0;
+	me.status = 0;
 	pthread_mutex_unlock(&now.lock);
 	asys__owed_fork_child();
 }
@@ -323,7 +332,7 @@ void asys__read_now_unload(void)
 		pthread_key_delete(now.key);
 	now.key_made = false;
 	free_all();
-	mine = NULL;
-	status = -ENOSYS;
+	me.ring = NULL;
+	me.status = -ENOSYS;
 	pthread_mutex_unlock(&now.lock);
 }
