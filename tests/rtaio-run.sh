@@ -93,11 +93,29 @@ expect "--backend threads" 0 with_keep "$run" --backend threads sh -c 'echo "$RT
 said_line "--backend sets RTAIO_BACKEND" threads
 expect "--backend=uring" 0 with_keep "$run" --backend=uring sh -c 'echo "$RTAIO_BACKEND"'
 said_line "--backend= sets RTAIO_BACKEND" uring
+expect "--stats" 0 with_keep "$run" --stats sh -c 'echo "$RTAIO_STATS"'
+said_line "--stats sets RTAIO_STATS=1" 1
+expect "--stats=FILE" 0 with_keep "$run" --stats=/x/%p sh -c 'echo "$RTAIO_STATS"'
+said_line "--stats= sets RTAIO_STATS" /x/%p
+expect "--stats= without a name" 125 with_keep "$run" --stats= true
 
 # The command runs on rtaio, and does its AIO.
 expect "from the build tree" 0 with_keep "$run" "$prog" which
 said_line "aio_read is librtaio's" "$lib"
 expect "a glibc-built AIO program" 0 with_keep "$run" --backend threads "$prog" basic
+expect "--stats: the report on stderr" 0 with_keep "$run" --backend threads --stats "$prog" basic
+said_line "--stats names the backend" "backend: threads (RTAIO_BACKEND=threads)"
+# sh, which does no AIO, writes no report: the program's is the only one
+mkdir "$dir/stats"
+expect "--stats=FILE: the report in a file" 0 with_keep "$run" --backend threads \
+	--stats="$dir/stats/%p" sh -c "\"$prog\" basic"
+set -- "$dir"/stats/*
+if [ $# = 1 ] && [ -f "$1" ] && grep -q '^requests: read [1-9]' "$1"; then
+	pass "--stats=FILE: one report, from the AIO program, with its reads"
+else
+	flunk "--stats=FILE: not one report with reads in $dir/stats:"
+	head -n 20 "$dir"/stats/* | sed 's/^/# /'
+fi
 
 # An install tree moved as a whole, reached through a symlink.
 rel=$(sed -n "s/^libdir_from_bindir='\(.*\)'\$/\1/p" "$run")

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "stats.h"
 
 #define ON_STACK 64
 
@@ -37,9 +38,8 @@ static enum outcome cancel_one(struct aio__request *r)
 	return ALL_DONE;
 }
 
-int aio__cancel(int fd, struct aiocb *cb);
-
-int aio__cancel(int fd, struct aiocb *cb)
+/* aio_cancel's answer, or -1 with errno. */
+static int cancel(int fd, struct aiocb *cb)
 {
 	struct aio__request *stack[ON_STACK], **found = stack;
 	size_t n, total, i;
@@ -88,5 +88,25 @@ int aio__cancel(int fd, struct aiocb *cb)
 	if (not_canceled)
 		return AIO_NOTCANCELED;
 	return canceled ? AIO_CANCELED : AIO_ALLDONE;
+}
+
+int aio__cancel(int fd, struct aiocb *cb);
+
+int aio__cancel(int fd, struct aiocb *cb)
+{
+	int outcome = cancel(fd, cb);
+
+	switch (outcome) {
+	case AIO_CANCELED:
+		aio__stat(AIO__EV_CANCELED);
+		break;
+	case AIO_NOTCANCELED:
+		aio__stat(AIO__EV_NOTCANCELED);
+		break;
+	case AIO_ALLDONE:
+		aio__stat(AIO__EV_ALLDONE);
+		break;
+	}
+	return outcome;
 }
 AIO__EXPORT(aio__cancel, aio_cancel);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "stats.h"
 #include "../asys/engine.h"
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -38,6 +39,7 @@ static void fork_child(void)
 	aio__fd_fork_child();
 	aio__request_fork_child();
 	aio__notify_fork_child();
+	aio__stats_fork_child();
 	aio__completions.seq = 0;
 }
 
@@ -52,6 +54,7 @@ static void setup(void)
 
 	aio__inline_reads = !(inline_reads && !strcmp(inline_reads, "0"));
 	aio__spawn_notifications = sigev_thread && !strcmp(sigev_thread, "spawn");
+	aio__stats_init();
 	asys_configure(NULL, NULL);
 	/* it publishes, notifies and accounts; it never waits for a request */
 	asys__prompt_hook(aio__call_done);
@@ -64,12 +67,14 @@ void aio__init(void)
 }
 
 /*
- * Unloading the library, or exiting: the engine's workers first, since
- * their completions queue notifications, then the notification threads,
- * then the memory (a program that unloads rtaio has no request pending).
+ * Unloading the library, or exiting: the statistics report first, which
+ * waits for nothing, then the engine's workers, since their completions
+ * queue notifications, then the notification threads, then the memory (a
+ * program that unloads rtaio has no request pending).
  */
 __attribute__((destructor)) static void unload(void)
 {
+	aio__stats_at_exit();
 	asys__unload();
 	aio__notify_unload();
 	if (asys__exiting())

@@ -82,6 +82,7 @@ struct aio__request {
 	uint32_t blockers;	/* held: how many of them are unfinished */
 	uint32_t published;	/* the status is in the aiocb */
 	uint32_t refs;
+	unsigned long submitted_ns;	/* statistics on: when, for its latency (stats.c) */
 };
 
 /* request.c */
@@ -100,6 +101,7 @@ struct aio__fdtype {
 	int flags;		/* F_GETFL */
 	int seekable;		/* a regular file or a block device */
 	int regular;		/* a regular file */
+	int stream;		/* a pipe or a socket (asked with seekable) */
 	int buffered;		/* seekable, no O_DIRECT: asked lately (nowait.c) */
 };
 

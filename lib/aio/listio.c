@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "stats.h"
 
 /* in pending, while lio_listio(LIO_WAIT) sleeps on it */
 #define LIST_SLEEPING 0x80000000u
@@ -107,6 +108,7 @@ static int listio(int mode, struct aiocb *const list[], int nent, struct sigeven
 	l->note.sev.sigev_notify = SIGEV_NONE;
 	if (mode == LIO_NOWAIT && sig)
 		l->note.sev = *sig;
+	aio__stat_list(&l->note.sev);
 	for (i = 0; i < nent; i++) {
 		if (!list[i] || list[i]->aio_lio_opcode == LIO_NOP)
 			continue;

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "stats.h"
 
 #define IDLE_MAX 16		/* idle threads kept; more leave after their function */
 #define IDLE_SEC 1		/* an idle thread leaves after that long */
@@ -264,6 +265,8 @@ static int create(const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!attr)
 		pthread_attr_destroy(&detached);
+	if (!err)
+		aio__stats_thread_started();
 	return err;
 }
 

@@ -43,6 +43,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "stats.h"
 
 /*
  * The files found without O_DIRECT lately: fd + 1 in the high half, in the
@@ -128,6 +129,7 @@ static bool read_done(struct aio__request *r, const struct aiocb *cb, long n)
 		r->partly_read = true;
 		return false;
 	}
+	aio__stat(AIO__EV_INLINE);
 	aio__complete(r, n);
 	return true;
 }

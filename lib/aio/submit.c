@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 
 #include "internal.h"
+#include "stats.h"
 
 static void release_note(struct aio__notification *n)
 {
@@ -27,6 +28,7 @@ int aio__fd_seekable(struct aio__fdtype *t)
 		if (fstat(t->fd, &st) < 0)
 			return -errno;
 		t->regular = S_ISREG(st.st_mode);
+		t->stream = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
 		t->seekable = t->regular || S_ISBLK(st.st_mode);
 	}
 	return t->seekable;
@@ -92,6 +94,7 @@ static int refuse_request(struct aio__request *r, int err)
 
 	if (r->list)
 		aio__list_done(r->list, true);
+	aio__stat_refused(r);
 	aio__request_put(r);
 	return refuse(cb, err);
 }
@@ -99,7 +102,7 @@ static int refuse_request(struct aio__request *r, int err)
 /* Nothing asked of fd yet. */
 static void fdtype_reset(struct aio__fdtype *t, int fd)
 {
-	*t = (struct aio__fdtype){ fd, -1, -1, -1, -1 };
+	*t = (struct aio__fdtype){ fd, -1, -1, -1, -1, -1 };
 }
 
 /* Empty, knowing no fd; not the arrays, which only the first n count. */
@@ -141,6 +144,7 @@ int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify,
 	r->note.release = release_note;
 	if (list)
 		aio__list_hold(list);
+	aio__stat_submit(r, t);
 	if (aio__read_now(r, cb, t, batch))
 		return 0;
 	return aio__queue(r, cb, t, batch);

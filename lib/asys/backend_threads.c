@@ -54,6 +54,7 @@
 #include <time.h>
 
 #include "crew.h"
+#include "engine.h"
 #include "internal.h"
 
 #define WORKER_STACK_SIZE (256 * 1024)
@@ -499,6 +500,11 @@ static void threads_fork_child(void)
 	pthread_mutex_unlock(&pool.lock);	/* held since threads_fork_prepare() */
 }
 
+static void threads_stats(struct asys__stats *out)
+{
+	out->workers = asys__crew_started(&pool.crew);
+}
+
 const struct asys__backend asys__threads = {
 	.name = "threads",
 	.init = init_wake,
@@ -511,4 +517,5 @@ const struct asys__backend asys__threads = {
 	.fork_parent = threads_unlock,
 	.fork_child = threads_fork_child,
 	.unload = threads_unload,
+	.stats = threads_stats,
 };

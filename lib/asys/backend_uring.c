@@ -139,6 +139,7 @@ static struct {
 	bool owned;			/* the ring thread has taken the ring (asys__ring_own) */
 	pthread_cond_t owned_cv;
 	bool stopping;
+	int outcome;			/* for the report: 1 a ring, or why none (-errno); atomic */
 } uring = { .lock = PTHREAD_MUTEX_INITIALIZER, .owned_cv = PTHREAD_COND_INITIALIZER,
 	    .crew = ASYS__CREW_INITIALIZER(&uring.lock) };
 
@@ -790,6 +791,7 @@ static void setup(void)
 			asys__ring_close(&uring.ring);
 		}
 	}
+	__atomic_store_n(&uring.outcome, err ? err : 1, __ATOMIC_RELAXED);
 	if (err) {
 		/* a lack of threads may pass; a refusal by the kernel will not */
 		if (err != -EAGAIN)
@@ -882,8 +884,11 @@ bool asys__ring_missing(void)
 	if (asys__engine.choice != ASYS__URING_ONLY || __atomic_load_n(&present, __ATOMIC_RELAXED))
 		return false;
 	pthread_mutex_lock(&uring.lock);
-	if (!uring.status && !uring.probed)
+	if (!uring.status && !uring.probed) {
 		uring.probed = asys__ring_probe();
+		if (uring.probed < 0)
+			__atomic_store_n(&uring.outcome, uring.probed, __ATOMIC_RELAXED);
+	}
 	missing = uring.status ? uring.status != 1 || !uring.alive : uring.probed < 0;
 	pthread_mutex_unlock(&uring.lock);
 	if (!missing)
@@ -1007,6 +1012,7 @@ static void uring_fork_child(void)
 			close(uring.doorbell);
 	}
 	uring.status = 0;
+	__atomic_store_n(&uring.outcome, 0, __ATOMIC_RELAXED);
 	uring.inflight = uring.inflight_blocking = 0;
 	memset(uring.backlog, 0, sizeof uring.backlog);
 	uring.asleep = AWAKE;
@@ -1042,6 +1048,13 @@ static void uring_unload(void)
 	asys__threads.unload();
 }
 
+static void uring_stats(struct asys__stats *out)
+{
+	asys__threads.stats(out);
+	out->ring = __atomic_load_n(&uring.outcome, __ATOMIC_RELAXED);
+	out->ring_threads = asys__crew_started(&uring.crew);
+}
+
 const struct asys__backend asys__uring = {
 	.name = "uring",
 	.init = uring_init,
@@ -1055,4 +1068,5 @@ const struct asys__backend asys__uring = {
 	.fork_parent = uring_fork_parent,
 	.fork_child = uring_fork_child,
 	.unload = uring_unload,
+	.stats = uring_stats,
 };

@@ -152,6 +152,16 @@ __attribute__((destructor)) void asys__unload(void)
 	asys__read_now_unload();
 }
 
+void asys__stats(struct asys__stats *out)
+{
+	static const char *const choices[] = { "auto", "uring", "threads" };
+	const struct asys__backend *b = __atomic_load_n(&asys__engine.backend, __ATOMIC_ACQUIRE);
+
+	*out = (struct asys__stats){ .choice = b ? choices[asys__engine.choice] : NULL };
+	if (b)
+		b->stats(out);
+}
+
 void asys__prompt_hook(void (*done)(struct asys_call *call))
 {
 	__atomic_store_n(&asys__engine.prompt_done, done, __ATOMIC_RELAXED);

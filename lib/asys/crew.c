@@ -42,6 +42,7 @@ int asys__crew_start(struct asys__crew *c, void *(*fn)(struct asys__member *), c
 		free(m);
 		return -err;
 	}
+	__atomic_fetch_add(&c->started, 1, __ATOMIC_RELAXED);
 	/* the lock is held: the member cannot leave before it is on the list */
 	m->live_prev = NULL;
 	m->live_next = c->live;
@@ -91,6 +92,7 @@ void asys__crew_forget(struct asys__crew *c)
 	free_members(c->left, false);
 	c->live = c->left = NULL;
 	c->away = 0;
+	__atomic_store_n(&c->started, 0, __ATOMIC_RELAXED);
 	pthread_cond_init(&c->gone, NULL);
 }
 

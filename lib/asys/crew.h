@@ -29,10 +29,11 @@ struct asys__crew {
 	pthread_cond_t gone;		/* signalled when a member leaves */
 	bool stopping;			/* the library is being unloaded */
 	unsigned away;			/* members in code that may never return */
+	unsigned long started;		/* members ever started, for the statistics report */
 };
 
 #define ASYS__CREW_INITIALIZER(owner_lock) \
-	{ (owner_lock), NULL, NULL, PTHREAD_COND_INITIALIZER, false, 0 }
+	{ (owner_lock), NULL, NULL, PTHREAD_COND_INITIALIZER, false, 0, 0 }
 
 /*
  * Start fn on a new member named name (0 or -errno); stack 0: the default
@@ -46,6 +47,12 @@ ASYS__HIDDEN void asys__crew_leave(struct asys__crew *c, struct asys__member *se
 ASYS__HIDDEN void asys__crew_reap(struct asys__crew *c);
 /* In a fork child: none of the parent's threads is ours; their records are freed. */
 ASYS__HIDDEN void asys__crew_forget(struct asys__crew *c);
+
+/* How many members the crew has started (relaxed, no lock: a report reads it). */
+static inline unsigned long asys__crew_started(const struct asys__crew *c)
+{
+	return __atomic_load_n(&c->started, __ATOMIC_RELAXED);
+}
 
 /*
  * Around code that may never return (a blocking system call, a program's

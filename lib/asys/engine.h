@@ -41,6 +41,19 @@ ASYS__HIDDEN void asys__prompt_hook(void (*done)(struct asys_call *call));
  */
 ASYS__HIDDEN bool asys__ring_missing(void);
 
+/*
+ * What the engine tells the statistics report (lib/aio/stats.c).  Read
+ * with relaxed loads and no lock, so that a report can be written from a
+ * signal handler; a fork child counts from zero.
+ */
+struct asys__stats {
+	const char *choice;	/* RTAIO_BACKEND: "auto", "uring", "threads"; NULL: not set up */
+	int ring;		/* 1: a ring is up; 0: none needed yet; -errno: none to be had */
+	unsigned long workers;	/* thread backend workers started */
+	unsigned long ring_threads;
+};
+ASYS__HIDDEN void asys__stats(struct asys__stats *out);
+
 /* A read for asys__read_now(): pread(fd, buf, len, off), its result. */
 struct asys__read {
 	int fd;

@@ -49,6 +49,8 @@
 #include "asys.h"
 #include "futex.h"
 
+struct asys__stats;
+
 
 /* Private bits of the state word, beside ASYS_STATE_MASK. */
 #define ASYS__SUBMITTING 0x40000000u
@@ -106,6 +108,8 @@ struct asys__backend {
 	void (*fork_child)(void);
 	/* The library is being unloaded: stop, and leave no thread behind. */
 	void (*unload)(void);
+	/* Fill in what the backend knows of out's fields; no lock (see engine.h). */
+	void (*stats)(struct asys__stats *out);
 };
 ASYS__HIDDEN extern const struct asys__backend asys__threads;
 /* io_uring where the kernel has the operation, the thread backend otherwise. */

@@ -1,0 +1,469 @@
+/*
+ * The statistics report: RTAIO_STATS=1 writes it to stderr when the process
+ * exits (or the library is unloaded), RTAIO_STATS=FILE appends it to FILE
+ * (%p: the pid), and rtaio_stats(fd) writes it on demand.
+ *
+ * A process that made no request writes no report at exit: a preloaded
+ * rtaio lands in every process that a wrapped command starts, most of which
+ * never use AIO.  A fork child counts its own requests from zero.
+ *
+ * Writing the report reads counters, formats them on the stack and calls
+ * write(2): no lock, no allocation, no stdio, so it is async-signal-safe,
+ * and at exit it never waits for a request that is still running.
+ *
+ * A request the program has seen done is in the report: its latency (from
+ * submission to its status) is counted just before the status is
+ * published, and the notification it asks for at submission.  Latencies
+ * go in a log2 histogram per operation: a percentile is reported as the
+ * upper bound of its bucket ("p99 < 64 us"), the maximum exactly.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rtaio.h"
+#include "stats.h"
+
+enum { OP_READ, OP_WRITE, OP_FSYNC, OP_FDATASYNC, OP_INVALID, NOPS };
+enum { KIND_FILE, KIND_DIRECT, KIND_STREAM, KIND_OTHER, NKINDS };
+#define BUCKETS 64	/* bucket i: latencies in [2^(i-1), 2^i) ns; bucket 0: 0 ns */
+
+static const char *const op_names[NOPS] = { "read", "write", "fsync", "fdatasync", "invalid" };
+static const char *const kind_names[NKINDS] = { "file", "direct", "pipe-or-socket", "other" };
+
+bool aio__stats_on;
+
+/* Where the report goes at exit: "" for stderr, else a path that may hold %p. */
+static char target[PATH_MAX];
+
+static struct {
+	unsigned long requests[NOPS];
+	unsigned long kinds[NKINDS];
+	unsigned long events[AIO__NEVENTS];
+	unsigned long pending, peak;
+	unsigned long latency[NOPS][BUCKETS];
+	unsigned long max_ns[NOPS];
+	unsigned long note_threads;	/* counted on or off: thread starts are rare */
+} stats;
+
+static void add(unsigned long *counter, unsigned long n)
+{
+	__atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
+}
+
+static unsigned long get(const unsigned long *counter)
+{
+	return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+
+static void raise_to(unsigned long *max, unsigned long v)
+{
+	unsigned long m = get(max);
+
+	while (v > m && !__atomic_compare_exchange_n(max, &m, v, true, __ATOMIC_RELAXED,
+						     __ATOMIC_RELAXED))
+		;
+}
+
+static unsigned long now_ns(void)
+{
+	struct timespec ts;
+
+	asys__now(&ts);
+	return (unsigned long)ts.tv_sec * 1000000000ul + (unsigned long)ts.tv_nsec;
+}
+
+static int op_index(int op)
+{
+	switch (op) {
+	case LIO_READ:
+		return OP_READ;
+	case LIO_WRITE:
+		return OP_WRITE;
+	case AIO__FSYNC:
+		return OP_FSYNC;
+	case AIO__FDATASYNC:
+		return OP_FDATASYNC;
+	default:
+		return OP_INVALID;
+	}
+}
+
+/* What submission asks of the fd anyway, asked first: on, that costs an fstat at most. */
+static int fd_kind(struct aio__fdtype *t)
+{
+	int seekable = aio__fd_seekable(t), flags;
+
+	if (seekable < 0)
+		return KIND_OTHER;
+	if (!seekable)
+		return t->stream == 1 ? KIND_STREAM : KIND_OTHER;
+	flags = aio__fd_flags(t);
+	return flags >= 0 && (flags & O_DIRECT) ? KIND_DIRECT : KIND_FILE;
+}
+
+void aio__stats_count(enum aio__event ev)
+{
+	add(&stats.events[ev], 1);
+}
+
+static void count_notification(const struct sigevent *sev)
+{
+	switch (sev->sigev_notify) {
+	case SIGEV_SIGNAL:
+		aio__stats_count(AIO__EV_NOTE_SIGNAL);
+		break;
+	case SIGEV_THREAD:
+		aio__stats_count(AIO__EV_NOTE_THREAD);
+		break;
+	case SIGEV_THREAD_ID:
+		aio__stats_count(AIO__EV_NOTE_THREAD_ID);
+		break;
+	default:
+		aio__stats_count(AIO__EV_NOTE_NONE);
+		break;
+	}
+}
+
+void aio__stats_list(const struct sigevent *sev)
+{
+	aio__stats_count(AIO__EV_LIST);
+	count_notification(sev);
+}
+
+void aio__stats_submitted(struct aio__request *r, struct aio__fdtype *t)
+{
+	add(&stats.requests[op_index(r->op)], 1);
+	count_notification(&r->note.sev);
+	add(&stats.kinds[fd_kind(t)], 1);
+	raise_to(&stats.peak, __atomic_add_fetch(&stats.pending, 1, __ATOMIC_RELAXED));
+	r->submitted_ns = now_ns();
+}
+
+static int bucket_of(unsigned long ns)
+{
+	int b = ns ? BUCKETS - __builtin_clzl(ns) : 0;
+
+	return b < BUCKETS ? b : BUCKETS - 1;
+}
+
+void aio__stats_finished(const struct aio__request *r, bool ran)
+{
+	unsigned long ns;
+	int op = op_index(r->op);
+
+	__atomic_fetch_sub(&stats.pending, 1, __ATOMIC_RELAXED);
+	if (!ran) {
+		add(&stats.events[AIO__EV_REFUSED], 1);
+		return;
+	}
+	ns = now_ns() - r->submitted_ns;
+	add(&stats.latency[op][bucket_of(ns)], 1);
+	raise_to(&stats.max_ns[op], ns);
+}
+
+void aio__stats_thread_started(void)
+{
+	add(&stats.note_threads, 1);
+}
+
+void aio__stats_init(void)
+{
+	const char *s = secure_getenv("RTAIO_STATS");
+
+	if (!s || !*s || !strcmp(s, "0"))
+		return;
+	/* a path too long for open() falls back to stderr: the report is not lost */
+	if (strcmp(s, "1") && strlen(s) < sizeof target)
+		strcpy(target, s);
+	__atomic_store_n(&aio__stats_on, true, __ATOMIC_RELAXED);
+}
+
+void aio__stats_fork_child(void)
+{
+	memset(&stats, 0, sizeof stats);
+}
+
+/* --- the report --- */
+
+/* A line-buffered writer to an fd, on the stack. */
+struct out {
+	int fd;
+	int err;	/* the first write error, as -errno */
+	size_t n;
+	char buf[512];
+};
+
+static void flush(struct out *o)
+{
+	size_t done = 0;
+	ssize_t w;
+
+	while (done < o->n && !o->err) {
+		w = write(o->fd, o->buf + done, o->n - done);
+		if (w < 0 && errno != EINTR)
+			o->err = -errno;
+		else if (w > 0)
+			done += (size_t)w;
+	}
+	o->n = 0;
+}
+
+static void put(struct out *o, const char *s)
+{
+	while (*s) {
+		if (o->n == sizeof o->buf)
+			flush(o);
+		o->buf[o->n++] = *s++;
+	}
+}
+
+static void put_num(struct out *o, unsigned long v)
+{
+	char digits[24], *p = digits + sizeof digits;
+
+	*--p = '\0';
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	put(o, p);
+}
+
+/* ns, in a unit that keeps it to four or five digits, rounded up. */
+static void put_duration(struct out *o, unsigned long ns)
+{
+	static const char *const units[] = { " ns", " us", " ms", " s" };
+	unsigned u = 0;
+
+	while (u < 3 && ns >= 10000) {
+		ns = (ns + 999) / 1000;
+		u++;
+	}
+	put_num(o, ns);
+	put(o, units[u]);
+}
+
+/* "label: name1 v1, name2 v2, ...\n" */
+static void put_counts(struct out *o, const char *label, const char *const names[],
+		       const unsigned long *values, int n)
+{
+	int i;
+
+	put(o, label);
+	put(o, ":");
+	for (i = 0; i < n; i++) {
+		put(o, i ? ", " : " ");
+		put(o, names[i]);
+		put(o, " ");
+		put_num(o, get(&values[i]));
+	}
+	put(o, "\n");
+}
+
+/* The upper bound of the bucket that holds the pct-th percentile of n latencies. */
+static unsigned long percentile(const unsigned long hist[BUCKETS], unsigned long n, unsigned pct)
+{
+	unsigned long seen = 0;
+	int i;
+
+	for (i = 0; i < BUCKETS - 1; i++) {
+		seen += get(&hist[i]);
+		if (seen * 100 >= n * pct)
+			break;
+	}
+	return i ? 1ul << i : 1;
+}
+
+static void put_latency(struct out *o, int op)
+{
+	unsigned long n = 0;
+	int i;
+
+	for (i = 0; i < BUCKETS; i++)
+		n += get(&stats.latency[op][i]);
+	if (!n)
+		return;
+	put(o, "latency ");
+	put(o, op_names[op]);
+	put(o, ": count ");
+	put_num(o, n);
+	put(o, ", p50 < ");
+	put_duration(o, percentile(stats.latency[op], n, 50));
+	put(o, ", p99 < ");
+	put_duration(o, percentile(stats.latency[op], n, 99));
+	put(o, ", max ");
+	put_duration(o, get(&stats.max_ns[op]));
+	put(o, "\n");
+}
+
+/* Why the kernel may have refused a ring, where the error number suggests it. */
+static const char *ring_hint(int err)
+{
+	switch (err) {
+	case EPERM:
+		return " (seccomp, or sysctl kernel.io_uring_disabled?)";
+	case ENOSYS:
+		return " (a kernel without io_uring, or older than 5.6)";
+	case ENOMEM:
+		return " (RLIMIT_MEMLOCK too low for the ring?)";
+	case EMFILE:
+	case ENFILE:
+		return " (out of file descriptors)";
+	case EAGAIN:
+		return " (no thread could be started for the ring)";
+	default:
+		return "";
+	}
+}
+
+static void put_ring_refusal(struct out *o, int err)
+{
+	const char *name = strerrorname_np(err);
+
+	put(o, "io_uring refused: ");
+	if (name)
+		put(o, name);
+	else
+		put_num(o, (unsigned long)err);
+	put(o, ring_hint(err));
+}
+
+static void put_backend(struct out *o, const struct asys__stats *e)
+{
+	put(o, "backend: ");
+	if (!e->choice) {
+		put(o, "not set up (no request yet)\n");
+		return;
+	}
+	if (!strcmp(e->choice, "threads")) {
+		put(o, "threads (RTAIO_BACKEND=threads)\n");
+	} else if (e->ring == 1) {
+		put(o, "io_uring (RTAIO_BACKEND=");
+		put(o, e->choice);
+		put(o, "; operations io_uring lacks go to worker threads)\n");
+	} else if (e->ring < 0 && !strcmp(e->choice, "uring")) {
+		put(o, "none (RTAIO_BACKEND=uring: ");
+		put_ring_refusal(o, -e->ring);
+		put(o, "; every request failed with EAGAIN)\n");
+	} else if (e->ring < 0) {
+		put(o, "threads (RTAIO_BACKEND=auto: ");
+		put_ring_refusal(o, -e->ring);
+		put(o, ")\n");
+	} else {
+		put(o, "io_uring (RTAIO_BACKEND=");
+		put(o, e->choice);
+		put(o, "), no ring needed yet: requests ran on worker threads or at submission\n");
+	}
+}
+
+static int write_report(int fd)
+{
+	static const char *const note_names[] = { "none", "signal", "thread", "thread_id" };
+	static const char *const cancel_names[] = { "AIO_CANCELED", "AIO_NOTCANCELED",
+						    "AIO_ALLDONE" };
+	static const char *const thread_names[] = { "workers", "ring", "notification" };
+	struct out o = { .fd = fd };
+	struct asys__stats e;
+	unsigned long threads[3];
+	int op;
+
+	asys__stats(&e);
+	put(&o, "rtaio statistics, pid ");
+	put_num(&o, (unsigned long)getpid());
+	put(&o, "\n");
+	put_backend(&o, &e);
+	threads[0] = e.workers;
+	threads[1] = e.ring_threads;
+	threads[2] = get(&stats.note_threads);
+	put_counts(&o, "threads started", thread_names, threads, 3);
+	if (!aio__stats_enabled()) {
+		put(&o, "requests: not counted (RTAIO_STATS unset)\n");
+		flush(&o);
+		return o.err;
+	}
+	put_counts(&o, "requests", op_names, stats.requests, NOPS);
+	put_counts(&o, "fd kinds", kind_names, stats.kinds, NKINDS);
+	put(&o, "completed at submission: ");
+	put_num(&o, get(&stats.events[AIO__EV_INLINE]));
+	put(&o, "\nlio_listio lists: ");
+	put_num(&o, get(&stats.events[AIO__EV_LIST]));
+	put(&o, "\nrefused by the engine: ");
+	put_num(&o, get(&stats.events[AIO__EV_REFUSED]));
+	put(&o, "\npending: peak ");
+	put_num(&o, get(&stats.peak));
+	put(&o, ", now ");
+	put_num(&o, get(&stats.pending));
+	put(&o, "\n");
+	for (op = 0; op < NOPS; op++)
+		put_latency(&o, op);
+	put_counts(&o, "notifications asked", note_names, &stats.events[AIO__EV_NOTE_NONE], 4);
+	put_counts(&o, "aio_cancel", cancel_names, &stats.events[AIO__EV_CANCELED], 3);
+	flush(&o);
+	return o.err;
+}
+
+int rtaio_stats(int fd)
+{
+	int saved = errno, err = write_report(fd);
+
+	if (err) {
+		errno = -err;
+		return -1;
+	}
+	errno = saved;
+	return 0;
+}
+
+/* target with every %p replaced by the pid; false if it does not fit. */
+static bool expand(char *path, size_t size)
+{
+	char pid[24], *p = pid + sizeof pid;
+	unsigned long v = (unsigned long)getpid();
+	const char *s;
+	size_t n = 0, len;
+
+	*--p = '\0';
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	for (s = target; *s; s++) {
+		const char *piece = s[0] == '%' && s[1] == 'p' ? p : NULL;
+
+		len = piece ? strlen(piece) : 1;
+		if (n + len >= size)
+			return false;
+		memcpy(path + n, piece ? piece : s, len);
+		n += len;
+		s += piece != NULL;
+	}
+	path[n] = '\0';
+	return true;
+}
+
+void aio__stats_at_exit(void)
+{
+	char path[PATH_MAX];
+	unsigned long requests = 0;
+	int op, fd = STDERR_FILENO;
+
+	if (!aio__stats_enabled())
+		return;
+	for (op = 0; op < NOPS; op++)
+		requests += get(&stats.requests[op]);
+	if (!requests)
+		return;
+	if (*target) {
+		if (!expand(path, sizeof path))
+			return;
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+		if (fd < 0)
+			return;
+	}
+	write_report(fd);
+	if (fd != STDERR_FILENO)
+		close(fd);
+}
