@@ -19,11 +19,12 @@ cp "$bin" "$dir/plain"
 cp "$bin" "$dir/setgid"
 chgrp nogroup "$dir/setgid"
 chmod 2755 "$dir/setgid"
-set -- RTAIO_MAX_THREADS=3 RTAIO_MAX_BLOCKING_THREADS=5 RTAIO_BACKEND=threads
+set -- RTAIO_MAX_THREADS=3 RTAIO_MAX_BLOCKING_THREADS=5 RTAIO_BACKEND=threads RTAIO_STATS=1
 defaults=$(env -u RTAIO_MAX_THREADS -u RTAIO_MAX_BLOCKING_THREADS -u RTAIO_BACKEND \
-	"$dir/plain")
-honoured=$(env "$@" "$dir/plain")
-ignored=$(env "$@" "$dir/setgid")
+	-u RTAIO_STATS "$dir/plain")
+# RTAIO_STATS=1: the statistics report on stderr at exit
+honoured=$(env "$@" "$dir/plain" 2>"$dir/honoured.err")
+ignored=$(env "$@" "$dir/setgid" 2>"$dir/ignored.err")
 echo "no variables:         $defaults"
 echo "variables:            $honoured"
 echo "variables, setgid:    $ignored"
@@ -36,6 +37,14 @@ case $ignored in
 secure=1*) ;;
 *) echo "FAIL: the setgid copy did not run in secure-execution mode"; fail=1 ;;
 esac
+if ! grep -q '^rtaio statistics' "$dir/honoured.err"; then
+	echo "FAIL: RTAIO_STATS=1 wrote no report in a plain program"; fail=1
+fi
+if [ -s "$dir/ignored.err" ]; then
+	echo "FAIL: the setgid copy wrote to stderr (RTAIO_STATS not ignored?):"
+	sed 's/^/# /' "$dir/ignored.err"
+	fail=1
+fi
 if [ "${ignored#secure=1}" != "${defaults#secure=0}" ]; then
 	echo "FAIL: the setgid copy did not ignore the variables"
 	fail=1

@@ -111,17 +111,18 @@ void aio__stats_count(enum aio__event ev)
 	add(&stats.events[ev], 1);
 }
 
+/* Signal 0 sends nothing (notify.c): a zeroed aiocb asks for no notification. */
 static void count_notification(const struct sigevent *sev)
 {
 	switch (sev->sigev_notify) {
 	case SIGEV_SIGNAL:
-		aio__stats_count(AIO__EV_NOTE_SIGNAL);
+		aio__stats_count(sev->sigev_signo ? AIO__EV_NOTE_SIGNAL : AIO__EV_NOTE_NONE);
 		break;
 	case SIGEV_THREAD:
 		aio__stats_count(AIO__EV_NOTE_THREAD);
 		break;
 	case SIGEV_THREAD_ID:
-		aio__stats_count(AIO__EV_NOTE_THREAD_ID);
+		aio__stats_count(sev->sigev_signo ? AIO__EV_NOTE_THREAD_ID : AIO__EV_NOTE_NONE);
 		break;
 	default:
 		aio__stats_count(AIO__EV_NOTE_NONE);
