@@ -13,7 +13,7 @@ void aio__report(struct aio__request *r, long result)
 	struct aio__list *list = r->list;
 
 	/* before the status: a request the program sees done is in rtaio_stats() too */
-	aio__stat_done(r);
+	aio__stat_done(r, result);
 	/* atomic: an aiocb submitted again while in progress has two writers */
 	__atomic_store_n(&cb->__return_value, result < 0 ? -1 : result, __ATOMIC_RELAXED);
 	__atomic_store_n(&cb->__error_code, result < 0 ? (int)-result : 0, __ATOMIC_SEQ_CST);

@@ -43,7 +43,6 @@
 #include <time.h>
 
 #include "internal.h"
-#include "stats.h"
 
 /*
  * The files found without O_DIRECT lately: fd + 1 in the high half, in the
@@ -129,7 +128,6 @@ static bool read_done(struct aio__request *r, const struct aiocb *cb, long n)
 		r->partly_read = true;
 		return false;
 	}
-	aio__stat(AIO__EV_INLINE);
 	aio__complete(r, n);
 	return true;
 }

@@ -93,11 +93,13 @@ static int op_index(int op)
 	}
 }
 
-/* What submission asks of the fd anyway, asked first: on, that costs an fstat at most. */
 static int fd_kind(struct aio__fdtype *t)
 {
-	int seekable = aio__fd_seekable(t), flags;
+	int seekable, flags;
 
+	if (t->buffered == 1)
+		return KIND_FILE;
+	seekable = aio__fd_seekable(t);
 	if (seekable < 0)
 		return KIND_OTHER;
 	if (!seekable)
@@ -136,11 +138,10 @@ void aio__stats_list(const struct sigevent *sev)
 	count_notification(sev);
 }
 
-void aio__stats_submitted(struct aio__request *r, struct aio__fdtype *t)
+void aio__stats_submitted(struct aio__request *r)
 {
 	add(&stats.requests[op_index(r->op)], 1);
 	count_notification(&r->note.sev);
-	add(&stats.kinds[fd_kind(t)], 1);
 	raise_to(&stats.peak, __atomic_add_fetch(&stats.pending, 1, __ATOMIC_RELAXED));
 	r->submitted_ns = now_ns();
 }
@@ -152,7 +153,18 @@ static int bucket_of(unsigned long ns)
 	return b < BUCKETS ? b : BUCKETS - 1;
 }
 
-void aio__stats_finished(const struct aio__request *r, bool ran)
+void aio__stats_fd(struct aio__fdtype *t)
+{
+	add(&stats.kinds[fd_kind(t)], 1);
+}
+
+/*
+ * A request that succeeds without ever having been entered in its fd's
+ * table (r->fd) completed at submission: the reads that the page cache
+ * served (nowait.c), counted here rather than there, where a hook would
+ * cost the hot path more than this test costs when statistics are on.
+ */
+void aio__stats_finished(const struct aio__request *r, bool ran, long result)
 {
 	unsigned long ns;
 	int op = op_index(r->op);
@@ -162,6 +174,8 @@ void aio__stats_finished(const struct aio__request *r, bool ran)
 		add(&stats.events[AIO__EV_REFUSED], 1);
 		return;
 	}
+	if (!r->fd && result >= 0)
+		add(&stats.events[AIO__EV_INLINE], 1);
 	ns = now_ns() - r->submitted_ns;
 	add(&stats.latency[op][bucket_of(ns)], 1);
 	raise_to(&stats.max_ns[op], ns);

@@ -17,7 +17,7 @@
 
 /* Counted events, beside requests, fd kinds and latencies. */
 enum aio__event {
-	AIO__EV_INLINE,			/* a read completed at submission */
+	AIO__EV_INLINE,			/* a read completed at submission (stats.c) */
 	AIO__EV_REFUSED,		/* a request the engine refused (no thread, no ring) */
 	AIO__EV_LIST,			/* a lio_listio list submitted */
 	AIO__EV_NOTE_NONE,		/* notifications asked for, by kind */
@@ -34,10 +34,11 @@ ASYS__HIDDEN extern bool aio__stats_on;
 
 /* stats.c; the hooks below call them when statistics are on. */
 ASYS__HIDDEN void aio__stats_count(enum aio__event ev);
-ASYS__HIDDEN void aio__stats_submitted(struct aio__request *r, struct aio__fdtype *t);
+ASYS__HIDDEN void aio__stats_submitted(struct aio__request *r);
+ASYS__HIDDEN void aio__stats_fd(struct aio__fdtype *t);
 ASYS__HIDDEN void aio__stats_list(const struct sigevent *sev);
-/* ran: its status is published; else the engine refused it */
-ASYS__HIDDEN void aio__stats_finished(const struct aio__request *r, bool ran);
+/* ran: its status, result, is published; else the engine refused it */
+ASYS__HIDDEN void aio__stats_finished(const struct aio__request *r, bool ran, long result);
 
 /* Relaxed: a program may call aio_cancel before its first request starts rtaio. */
 static inline bool aio__stats_enabled(void)
@@ -52,14 +53,25 @@ static inline void aio__stat(enum aio__event ev)
 }
 
 /*
- * r is taken on: its operation, its fd's kind, the notification it asks for
- * (counted here, where it is known for certain before aio_read returns),
- * its submission time.
+ * r is taken on: its operation, the notification it asks for (counted
+ * here, where it is known for certain before aio_read returns), its
+ * submission time.
  */
-static inline void aio__stat_submit(struct aio__request *r, struct aio__fdtype *t)
+static inline void aio__stat_submit(struct aio__request *r)
 {
 	if (aio__stats_enabled())
-		aio__stats_submitted(r, t);
+		aio__stats_submitted(r);
+}
+
+/*
+ * The kind of fd of the request just submitted, from what submission
+ * learnt of it (a read served at once asks nothing of a file seen lately):
+ * asked again only when it learnt too little, as for aio_fsync.
+ */
+static inline void aio__stat_fd(struct aio__fdtype *t)
+{
+	if (aio__stats_enabled())
+		aio__stats_fd(t);
 }
 
 /* A lio_listio list, and the notification it asks for. */
@@ -73,17 +85,17 @@ static inline void aio__stat_list(const struct sigevent *sev)
  * r's status is about to be published: its latency.  Counted before, so
  * that a request the program has seen done is in the report.
  */
-static inline void aio__stat_done(const struct aio__request *r)
+static inline void aio__stat_done(const struct aio__request *r, long result)
 {
 	if (aio__stats_enabled())
-		aio__stats_finished(r, true);
+		aio__stats_finished(r, true, result);
 }
 
 /* The engine refused r: it never ran. */
 static inline void aio__stat_refused(const struct aio__request *r)
 {
 	if (aio__stats_enabled())
-		aio__stats_finished(r, false);
+		aio__stats_finished(r, false, 0);
 }
 
 /* RTAIO_STATS, from aio__init (secure_getenv); the counters of a fork child start at 0. */

@@ -122,6 +122,7 @@ int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify,
 {
 	struct aio__fdtype *t = &batch->type;
 	struct aio__request *r;
+	int err;
 
 	aio__init();
 	if (op < AIO__FSYNC && (cb->aio_reqprio < 0 || cb->aio_reqprio > AIO__PRIO_DELTA_MAX))
@@ -144,10 +145,10 @@ int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify,
 	r->note.release = release_note;
 	if (list)
 		aio__list_hold(list);
-	aio__stat_submit(r, t);
-	if (aio__read_now(r, cb, t, batch))
-		return 0;
-	return aio__queue(r, cb, t, batch);
+	aio__stat_submit(r);
+	err = aio__read_now(r, cb, t, batch) ? 0 : aio__queue(r, cb, t, batch);
+	aio__stat_fd(t);	/* after: what submission asked of the fd, it need not ask again */
+	return err;
 }
 
 /*
