@@ -3,12 +3,14 @@
  * thread pool when io_uring_setup(2) is refused (a seccomp filter here, as
  * container runtimes install), RTAIO_BACKEND=uring|threads to choose.  And
  * lio_listio's EAGAIN: with io_uring forced and refused, requests cannot be
- * queued, and each element says so.
+ * queued, and each element says so.  The statistics report's backend line
+ * (rtaio_stats) tells which backend runs and why.
  */
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/io_uring.h>
 #include <linux/seccomp.h>
+#include <rtaio.h>
 #include <stddef.h>
 #include <sys/prctl.h>
 
@@ -80,6 +82,27 @@ static void assert_new_fds_cloexec(void)
 	}
 }
 
+/* Does the "backend: " line of rtaio_stats()'s report read `want`? */
+static void assert_backend_line(const char *want)
+{
+	char report[2048], *line, *end;
+	int out = temp_file();
+	ssize_t n;
+
+	ck_assert_int_eq(rtaio_stats(out), 0);
+	n = pread(out, report, sizeof report - 1, 0);
+	ck_assert_int_gt(n, 0);
+	report[n] = '\0';
+	line = strstr(report, "\nbackend: ");
+	ck_assert_msg(line, "no backend line in:\n%s", report);
+	line++;
+	end = strchr(line, '\n');
+	if (end)
+		*end = '\0';
+	ck_assert_str_eq(line, want);
+	close(out);
+}
+
 /* One pipe read through aio_read, completed by a write. */
 static void pipe_read_roundtrip(void)
 {
@@ -113,6 +136,8 @@ START_TEST(auto_uses_uring_where_available)
 	ck_assert_int_eq(count_threads("rtaio-worker", 0), 0);
 	ck_assert_int_eq(rings_open(), 1);
 	assert_new_fds_cloexec();
+	assert_backend_line("backend: io_uring (RTAIO_BACKEND=auto; operations io_uring lacks go"
+			    " to worker threads)");
 }
 END_TEST
 
@@ -132,6 +157,8 @@ START_TEST(auto_falls_back_when_uring_is_refused)
 	ck_assert_int_gt(count_threads("rtaio-worker", 0), 0);
 	ck_assert_int_eq(rings_open(), 0);
 	assert_new_fds_cloexec();
+	assert_backend_line("backend: threads (RTAIO_BACKEND=auto: io_uring refused: EPERM"
+			    " (seccomp, or sysctl kernel.io_uring_disabled?))");
 }
 END_TEST
 
@@ -141,6 +168,7 @@ START_TEST(threads_backend_sets_up_no_ring)
 	pipe_read_roundtrip();
 	ck_assert_int_eq(count_threads("rtaio-ring", 0), 0);
 	ck_assert_int_eq(rings_open(), 0);
+	assert_backend_line("backend: threads (RTAIO_BACKEND=threads)");
 }
 END_TEST
 
@@ -186,6 +214,9 @@ START_TEST(uring_only_fails_with_eagain_when_refused)
 	ck_assert_int_eq(errno, EAGAIN);
 	assert_status(&cb, EAGAIN, -1);
 	ck_assert_int_eq(count_threads("rtaio-", 0), 0);
+	assert_backend_line("backend: none (RTAIO_BACKEND=uring: io_uring refused: EPERM"
+			    " (seccomp, or sysctl kernel.io_uring_disabled?); every request failed"
+			    " with EAGAIN)");
 	close(p[0]);
 	close(p[1]);
 	close(fd);
