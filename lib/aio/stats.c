@@ -21,7 +21,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,9 +49,9 @@ static struct {
 	unsigned long note_threads;	/* counted on or off: thread starts are rare */
 } stats;
 
-static void add(unsigned long *counter, unsigned long n)
+static void bump(unsigned long *counter)
 {
-	__atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
+	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
 }
 
 static unsigned long get(const unsigned long *counter)
@@ -110,7 +109,7 @@ static int fd_kind(struct aio__fdtype *t)
 
 void aio__stats_count(enum aio__event ev)
 {
-	add(&stats.events[ev], 1);
+	bump(&stats.events[ev]);
 }
 
 /* Signal 0 sends nothing (notify.c): a zeroed aiocb asks for no notification. */
@@ -140,7 +139,7 @@ void aio__stats_list(const struct sigevent *sev)
 
 void aio__stats_submitted(struct aio__request *r)
 {
-	add(&stats.requests[op_index(r->op)], 1);
+	bump(&stats.requests[op_index(r->op)]);
 	count_notification(&r->note.sev);
 	raise_to(&stats.peak, __atomic_add_fetch(&stats.pending, 1, __ATOMIC_RELAXED));
 	r->submitted_ns = now_ns();
@@ -155,7 +154,7 @@ static int bucket_of(unsigned long ns)
 
 void aio__stats_fd(struct aio__fdtype *t)
 {
-	add(&stats.kinds[fd_kind(t)], 1);
+	bump(&stats.kinds[fd_kind(t)]);
 }
 
 /*
@@ -171,19 +170,19 @@ void aio__stats_finished(const struct aio__request *r, bool ran, long result)
 
 	__atomic_fetch_sub(&stats.pending, 1, __ATOMIC_RELAXED);
 	if (!ran) {
-		add(&stats.events[AIO__EV_REFUSED], 1);
+		bump(&stats.events[AIO__EV_REFUSED]);
 		return;
 	}
 	if (!r->fd && result >= 0)
-		add(&stats.events[AIO__EV_INLINE], 1);
+		bump(&stats.events[AIO__EV_INLINE]);
 	ns = now_ns() - r->submitted_ns;
-	add(&stats.latency[op][bucket_of(ns)], 1);
+	bump(&stats.latency[op][bucket_of(ns)]);
 	raise_to(&stats.max_ns[op], ns);
 }
 
 void aio__stats_thread_started(void)
 {
-	add(&stats.note_threads, 1);
+	bump(&stats.note_threads);
 }
 
 void aio__stats_init(void)
