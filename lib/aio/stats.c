@@ -21,6 +21,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -92,6 +93,19 @@ static int op_index(int op)
 	}
 }
 
+/*
+ * A pipe or a socket?  Submission may have learnt that the fd is not
+ * seekable from an ESPIPE alone (nowait.c), without asking what it is.
+ */
+static bool stream(struct aio__fdtype *t)
+{
+	struct stat st;
+
+	if (t->stream == -1)
+		t->stream = fstat(t->fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+	return t->stream;
+}
+
 static int fd_kind(struct aio__fdtype *t)
 {
 	int seekable, flags;
@@ -102,7 +116,7 @@ static int fd_kind(struct aio__fdtype *t)
 	if (seekable < 0)
 		return KIND_OTHER;
 	if (!seekable)
-		return t->stream == 1 ? KIND_STREAM : KIND_OTHER;
+		return stream(t) ? KIND_STREAM : KIND_OTHER;
 	flags = aio__fd_flags(t);
 	return flags >= 0 && (flags & O_DIRECT) ? KIND_DIRECT : KIND_FILE;
 }
