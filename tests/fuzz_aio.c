@@ -828,12 +828,18 @@ static void op_fsync(void)
 	after_submit(i, call, r, e, want);
 }
 
+#ifdef AIO__GLIBC_OLD_LIO_LISTIO
 /*
- * lio_listio@GLIBC_2.2.5, for programs linked before glibc 2.4: the same,
- * but each element's aio_sigevent is ignored.
+ * lio_listio@GLIBC_2.2.5 on x86_64, for programs linked before glibc 2.4:
+ * the same, but each element's aio_sigevent is ignored.
  */
-int lio_listio_225(int mode, struct aiocb *const list[], int nent, struct sigevent *sig);
-__asm__(".symver lio_listio_225, lio_listio@GLIBC_2.2.5");
+int lio_listio_old(int mode, struct aiocb *const list[], int nent, struct sigevent *sig);
+__asm__(".symver lio_listio_old, lio_listio@" AIO__GLIBC_BASE);
+#define HAS_OLD_LIO_LISTIO true
+#else
+#define lio_listio_old lio_listio	/* the architecture has no such version */
+#define HAS_OLD_LIO_LISTIO false
+#endif
 
 static void op_listio(void)
 {
@@ -850,7 +856,7 @@ static void op_listio(void)
 	uint8_t c;
 
 	c = get8();
-	old_abi = c / 8 % 8 == 7;
+	old_abi = HAS_OLD_LIO_LISTIO && c / 8 % 8 == 7;
 	c %= 8;
 	if (c < 3 || c == 7) {
 		mode = LIO_NOWAIT;
@@ -933,10 +939,10 @@ static void op_listio(void)
 		    subs[slot_of[k]].fdk == FD_PIPE_R)
 			pipe_read_asked -= subs[slot_of[k]].nbytes;
 	errno = 0;
-	r = (old_abi ? lio_listio_225 : lio_listio)(mode, use_null_list ? NULL : list, nent, sig);
+	r = (old_abi ? lio_listio_old : lio_listio)(mode, use_null_list ? NULL : list, nent, sig);
 	e = errno;
 	trace("lio_listio%s(mode %d, %s of %d, nent %d, sig %s): %d (errno %d)",
-	      old_abi ? "@GLIBC_2.2.5" : "", mode, use_null_list ? "NULL" : "list", len, nent,
+	      old_abi ? "@" AIO__GLIBC_BASE : "", mode, use_null_list ? "NULL" : "list", len, nent,
 	      !sig ? "NULL" : lsev == SEV_BAD ? "bad" : lsev == SEV_THREAD ? "thread" : "quiet", r,
 	      e);
 	if (einval) {

@@ -10,12 +10,14 @@
  *                             built with _FILE_OFFSET_BITS=64 reference
  *   glibc_aio_prog old        the same through the versions that programs
  *                             linked with -lrt before glibc 2.34 reference
- *                             (aio_read@GLIBC_2.2.5, lio_listio@GLIBC_2.4)
+ *                             (aio_read@GLIBC_2.2.5, lio_listio@GLIBC_2.4 on
+ *                             x86_64; the oldest of the architecture's)
  *   glibc_aio_prog old-lio    "LABEL waits|element_events|list_event: ..."
- *                             for lio_listio@GLIBC_2.2.5 (meant to wait and
- *                             to ignore the elements' sigevents; glibc 2.34
- *                             to 2.36 at least do neither), @GLIBC_2.4 and
- *                             the default version
+ *                             for the oldest lio_listio (@GLIBC_2.2.5 on
+ *                             x86_64: meant to wait and to ignore the
+ *                             elements' sigevents; glibc 2.34 to 2.36 at
+ *                             least do neither), @GLIBC_2.4 where there is
+ *                             one, and the default version
  *   glibc_aio_prog idle       "threads: N" for a process that does no AIO
  *   glibc_aio_prog which      the path of the library that defines aio_read
  *   glibc_aio_prog which-all  "REFERENCE PATH" for each of this program's
@@ -75,30 +77,50 @@ LARGE(int, aio_suspend, (const struct aiocb *const[], int, const struct timespec
 LARGE(int, aio_fsync, (int, struct aiocb *));
 LARGE(int, lio_listio, (int, struct aiocb *const[], int, struct sigevent *));
 
-/* References to the old symbol versions, as a program linked before glibc 2.34 has. */
-#define OLD(ret, name, suffix, ver, args)                                       \
-	extern ret name##_##suffix args;                                        \
-	__asm__(".symver " #name "_" #suffix "," #name "@GLIBC_" ver)
-OLD(int, aio_read, 225, "2.2.5", (struct aiocb *));
-OLD(int, aio_write, 225, "2.2.5", (struct aiocb *));
-OLD(int, aio_error, 225, "2.2.5", (const struct aiocb *));
-OLD(ssize_t, aio_return, 225, "2.2.5", (struct aiocb *));
-OLD(int, aio_cancel, 225, "2.2.5", (int, struct aiocb *));
-OLD(int, aio_suspend, 225, "2.2.5", (const struct aiocb *const[], int, const struct timespec *));
-OLD(int, aio_fsync, 225, "2.2.5", (int, struct aiocb *));
-OLD(int, lio_listio, 225, "2.2.5", (int, struct aiocb *const[], int, struct sigevent *));
-OLD(int, lio_listio, 24, "2.4", (int, struct aiocb *const[], int, struct sigevent *));
-OLD(void, aio_init, 225, "2.2.5", (const struct aioinit *));
-OLD(int, aio_read64, 225, "2.2.5", (struct aiocb *));
-OLD(int, aio_write64, 225, "2.2.5", (struct aiocb *));
-OLD(int, aio_error64, 225, "2.2.5", (const struct aiocb *));
-OLD(ssize_t, aio_return64, 225, "2.2.5", (struct aiocb *));
-OLD(int, aio_cancel64, 225, "2.2.5", (int, struct aiocb *));
-OLD(int, aio_suspend64, 225, "2.2.5",
-    (const struct aiocb *const[], int, const struct timespec *));
-OLD(int, aio_fsync64, 225, "2.2.5", (int, struct aiocb *));
-OLD(int, lio_listio64, 225, "2.2.5", (int, struct aiocb *const[], int, struct sigevent *));
-OLD(int, lio_listio64, 24, "2.4", (int, struct aiocb *const[], int, struct sigevent *));
+/*
+ * References to the old symbol versions, as a program linked before glibc
+ * 2.34 has: AIO__GLIBC_BASE (config.h) is the oldest on this architecture
+ * (GLIBC_2.2.5 on x86_64, GLIBC_2.17 on aarch64), and where it is older
+ * than GLIBC_2.4, lio_listio has a GLIBC_2.4 version beside it.
+ */
+#define BASE AIO__GLIBC_BASE
+#ifdef AIO__GLIBC_OLD_LIO_LISTIO
+#define OLD_LIO_LISTIO 1
+#define LIO_24 "GLIBC_2.4"	/* the oldest lio_listio that counts element sigevents */
+#else
+#define OLD_LIO_LISTIO 0
+#define LIO_24 BASE
+#endif
+#define OLD(ret, name, args)                                                    \
+	extern ret name##_base args;                                            \
+	__asm__(".symver " #name "_base," #name "@" BASE)
+OLD(int, aio_read, (struct aiocb *));
+OLD(int, aio_write, (struct aiocb *));
+OLD(int, aio_error, (const struct aiocb *));
+OLD(ssize_t, aio_return, (struct aiocb *));
+OLD(int, aio_cancel, (int, struct aiocb *));
+OLD(int, aio_suspend, (const struct aiocb *const[], int, const struct timespec *));
+OLD(int, aio_fsync, (int, struct aiocb *));
+OLD(int, lio_listio, (int, struct aiocb *const[], int, struct sigevent *));
+OLD(void, aio_init, (const struct aioinit *));
+OLD(int, aio_read64, (struct aiocb *));
+OLD(int, aio_write64, (struct aiocb *));
+OLD(int, aio_error64, (const struct aiocb *));
+OLD(ssize_t, aio_return64, (struct aiocb *));
+OLD(int, aio_cancel64, (int, struct aiocb *));
+OLD(int, aio_suspend64, (const struct aiocb *const[], int, const struct timespec *));
+OLD(int, aio_fsync64, (int, struct aiocb *));
+OLD(int, lio_listio64, (int, struct aiocb *const[], int, struct sigevent *));
+#ifdef AIO__GLIBC_OLD_LIO_LISTIO
+extern int lio_listio_24(int, struct aiocb *const[], int, struct sigevent *);
+extern int lio_listio64_24(int, struct aiocb *const[], int, struct sigevent *);
+__asm__(".symver lio_listio_24,lio_listio@GLIBC_2.4");
+__asm__(".symver lio_listio64_24,lio_listio64@GLIBC_2.4");
+#else
+/* the oldest lio_listio counts the element sigevents already */
+#define lio_listio_24 lio_listio_base
+#define lio_listio64_24 lio_listio64_base
+#endif
 
 static const struct api plain = {
 	"", aio_read, aio_write, aio_error, aio_return, aio_cancel, aio_suspend, aio_fsync,
@@ -109,12 +131,12 @@ static const struct api large = {
 	aio_cancel_large, aio_suspend_large, aio_fsync_large, lio_listio_large, NULL,
 };
 static const struct api old = {
-	"@GLIBC_2.2.5", aio_read_225, aio_write_225, aio_error_225, aio_return_225,
-	aio_cancel_225, aio_suspend_225, aio_fsync_225, lio_listio_24, aio_init_225,
+	"@" BASE, aio_read_base, aio_write_base, aio_error_base, aio_return_base,
+	aio_cancel_base, aio_suspend_base, aio_fsync_base, lio_listio_24, aio_init_base,
 };
 static const struct api old64 = {
-	"64@GLIBC_2.2.5", aio_read64_225, aio_write64_225, aio_error64_225, aio_return64_225,
-	aio_cancel64_225, aio_suspend64_225, aio_fsync64_225, lio_listio64_24, NULL,
+	"64@" BASE, aio_read64_base, aio_write64_base, aio_error64_base, aio_return64_base,
+	aio_cancel64_base, aio_suspend64_base, aio_fsync64_base, lio_listio64_24, NULL,
 };
 
 /* Every reference this program makes, for which-all. */
@@ -131,23 +153,20 @@ static const struct {
 	REF("aio_error64", aio_error_large), REF("aio_return64", aio_return_large),
 	REF("aio_cancel64", aio_cancel_large), REF("aio_suspend64", aio_suspend_large),
 	REF("aio_fsync64", aio_fsync_large), REF("lio_listio64", lio_listio_large),
-	REF("aio_read@GLIBC_2.2.5", aio_read_225), REF("aio_write@GLIBC_2.2.5", aio_write_225),
-	REF("aio_error@GLIBC_2.2.5", aio_error_225),
-	REF("aio_return@GLIBC_2.2.5", aio_return_225),
-	REF("aio_cancel@GLIBC_2.2.5", aio_cancel_225),
-	REF("aio_suspend@GLIBC_2.2.5", aio_suspend_225),
-	REF("aio_fsync@GLIBC_2.2.5", aio_fsync_225),
-	REF("lio_listio@GLIBC_2.2.5", lio_listio_225), REF("lio_listio@GLIBC_2.4", lio_listio_24),
-	REF("aio_init@GLIBC_2.2.5", aio_init_225),
-	REF("aio_read64@GLIBC_2.2.5", aio_read64_225),
-	REF("aio_write64@GLIBC_2.2.5", aio_write64_225),
-	REF("aio_error64@GLIBC_2.2.5", aio_error64_225),
-	REF("aio_return64@GLIBC_2.2.5", aio_return64_225),
-	REF("aio_cancel64@GLIBC_2.2.5", aio_cancel64_225),
-	REF("aio_suspend64@GLIBC_2.2.5", aio_suspend64_225),
-	REF("aio_fsync64@GLIBC_2.2.5", aio_fsync64_225),
-	REF("lio_listio64@GLIBC_2.2.5", lio_listio64_225),
-	REF("lio_listio64@GLIBC_2.4", lio_listio64_24),
+	REF("aio_read@" BASE, aio_read_base), REF("aio_write@" BASE, aio_write_base),
+	REF("aio_error@" BASE, aio_error_base), REF("aio_return@" BASE, aio_return_base),
+	REF("aio_cancel@" BASE, aio_cancel_base), REF("aio_suspend@" BASE, aio_suspend_base),
+	REF("aio_fsync@" BASE, aio_fsync_base), REF("lio_listio@" BASE, lio_listio_base),
+	REF("aio_init@" BASE, aio_init_base),
+	REF("aio_read64@" BASE, aio_read64_base), REF("aio_write64@" BASE, aio_write64_base),
+	REF("aio_error64@" BASE, aio_error64_base),
+	REF("aio_return64@" BASE, aio_return64_base),
+	REF("aio_cancel64@" BASE, aio_cancel64_base),
+	REF("aio_suspend64@" BASE, aio_suspend64_base),
+	REF("aio_fsync64@" BASE, aio_fsync64_base), REF("lio_listio64@" BASE, lio_listio64_base),
+#ifdef AIO__GLIBC_OLD_LIO_LISTIO
+	REF("lio_listio@GLIBC_2.4", lio_listio_24), REF("lio_listio64@GLIBC_2.4", lio_listio64_24),
+#endif
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -826,15 +845,16 @@ static const char *path_of(void *addr)
 
 static void which_all(void)
 {
-	static const char *const versions[] = { "GLIBC_2.2.5", "GLIBC_2.4", "GLIBC_2.34" };
+	static const char *const versions[] = { BASE, "GLIBC_2.34", "GLIBC_2.4" };
 	size_t i, v;
 
 	for (i = 0; i < COUNT(refs); i++)
 		printf("%s %s\n", refs[i].label, path_of(refs[i].addr));
 	for (i = 0; i < COUNT(names); i++) {
 		for (v = 0; v < COUNT(versions); v++) {
-			/* GLIBC_2.4 exists only for the lio_listio names */
-			if (v == 1 && strncmp(names[i], "lio_listio", 10))
+			/* GLIBC_2.4 exists only for the lio_listio names, where it is not the oldest */
+			if (v == 2 && (strncmp(names[i], "lio_listio", 10) ||
+				       !OLD_LIO_LISTIO))
 				continue;
 			printf("dlvsym:%s@%s %s\n", names[i], versions[v],
 			       path_of(dlvsym(RTLD_DEFAULT, names[i], versions[v])));
@@ -999,15 +1019,17 @@ int main(int argc, char **argv)
 		check_element_sigevents(lio_listio_large, "lio_listio64");
 	} else if (!strcmp(mode, "old")) {
 		run_checks(&old);
-		check_element_sigevents(lio_listio_24, "lio_listio@GLIBC_2.4");
+		check_element_sigevents(lio_listio_24, "lio_listio@" LIO_24);
 		run_checks(&old64);
-		check_element_sigevents(lio_listio64_24, "lio_listio64@GLIBC_2.4");
+		check_element_sigevents(lio_listio64_24, "lio_listio64@" LIO_24);
 	} else if (!strcmp(mode, "old-lio")) {
 		A = &plain;
-		lio_behaviour(lio_listio_225, "lio_listio@GLIBC_2.2.5");
-		lio_behaviour(lio_listio64_225, "lio_listio64@GLIBC_2.2.5");
+		lio_behaviour(lio_listio_base, "lio_listio@" BASE);
+		lio_behaviour(lio_listio64_base, "lio_listio64@" BASE);
+#ifdef AIO__GLIBC_OLD_LIO_LISTIO
 		lio_behaviour(lio_listio_24, "lio_listio@GLIBC_2.4");
 		lio_behaviour(lio_listio64_24, "lio_listio64@GLIBC_2.4");
+#endif
 		lio_behaviour(lio_listio, "lio_listio");
 	} else if (!strcmp(mode, "idle")) {
 		/* a process that does no AIO: a preloaded librtaio starts nothing */

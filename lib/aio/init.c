@@ -99,6 +99,6 @@ void aio__init_gnu(const struct aioinit *init)
 							   : (unsigned)init->aio_idle_time * 1000;
 	asys_configure(&cfg, NULL);
 }
-extern __typeof(aio__init_gnu) aio__init_gnu_225 __attribute__((alias("aio__init_gnu")));
+extern __typeof(aio__init_gnu) aio__init_gnu_base __attribute__((alias("aio__init_gnu")));
 __asm__(".symver aio__init_gnu, aio_init@@GLIBC_2.34");
-__asm__(".symver aio__init_gnu_225, aio_init@GLIBC_2.2.5");
+__asm__(".symver aio__init_gnu_base, aio_init@" AIO__GLIBC_BASE);

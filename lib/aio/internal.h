@@ -246,17 +246,18 @@ ASYS__HIDDEN void aio__list_hold(struct aio__list *l);
 ASYS__HIDDEN void aio__list_done(struct aio__list *l, bool failed);
 
 /*
- * Export impl under glibc's names, each with both of glibc's versions:
- * name@GLIBC_2.2.5 (programs linked with -lrt before glibc 2.34) and
- * name@@GLIBC_2.34 (programs linked since), and the same for name64.
+ * Export impl under glibc's names, each with both of glibc's versions on
+ * the host: name@AIO__GLIBC_BASE (programs linked with -lrt before glibc
+ * 2.34: GLIBC_2.2.5 on x86_64, GLIBC_2.17 on aarch64, see configure.ac)
+ * and name@@GLIBC_2.34 (programs linked since), and the same for name64.
  */
 #define AIO__EXPORT(impl, name)							\
-	extern __typeof(impl) impl##_225 __attribute__((alias(#impl)));		\
+	extern __typeof(impl) impl##_base __attribute__((alias(#impl)));	\
 	extern __typeof(impl) impl##_64 __attribute__((alias(#impl)));		\
-	extern __typeof(impl) impl##_64_225 __attribute__((alias(#impl)));	\
+	extern __typeof(impl) impl##_64_base __attribute__((alias(#impl)));	\
 	__asm__(".symver " #impl "," #name "@@GLIBC_2.34");			\
-	__asm__(".symver " #impl "_225," #name "@GLIBC_2.2.5");			\
+	__asm__(".symver " #impl "_base," #name "@" AIO__GLIBC_BASE);		\
 	__asm__(".symver " #impl "_64," #name "64@@GLIBC_2.34");		\
-	__asm__(".symver " #impl "_64_225," #name "64@GLIBC_2.2.5")
+	__asm__(".symver " #impl "_64_base," #name "64@" AIO__GLIBC_BASE)
 
 #endif /* AIO_INTERNAL_H */

@@ -79,7 +79,7 @@ static int wait_list(struct aio__list *l)
 	return 0;
 }
 
-/* old_abi: lio_listio@GLIBC_2.2.5, which ignores each element's sigevent. */
+/* old_abi: lio_listio before GLIBC_2.4, which ignores each element's sigevent. */
 static int listio(int mode, struct aiocb *const list[], int nent, struct sigevent *sig,
 		  bool old_abi)
 {
@@ -140,26 +140,40 @@ static int listio(int mode, struct aiocb *const list[], int nent, struct sigeven
 }
 
 int aio__listio(int mode, struct aiocb *const list[], int nent, struct sigevent *sig);
-int aio__listio_old(int mode, struct aiocb *const list[], int nent, struct sigevent *sig);
 
 int aio__listio(int mode, struct aiocb *const list[], int nent, struct sigevent *sig)
 {
 	return listio(mode, list, nent, sig, false);
 }
 
+extern __typeof(aio__listio) aio__listio_64 __attribute__((alias("aio__listio")));
+__asm__(".symver aio__listio, lio_listio@@GLIBC_2.34");
+__asm__(".symver aio__listio_64, lio_listio64@@GLIBC_2.34");
+
+#ifdef AIO__GLIBC_OLD_LIO_LISTIO
+/*
+ * Where glibc's AIO is older than GLIBC_2.4 (x86_64, i386, s390x),
+ * lio_listio has a third version: GLIBC_2.4, when the element sigevents
+ * began to count, and the older one ignores them.
+ */
+int aio__listio_old(int mode, struct aiocb *const list[], int nent, struct sigevent *sig);
+
 int aio__listio_old(int mode, struct aiocb *const list[], int nent, struct sigevent *sig)
 {
 	return listio(mode, list, nent, sig, true);
 }
 
-/* lio_listio has a third version: GLIBC_2.4, when the element sigevents began to count. */
 extern __typeof(aio__listio) aio__listio_24 __attribute__((alias("aio__listio")));
-extern __typeof(aio__listio) aio__listio_64 __attribute__((alias("aio__listio")));
 extern __typeof(aio__listio) aio__listio_64_24 __attribute__((alias("aio__listio")));
 extern __typeof(aio__listio_old) aio__listio_old_64 __attribute__((alias("aio__listio_old")));
-__asm__(".symver aio__listio, lio_listio@@GLIBC_2.34");
 __asm__(".symver aio__listio_24, lio_listio@GLIBC_2.4");
-__asm__(".symver aio__listio_64, lio_listio64@@GLIBC_2.34");
 __asm__(".symver aio__listio_64_24, lio_listio64@GLIBC_2.4");
-__asm__(".symver aio__listio_old, lio_listio@GLIBC_2.2.5");
-__asm__(".symver aio__listio_old_64, lio_listio64@GLIBC_2.2.5");
+__asm__(".symver aio__listio_old, lio_listio@" AIO__GLIBC_BASE);
+__asm__(".symver aio__listio_old_64, lio_listio64@" AIO__GLIBC_BASE);
+#else
+/* Elsewhere the element sigevents count in every version. */
+extern __typeof(aio__listio) aio__listio_base __attribute__((alias("aio__listio")));
+extern __typeof(aio__listio) aio__listio_64_base __attribute__((alias("aio__listio")));
+__asm__(".symver aio__listio_base, lio_listio@" AIO__GLIBC_BASE);
+__asm__(".symver aio__listio_64_base, lio_listio64@" AIO__GLIBC_BASE);
+#endif
