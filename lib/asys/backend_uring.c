@@ -160,6 +160,22 @@ static bool fits_u32(long v)
 }
 
 /*
+ * clock_nanosleep(CLOCK_MONOTONIC, 0 or TIMER_ABSTIME, valid time, NULL):
+ * an io_uring timeout does exactly that, and takes no thread while it
+ * waits, where a worker would sleep.  So a layer above can have something
+ * happen later when no thread can be had at all (the POSIX layer's
+ * notifications do).  With a pointer for the time left, or an invalid time
+ * (io_uring reads a tv_nsec past a second as valid), the system call runs.
+ */
+static bool sleeps_in_ring(const long a[ASYS_MAX_ARGS])
+{
+	const struct timespec *t = (const struct timespec *)a[2];
+
+	return a[0] == CLOCK_MONOTONIC && !(a[1] & ~(long)TIMER_ABSTIME) && !a[3] && t &&
+	       t->tv_sec >= 0 && t->tv_nsec >= 0 && t->tv_nsec < 1000000000L;
+}
+
+/*
  * The io_uring operation that does exactly what the call does, or -1.
  * Positioned I/O goes to the ring only on files classified as seekable:
  * io_uring ignores the offset on a pipe, where pread(2) fails with ESPIPE.
@@ -216,6 +232,8 @@ static int ring_opcode(const struct asys_call *c, const long a[ASYS_MAX_ARGS])
 		return fits_u32(a[3]) ? IORING_OP_ACCEPT : -1;
 	case SYS_connect:
 		return IORING_OP_CONNECT;
+	case SYS_clock_nanosleep:
+		return sleeps_in_ring(a) ? IORING_OP_TIMEOUT : -1;
 	default:
 		return -1;
 	}
@@ -289,6 +307,12 @@ static void fill(struct io_uring_sqe *sqe, const struct asys_call *c, int op,
 		sqe->addr = (uint64_t)a[1];
 		sqe->off = (uint64_t)a[2];
 		break;
+	case SYS_clock_nanosleep:	/* a timeout that waits for no completion */
+		sqe->fd = -1;
+		sqe->addr = (uint64_t)a[2];
+		sqe->len = 1;
+		sqe->timeout_flags = a[1] & TIMER_ABSTIME ? IORING_TIMEOUT_ABS : 0;
+		break;
 	default:	/* fsync, close: the fd alone */
 		break;
 	}
@@ -327,7 +351,7 @@ static uint32_t nonblocking(const struct asys_call *c, int op)
 	long a[ASYS_MAX_ARGS];
 	int fl;
 
-	if (c->__class != ASYS__BLOCKING)
+	if (c->__class != ASYS__BLOCKING || op == IORING_OP_TIMEOUT)	/* a sleep: no fd */
 		return 0;
 	args_of(c, a);
 	fl = fcntl((int)a[0], F_GETFL);
@@ -591,6 +615,8 @@ static void reaped(struct asys_call *c, long res)
 	long done = c->result;	/* by the call's earlier rounds */
 	uint32_t old;
 
+	if (res == -ETIME && (c->__bstate >> OP_SHIFT) == IORING_OP_TIMEOUT)
+		res = 0;	/* a sleep's time is up: clock_nanosleep's success */
 	if (res > 0 && go_on(c, done + res))
 		return;
 	if (done > 0)
