@@ -970,11 +970,9 @@ END_TEST
 /*
  * Each function starts in a new thread's state, whatever the one before it
  * on the same thread left behind: cancellation enabled and deferred, no
- * signal blocked; with RTAIO_SIGEV_THREAD=spawn also rtaio's thread name,
- * the process's scheduling, nice value and CPU affinity (a pooled thread
- * keeps those, as it keeps thread-specific data).  Notifications run one
- * after the other, so that the pool would hand each to the thread of the
- * one before.
+ * signal blocked, rtaio's thread name, the process's scheduling, nice
+ * value and CPU affinity.  Notifications run one after the other, so that
+ * the pool would hand each to the thread of the one before.
  */
 struct thread_state {
 	int cancel_state, cancel_type;
@@ -1016,37 +1014,70 @@ static void fresh_thread_state(struct thread_state *t)
 	ck_assert_int_eq(sched_getaffinity(getpid(), sizeof t->cpus, &t->cpus), 0);
 }
 
-enum { SPOIL_CHEAP, SPOIL_SCHED };
-static int spoil_kind;
-static struct thread_state seen_state[8];
+/* What a function changes of its thread before it returns. */
+enum spoil {
+	SPOIL_NOTHING,
+	SPOIL_CHEAP,		/* cancellation state and type, signal mask */
+	SPOIL_NAME,
+	SPOIL_NICE,		/* one up: lower priority, which needs no privilege */
+	SPOIL_BATCH,		/* scheduling policy */
+	SPOIL_IDLE,
+	SPOIL_AFFINITY,		/* to the CPU it runs on */
+};
+
+#define ONE_BY_ONE_MAX 10
+static enum spoil spoil_plan[ONE_BY_ONE_MAX];	/* by sival_int */
+static bool spoiled[ONE_BY_ONE_MAX];		/* the change was made */
+static struct thread_state seen_state[ONE_BY_ONE_MAX];
+
+static bool set_policy(int policy)
+{
+	struct sched_param param = { 0 };
+
+	return sched_setscheduler(0, policy, &param) == 0;
+}
 
 /* Report the state found, then leave another behind. */
 static void spoil_state(union sigval v)
 {
 	struct thread_state *t = &seen_state[v.sival_int];
-	struct sched_param param = { 0 };
+	bool *done = &spoiled[v.sival_int];
 	sigset_t usr2;
 	cpu_set_t one;
 
 	get_thread_state(t);
-	if (spoil_kind == SPOIL_CHEAP) {
-		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-		pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, NULL);
+	switch (spoil_plan[v.sival_int]) {
+	case SPOIL_NOTHING:
+		break;
+	case SPOIL_CHEAP:
+		*done = pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL) == 0 &&
+			pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, NULL) == 0;
 		sigemptyset(&usr2);
 		sigaddset(&usr2, SIGUSR2);
-		pthread_sigmask(SIG_BLOCK, &usr2, NULL);
-	} else {
-		pthread_setname_np(pthread_self(), "spoiled");
-		setpriority(PRIO_PROCESS, (id_t)gettid(), t->nice + 1);
-		sched_setscheduler(0, SCHED_BATCH, &param);
+		*done = pthread_sigmask(SIG_BLOCK, &usr2, NULL) == 0 && *done;
+		break;
+	case SPOIL_NAME:
+		*done = pthread_setname_np(pthread_self(), "spoiled") == 0;
+		break;
+	case SPOIL_NICE:
+		*done = setpriority(PRIO_PROCESS, (id_t)gettid(), t->nice + 1) == 0;
+		break;
+	case SPOIL_BATCH:
+		*done = set_policy(SCHED_BATCH);
+		break;
+	case SPOIL_IDLE:
+		*done = set_policy(SCHED_IDLE);
+		break;
+	case SPOIL_AFFINITY:
 		CPU_ZERO(&one);
 		CPU_SET(sched_getcpu(), &one);
-		sched_setaffinity(0, sizeof one, &one);
+		*done = CPU_COUNT(&t->cpus) > 1 && sched_setaffinity(0, sizeof one, &one) == 0;
+		break;
 	}
 	tally_add(&finished);
 }
 
-/* all: also name, scheduling and affinity (RTAIO_SIGEV_THREAD=spawn) */
+/* all: also name, scheduling, nice value and affinity */
 static void assert_fresh_states(int n, bool all)
 {
 	struct thread_state fresh;
@@ -1086,14 +1117,18 @@ static void wait_idle_or_gone(pid_t tid)
 		ck_assert_msg(now_sec() < end, "thread %d neither sleeps nor ends", (int)tid);
 }
 
-/* One notification at a time; how many ran on the thread of the one before. */
+/*
+ * One notification at a time, each changing its thread as spoil_plan says;
+ * how many ran on the thread of the one before.
+ */
 static int run_one_by_one(int n)
 {
 	int fd = pattern_file(4096), i, reused = 0;
-	struct aiocb cb[8];
-	char buf[8][16];
+	struct aiocb cb[ONE_BY_ONE_MAX];
+	char buf[ONE_BY_ONE_MAX][16];
 
-	ck_assert_int_le(n, 8);
+	ck_assert_int_le(n, ONE_BY_ONE_MAX);
+	memset(spoiled, 0, sizeof spoiled);
 	for (i = 0; i < n; i++) {
 		read_notify(&cb[i], fd, buf[i], spoil_state, (union sigval){ .sival_int = i });
 		ck_assert(tally_reaches(&finished, (unsigned long)i + 1, WAIT_MS));
@@ -1107,10 +1142,11 @@ static int run_one_by_one(int n)
 /* Cancellation and signal mask: restored, and a pooled thread goes on. */
 START_TEST(sigev_thread_state_restored_after_function)
 {
-	int reused;
+	int reused, i;
 
 	notification_threads(_i);
-	spoil_kind = SPOIL_CHEAP;
+	for (i = 0; i < 8; i++)
+		spoil_plan[i] = SPOIL_CHEAP;
 	reused = run_one_by_one(8);
 	assert_fresh_states(8, false);
 	if (_i == POOLED)
@@ -1118,13 +1154,36 @@ START_TEST(sigev_thread_state_restored_after_function)
 }
 END_TEST
 
-/* A new thread each: name, scheduling policy, nice value, CPU affinity too. */
-START_TEST(sigev_thread_spawned_sched_is_fresh)
+/*
+ * Name, scheduling policy, nice value, CPU affinity: a function changes
+ * one, and the next function finds a new thread's (a pooled thread puts
+ * its name back, and leaves the pool after any other change).  Functions
+ * that change nothing come between: pooled threads are reused here, so
+ * the test cannot pass with no thread ever reused.
+ */
+START_TEST(sigev_thread_sched_name_affinity_fresh)
 {
-	notification_threads(SPAWNED);
-	spoil_kind = SPOIL_SCHED;
-	run_one_by_one(8);
-	assert_fresh_states(8, true);
+	static const enum spoil plan[ONE_BY_ONE_MAX] = {
+		SPOIL_NOTHING, SPOIL_NAME,    SPOIL_NICE,     SPOIL_NOTHING, SPOIL_BATCH,
+		SPOIL_NOTHING, SPOIL_IDLE,    SPOIL_NOTHING,  SPOIL_AFFINITY, SPOIL_NOTHING,
+	};
+	cpu_set_t cpus;
+	int reused, i;
+
+	notification_threads(_i);
+	memcpy(spoil_plan, plan, sizeof plan);
+	ck_assert_int_eq(sched_getaffinity(getpid(), sizeof cpus, &cpus), 0);
+	if (CPU_COUNT(&cpus) < 2) {
+		fprintf(stderr, "the process may run on one CPU only: affinity not changed\n");
+		spoil_plan[8] = SPOIL_NOTHING;
+	}
+	reused = run_one_by_one(ONE_BY_ONE_MAX);
+	for (i = 0; i < ONE_BY_ONE_MAX; i++)
+		ck_assert_msg(spoil_plan[i] == SPOIL_NOTHING || spoiled[i],
+			      "function %d could not change its thread (plan %d)", i, spoil_plan[i]);
+	assert_fresh_states(ONE_BY_ONE_MAX, true);
+	if (_i == POOLED)
+		ck_assert_msg(reused > 0, "no thread was reused: nothing was checked");
 }
 END_TEST
 
@@ -1251,9 +1310,12 @@ END_TEST
 /*
  * No thread to be had at all (no address space left for a stack): the
  * notification waits, neither lost nor run on the thread that completed
- * the request, until the next notification finds a thread.  Not under
- * sanitizers, whose shadow memory needs the address space.
+ * the request, until a thread can be had.  In a child, whose address space
+ * the test can take away.  Not under sanitizers, whose shadow memory needs
+ * the address space.
  */
+#define RETRY_WAIT_MS 2000L	/* rtaio tries again at least every 100 ms */
+
 static char note_thread_name[2][16];
 
 static void note_thread(union sigval v)
@@ -1262,37 +1324,56 @@ static void note_thread(union sigval v)
 	tally_add(&finished);
 }
 
-/* The child's checks: 0, or which one failed. */
-static int no_thread_child(int fd)
+/*
+ * In the child: submit a read of fd whose function (note_thread, 0) finds
+ * no thread to run on, *was being the address space limit to restore.  0,
+ * or which step failed.
+ */
+static int notify_with_no_thread(int fd, struct aiocb *cb, char *buf, struct rlimit *was)
 {
-	struct rlimit unlimited, tight = { 0, 0 };
-	struct aiocb cb[2];
-	char buf[2][16];
-	FILE *f;
+	struct rlimit tight;
 	unsigned long vm_pages = 0;
+	FILE *f;
 
-	/* the engine's threads first, while they can be had */
-	prep_aiocb(&cb[0], fd, buf[0], 16, 0);
-	if (aio_read(&cb[0]))
+	/*
+	 * The engine's threads first, while they can be had (a worker, or the
+	 * ring and its thread): a flush, which a read served at once from the
+	 * page cache would not start.
+	 */
+	prep_aiocb(cb, fd, buf, 16, 0);
+	if (aio_fsync(O_SYNC, cb))
 		return 1;
-	while (aio_error(&cb[0]) == EINPROGRESS)
+	while (aio_error(cb) == EINPROGRESS)
 		sched_yield();
 	f = fopen("/proc/self/statm", "r");
 	if (!f || fscanf(f, "%lu", &vm_pages) != 1)
 		return 2;
 	fclose(f);
-	if (getrlimit(RLIMIT_AS, &unlimited))
+	if (getrlimit(RLIMIT_AS, was))
 		return 3;
 	/* room for the heap to grow a little, none for a thread's stack */
 	tight.rlim_cur = vm_pages * (unsigned long)sysconf(_SC_PAGESIZE) + (2 << 20);
-	tight.rlim_max = unlimited.rlim_max;
+	tight.rlim_max = was->rlim_max;
 	if (setrlimit(RLIMIT_AS, &tight))
 		return 4;
-	read_notify(&cb[0], fd, buf[0], note_thread, (union sigval){ .sival_int = 0 });
-	while (aio_error(&cb[0]) == EINPROGRESS)
+	read_notify(cb, fd, buf, note_thread, (union sigval){ .sival_int = 0 });
+	while (aio_error(cb) == EINPROGRESS)
 		sched_yield();
 	if (tally_reaches(&finished, 1, 200))
 		return 5;	/* it ran, on a thread that was there already */
+	return 0;
+}
+
+/* The child's checks when the next notification comes: 0, or which one failed. */
+static int no_thread_child(int fd)
+{
+	struct rlimit unlimited;
+	struct aiocb cb[2];
+	char buf[2][16];
+	int failed = notify_with_no_thread(fd, &cb[0], buf[0], &unlimited);
+
+	if (failed)
+		return failed;
 	if (setrlimit(RLIMIT_AS, &unlimited))
 		return 6;
 	read_notify(&cb[1], fd, buf[1], note_thread, (union sigval){ .sival_int = 1 });
@@ -1303,19 +1384,52 @@ static int no_thread_child(int fd)
 	return 0;
 }
 
-START_TEST(sigev_thread_waits_for_a_thread)
+/* The child's checks with nothing else happening: 0, or which one failed. */
+static int no_thread_retry_child(int fd)
+{
+	struct rlimit unlimited;
+	struct aiocb cb;
+	char buf[16];
+	int failed = notify_with_no_thread(fd, &cb, buf, &unlimited);
+
+	if (failed)
+		return failed;
+	if (setrlimit(RLIMIT_AS, &unlimited))
+		return 6;
+	/* no request, no notification, no function ending: rtaio must try by itself */
+	if (!tally_reaches(&finished, 1, RETRY_WAIT_MS))
+		return 7;
+	if (strcmp(note_thread_name[0], "rtaio-notify"))
+		return 8;
+	return 0;
+}
+
+static void check_no_thread_child(int (*child)(int fd))
 {
 	int fd = pattern_file(4096), status;
 	pid_t pid = fork();
 
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0)
-		_exit(no_thread_child(fd));
+		_exit(child(fd));
 	status = reap_child(pid, WAIT_MS);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		      "child status %#x (5: ran on an engine thread or the submitter's, 7: lost, "
 		      "8: not on a notification thread)", status);
 	close(fd);
+}
+
+/* ... until the next notification, which finds a thread for both. */
+START_TEST(sigev_thread_waits_for_a_thread)
+{
+	check_no_thread_child(no_thread_child);
+}
+END_TEST
+
+/* ... and with no other activity, runs soon after a thread can be had again. */
+START_TEST(sigev_thread_retries_by_itself)
+{
+	check_no_thread_child(no_thread_retry_child);
 }
 END_TEST
 #endif
@@ -1545,12 +1659,13 @@ static Suite *make_suite(void)
 	tcase_add_loop_test(tc, sigev_thread_function_ends_its_thread, POOLED, SPAWNED + 1);
 	tcase_add_loop_test(tc, sigev_thread_runs_detached, POOLED, SPAWNED + 1);
 	tcase_add_loop_test(tc, sigev_thread_state_restored_after_function, POOLED, SPAWNED + 1);
+	tcase_add_loop_test(tc, sigev_thread_sched_name_affinity_fresh, POOLED, SPAWNED + 1);
 	tcase_add_loop_test(tc, sigev_thread_idle_thread_takes_no_signal, POOLED, SPAWNED + 1);
 	tcase_add_test(tc, sigev_thread_late_cancel_spares_next_function);
-	tcase_add_test(tc, sigev_thread_spawned_sched_is_fresh);
 	tcase_add_test(tc, sigev_thread_unusable_attributes);
 #if !defined(ASAN_BUILD) && !defined(TSAN_BUILD)
 	tcase_add_test(tc, sigev_thread_waits_for_a_thread);
+	tcase_add_test(tc, sigev_thread_retries_by_itself);
 #endif
 	suite_add_tcase(s, tc);
 

@@ -68,13 +68,15 @@ void aio__init(void)
 
 /*
  * Unloading the library, or exiting: the statistics report first, which
- * waits for nothing, then the engine's workers, since their completions
+ * waits for nothing, then the notifications' retry (it sleeps on an engine
+ * worker), the engine's workers, since their completions
  * queue notifications, then the notification threads, then the memory (a
  * program that unloads rtaio has no request pending).
  */
 __attribute__((destructor)) static void unload(void)
 {
 	aio__stats_at_exit();
+	aio__notify_stop_retry();
 	asys__unload();
 	aio__notify_unload();
 	if (asys__exiting())

@@ -236,6 +236,8 @@ ASYS__HIDDEN void aio__notify_thread(struct aio__notification *n);
 ASYS__HIDDEN void aio__notify_fork_prepare(void);
 ASYS__HIDDEN void aio__notify_fork_parent(void);
 ASYS__HIDDEN void aio__notify_fork_child(void);
+/* Unloading: aio__notify_stop_retry before the engine, aio__notify_unload after. */
+ASYS__HIDDEN void aio__notify_stop_retry(void);
 ASYS__HIDDEN void aio__notify_unload(void);
 
 /* suspend.c */

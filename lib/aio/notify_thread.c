@@ -22,12 +22,20 @@
  * - With sigev_notify_attributes, a thread is created with them for that
  *   notification alone, as POSIX asks; with RTAIO_SIGEV_THREAD=spawn, a
  *   detached thread for every notification, as glibc does.
- * - No thread to be had at all: the notification waits in the queue, for
- *   a thread that finishes its function or for the next notification to
- *   try again; it never runs on the thread that completed the request.
+ * - What a function changes of its thread's name, scheduling policy and
+ *   priority, nice value and CPU affinity does not reach the next function:
+ *   after each function the thread compares them with what it had when it
+ *   started (still_fresh()), puts its name back, and leaves the pool if
+ *   anything else differs.
+ * - No thread to be had at all: the notification waits in the queue; it
+ *   never runs on the thread that completed the request.  A delayed call
+ *   in the engine tries again by itself, sooner if a thread finishes its
+ *   function or another notification comes (struct retry).
  */
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -43,6 +51,30 @@
 #define GRACE_NSEC 100000000L	/* unloading: for functions about to return, and exits */
 
 #define NAME "rtaio-notify"	/* what pooled threads show, in functions too */
+#define RETRY_FIRST_MSEC 1	/* no thread to be had: first try again after that */
+#define RETRY_MAX_MSEC 100	/* and doubling up to that */
+
+/*
+ * The kernel's struct sched_attr (SCHED_ATTR_SIZE_VER1), for
+ * sched_getattr(2): <linux/sched/types.h> clashes with the struct that
+ * glibc 2.41's <sched.h> declares.  One call gives the policy, the
+ * priority and the nice value.
+ */
+struct sched_state {
+	uint32_t size;
+	uint32_t policy;
+	uint64_t flags;
+	int32_t nice;
+	uint32_t priority;
+	uint64_t runtime, deadline, period;
+	uint32_t util_min, util_max;
+};
+
+/* What a function may change of its thread and a new thread would not have. */
+struct thread_state {
+	struct sched_state sched;
+	cpu_set_t cpus;
+};
 
 /* A pooled thread's record, on its own stack. */
 struct helper {
@@ -50,6 +82,8 @@ struct helper {
 	bool called;		/* the function has started (else: its thread was cancelled before) */
 	unsigned forks;		/* pool.forks when its function started */
 	pid_t tid;
+	bool fresh_known;	/* fresh could be read */
+	struct thread_state fresh;	/* as the thread started */
 };
 
 /*
@@ -76,6 +110,31 @@ static struct {
 } pool = { .lock = PTHREAD_MUTEX_INITIALIZER,
 	   .wake = PTHREAD_COND_INITIALIZER,
 	   .gone = PTHREAD_COND_INITIALIZER };
+
+/*
+ * Queued notifications that found no thread to be had try again by
+ * themselves: a clock_nanosleep(2) call submitted to the engine, whose
+ * done hook (retry_due) tries to start the threads missing, and if that
+ * fails again submits the call again with twice the delay, up to
+ * RETRY_MAX_MSEC.  Why a call in the engine: the thread that found no
+ * thread (a worker, the ring thread, the program's own in aio_read or
+ * aio_cancel) must never wait, and a timer would need a signal, which is
+ * the program's, or a thread of its own, which cannot be had.  The sleep
+ * takes one of the engine's workers for calls that may block (their count
+ * is apart from the file I/O workers', which it never holds up), and only
+ * while a notification waits for a thread; a worker is a small thread
+ * (its stack is a fraction of a notification thread's) and often one is
+ * there already, idle.  If not even the call can be submitted, the
+ * notification waits for a function to end or the next notification.
+ * Guarded by pool.lock; the call is the engine's while armed.
+ */
+static struct {
+	struct asys_call call;
+	struct timespec delay;
+	unsigned msec;		/* the next delay */
+	bool armed;		/* the call is submitted, or about to be */
+	bool stopped;		/* the library is being unloaded */
+} retry = { .msec = RETRY_FIRST_MSEC };
 
 static void cpu_relax(void)
 {
@@ -144,11 +203,6 @@ static void function_ended_thread(void *arg)
  * during a function but finds no cancellation point acts when it returns:
  * either way it ends the thread, and never reaches another function.
  * false if it forked (forked()).
- *
- * Its name, scheduling, nice value and CPU affinity are not checked: each
- * check is a system call after every function, which would halve the
- * rate of notifications; what a function changes there stays for the next
- * one, as thread-specific data does (RTAIO_SIGEV_THREAD=spawn: never).
  */
 static bool call_function(struct helper *self, struct aio__notification *n)
 {
@@ -192,6 +246,37 @@ static struct aio__notification *dequeue(void)
 	return n;
 }
 
+/* This thread's; false if it cannot be read. */
+static bool read_thread_state(struct thread_state *s)
+{
+	memset(s, 0, sizeof *s);
+	return syscall(SYS_sched_getattr, 0, &s->sched, sizeof s->sched, 0) == 0 &&
+	       sched_getaffinity(0, sizeof s->cpus, &s->cpus) == 0;
+}
+
+/*
+ * After a function: may the next one run on this thread, which is then as
+ * it started?  A changed name is put back: one system call, and exact.  A
+ * changed scheduling policy or priority, nice value or CPU affinity
+ * retires the thread instead (the next notification gets a new one):
+ * putting back a lower nice value, or SCHED_OTHER after SCHED_IDLE, takes
+ * a privilege that the program may lack, and a new thread is as exact as
+ * can be; programs that change these in every function are rare.  Three
+ * system calls per function, next to the thousands of nanoseconds that a
+ * wake-up costs.
+ */
+static bool still_fresh(const struct helper *self)
+{
+	char name[16] = "";
+	struct thread_state now;
+
+	if (prctl(PR_GET_NAME, name) != 0 ||
+	    (strcmp(name, NAME) && prctl(PR_SET_NAME, NAME) != 0))
+		return false;
+	return self->fresh_known && read_thread_state(&now) &&
+	       !memcmp(&now, &self->fresh, sizeof now);
+}
+
 static void *pool_thread(void *arg)
 {
 	struct helper self = { .tid = gettid() };
@@ -201,10 +286,13 @@ static void *pool_thread(void *arg)
 	/* cancellable only inside a program's function */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	prctl(PR_SET_NAME, NAME);
+	/* unreadable (more CPUs than a cpu_set_t holds): one function per thread */
+	self.fresh_known = read_thread_state(&self.fresh);
 	pthread_mutex_lock(&pool.lock);
 	for (;;) {
 		struct aio__notification *n = pool.stopping ? NULL : dequeue();
 		struct timespec deadline;
+		bool fresh;
 		int rc;
 
 		if (n) {
@@ -212,8 +300,15 @@ static void *pool_thread(void *arg)
 			pthread_mutex_unlock(&pool.lock);
 			if (!call_function(&self, n))
 				return NULL;
+			fresh = still_fresh(&self);
 			pthread_mutex_lock(&pool.lock);
+			/*
+			 * Retiring takes nothing from the queued notifications:
+			 * they were not counting on a thread in a function.
+			 */
 			pool.running--;
+			if (!fresh)
+				break;
 			worked = true;
 			continue;
 		}
@@ -310,9 +405,79 @@ static void *spawned_thread(void *arg)
 	return NULL;
 }
 
-void aio__notify_thread(struct aio__notification *n)
+/*
+ * With the lock held: one thread looking for work per queued notification,
+ * idle ones woken first.  Returns how many to signal after the unlock (the
+ * woken thread then does not wait for the lock); *missing tells that a
+ * thread could not be had, the retry then armed (true in *submit: the
+ * caller submits it after the unlock).
+ */
+static void retry_due(struct asys_call *call);
+
+static unsigned staff_queue(bool *missing, bool *submit)
 {
 	unsigned signals = 0;
+
+	*missing = *submit = false;
+	while (pool.queued > pool.threads - pool.idle - pool.running) {
+		if (pool.idle) {
+			pool.idle--;
+			pool.wakeups++;
+			signals++;
+		} else if (!start_thread()) {
+			*missing = true;
+			break;
+		}
+	}
+	if (*missing && !retry.armed && !retry.stopped) {
+		retry.armed = *submit = true;
+		retry.delay.tv_sec = retry.msec / 1000;
+		retry.delay.tv_nsec = (long)(retry.msec % 1000) * 1000000L;
+		asys_prep(&retry.call, SYS_clock_nanosleep, CLOCK_MONOTONIC, 0,
+			  (long)&retry.delay, 0, 0, 0);
+		retry.call.done = retry_due;
+	}
+	return signals;
+}
+
+/* Without the lock: the call that staff_queue() armed, or signals to send. */
+static void staffed(unsigned signals, bool submit)
+{
+	struct asys_call *call = &retry.call;
+
+	while (signals--)
+		pthread_cond_signal(&pool.wake);
+	if (submit && asys_submit(&call, 1) < 0) {
+		/* not even a worker to sleep on: the next notification tries */
+		pthread_mutex_lock(&pool.lock);
+		retry.armed = false;
+		pthread_mutex_unlock(&pool.lock);
+	}
+}
+
+/* The delay is over (or the call was cancelled, unloading): try again. */
+static void retry_due(struct asys_call *call)
+{
+	unsigned signals = 0;
+	bool missing = false, submit = false;
+
+	(void)call;
+	pthread_mutex_lock(&pool.lock);
+	retry.armed = false;
+	if (!pool.stopping && !retry.stopped) {
+		retry.msec = retry.msec * 2 > RETRY_MAX_MSEC ? RETRY_MAX_MSEC : retry.msec * 2;
+		signals = staff_queue(&missing, &submit);
+		if (!missing)
+			retry.msec = RETRY_FIRST_MSEC;
+	}
+	pthread_mutex_unlock(&pool.lock);
+	staffed(signals, submit);
+}
+
+void aio__notify_thread(struct aio__notification *n)
+{
+	unsigned signals;
+	bool missing, submit;
 
 	/* failing that, a pooled thread, or the queue until a thread can be had */
 	if ((n->sev.sigev_notify_attributes || aio__spawn_notifications) &&
@@ -333,24 +498,9 @@ void aio__notify_thread(struct aio__notification *n)
 		__atomic_store_n(&pool.head, n, __ATOMIC_RELAXED);
 	pool.tail = n;
 	pool.queued++;
-	/*
-	 * One thread looking for work per queued notification.  None to be
-	 * had: the queue keeps it, for a thread that finishes its function or
-	 * for the next notification to try again.
-	 */
-	while (pool.queued > pool.threads - pool.idle - pool.running) {
-		if (pool.idle) {
-			pool.idle--;
-			pool.wakeups++;
-			signals++;
-		} else if (!start_thread()) {
-			break;
-		}
-	}
+	signals = staff_queue(&missing, &submit);
 	pthread_mutex_unlock(&pool.lock);
-	/* after the unlock: the woken thread does not wait for the lock */
-	while (signals--)
-		pthread_cond_signal(&pool.wake);
+	staffed(signals, submit);
 }
 
 /*
@@ -406,6 +556,28 @@ static void wait_tids_gone(void)
 }
 
 /*
+ * Unloading the library, before the engine's workers are dismissed: the
+ * retry sleeps on one of them, in this library's code until its hook has
+ * run.  Cancelled if it has not started, else waited for: RETRY_MAX_MSEC
+ * at most.  At exit(), nothing is waited for.
+ */
+void aio__notify_stop_retry(void)
+{
+	bool armed;
+
+	if (asys__exiting())
+		return;
+	pthread_mutex_lock(&pool.lock);
+	retry.stopped = true;
+	armed = retry.armed;
+	pthread_mutex_unlock(&pool.lock);
+	if (armed) {
+		asys_cancel(&retry.call);
+		asys_wait(&retry.call, NULL);
+	}
+}
+
+/*
  * Unloading the library: dismiss the idle threads and wait until they
  * are gone, but not for those inside a program's function.  From then on
  * a late notification runs on the thread that completes its request.  At
@@ -441,6 +613,9 @@ void aio__notify_fork_child(void)
 	pool.head = pool.tail = NULL;
 	pool.queued = pool.threads = pool.idle = pool.wakeups = pool.running = 0;
 	pool.nleft = 0;
+	/* the parent's retry call is not the child's engine's */
+	retry.armed = false;
+	retry.msec = RETRY_FIRST_MSEC;
 	pool.forks++;	/* on the thread that forked, perhaps in a program's function */
 	pthread_mutex_unlock(&pool.lock);	/* held since aio__notify_fork_prepare() */
 }
