@@ -416,6 +416,42 @@ START_TEST(poll_and_sleep_calls_run)
 }
 END_TEST
 
+/*
+ * clock_nanosleep as the system call answers, wherever it runs (io_uring
+ * runs a monotonic one as a timeout): relative and absolute sleeps really
+ * sleep and return 0, an absolute time already past returns 0 at once, an
+ * invalid time is EINVAL (io_uring would take a tv_nsec of a second), and
+ * another clock sleeps too.
+ */
+START_TEST(clock_nanosleep_as_the_system_call)
+{
+	struct timespec t = ms_ts(20), bad = { 0, 1000000000L }, now, until;
+	double t0 = now_sec();
+
+	ck_assert_int_eq(run(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, (long)&t, 0, 0, 0), 0);
+	ck_assert_msg(now_sec() - t0 >= 0.019, "slept %.3f s of 0.020", now_sec() - t0);
+	ck_assert_int_eq(clock_gettime(CLOCK_MONOTONIC, &now), 0);
+	until = now;
+	until.tv_nsec += 20000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	t0 = now_sec();
+	ck_assert_int_eq(run(SYS_clock_nanosleep, CLOCK_MONOTONIC, TIMER_ABSTIME, (long)&until, 0,
+			     0, 0), 0);
+	ck_assert_msg(now_sec() - t0 >= 0.015, "an absolute sleep ended after %.3f s",
+		      now_sec() - t0);
+	ck_assert_int_eq(run(SYS_clock_nanosleep, CLOCK_MONOTONIC, TIMER_ABSTIME, (long)&now, 0,
+			     0, 0), 0);
+	ck_assert_int_eq(run(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, (long)&bad, 0, 0, 0),
+			 -EINVAL);
+	t0 = now_sec();
+	ck_assert_int_eq(run(SYS_clock_nanosleep, CLOCK_REALTIME, 0, (long)&t, 0, 0, 0), 0);
+	ck_assert(now_sec() - t0 >= 0.019);
+}
+END_TEST
+
 static Suite *submit_suite(void)
 {
 	Suite *s = suite_create("asys_submit");
@@ -437,6 +473,7 @@ static Suite *submit_suite(void)
 	tcase_add_test(r, copy_and_splice_calls_run);
 	tcase_add_test(r, socket_calls_run);
 	tcase_add_test(r, poll_and_sleep_calls_run);
+	tcase_add_test(r, clock_nanosleep_as_the_system_call);
 	suite_add_tcase(s, r);
 	return s;
 }
