@@ -68,8 +68,8 @@ void aio__init(void)
 
 /*
  * Unloading the library, or exiting: the statistics report first, which
- * waits for nothing, then the notifications' retry (it sleeps on an engine
- * worker), the engine's workers, since their completions
+ * waits for nothing, then the notifications' retry (it may sleep on an
+ * engine worker), the engine's workers, since their completions
  * queue notifications, then the notification threads, then the memory (a
  * program that unloads rtaio has no request pending).
  */

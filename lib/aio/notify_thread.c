@@ -119,13 +119,15 @@ static struct {
  * RETRY_MAX_MSEC.  Why a call in the engine: the thread that found no
  * thread (a worker, the ring thread, the program's own in aio_read or
  * aio_cancel) must never wait, and a timer would need a signal, which is
- * the program's, or a thread of its own, which cannot be had.  The sleep
- * takes one of the engine's workers for calls that may block (their count
- * is apart from the file I/O workers', which it never holds up), and only
- * while a notification waits for a thread; a worker is a small thread
- * (its stack is a fraction of a notification thread's) and often one is
- * there already, idle.  If not even the call can be submitted, the
- * notification waits for a function to end or the next notification.
+ * the program's, or a thread of its own, which cannot be had.  With
+ * io_uring the sleep is a timeout in the ring, which takes no thread; on
+ * the thread backend it takes one of the workers for calls that may block
+ * (their count is apart from the file I/O workers', which it never holds
+ * up), and only while a notification waits for a thread; a worker is a
+ * small thread (its stack is a fraction of a notification thread's) and
+ * often one is there already, idle.  If not even the call can be
+ * submitted (no ring set up yet, no worker to be had), the notification
+ * waits for a function to end or the next notification.
  * Guarded by pool.lock; the call is the engine's while armed.
  */
 static struct {
@@ -406,6 +408,8 @@ static void *spawned_thread(void *arg)
 	return NULL;
 }
 
+static void retry_due(struct asys_call *call);
+
 /*
  * With the lock held: one thread looking for work per queued notification,
  * idle ones woken first.  Returns how many to signal after the unlock (the
@@ -413,8 +417,6 @@ static void *spawned_thread(void *arg)
  * thread could not be had, the retry then armed (true in *submit: the
  * caller submits it after the unlock).
  */
-static void retry_due(struct asys_call *call);
-
 static unsigned staff_queue(bool *missing, bool *submit)
 {
 	unsigned signals = 0;
@@ -558,8 +560,8 @@ static void wait_tids_gone(void)
 
 /*
  * Unloading the library, before the engine's workers are dismissed: the
- * retry sleeps on one of them, in this library's code until its hook has
- * run.  Cancelled if it has not started, else waited for: RETRY_MAX_MSEC
+ * retry may sleep on one of them, and runs this library's code until its
+ * hook has returned.  Cancelled if it has not started, else waited for: RETRY_MAX_MSEC
  * at most.  At exit(), nothing is waited for.
  */
 void aio__notify_stop_retry(void)
