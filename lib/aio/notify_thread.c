@@ -264,9 +264,12 @@ static bool read_thread_state(struct thread_state *s)
  * putting back a lower nice value, or SCHED_OTHER after SCHED_IDLE, takes
  * a privilege that the program may lack, and a new thread is as exact as
  * can be; programs that change these in every function are rare.  Three
- * system calls per function: a stream of trivial functions runs at about
- * two thirds of the rate without them (aio-bench sigev-thread, 2-CPU VM),
- * and no way to tell that nothing changed is cheaper and exact.
+ * system calls per function, and no cheaper way to tell exactly that
+ * nothing changed.  Where a system call is as dear as on the 2-CPU VM of
+ * bench/compare.sh (1.5 us), a stream of trivial functions that one
+ * pooled thread kept up with now outruns it, and the submitter then
+ * sleeps and wakes for each: aio-bench sigev-thread ran at a quarter to a
+ * half of its rate without the check.
  */
 static bool still_fresh(const struct helper *self)
 {
