@@ -420,8 +420,9 @@ END_TEST
  * clock_nanosleep as the system call answers, wherever it runs (io_uring
  * runs a monotonic one as a timeout): relative and absolute sleeps really
  * sleep and return 0, an absolute time already past returns 0 at once, an
- * invalid time is EINVAL (io_uring would take a tv_nsec of a second), and
- * another clock sleeps too.
+ * invalid time is EINVAL (io_uring would take a tv_nsec of a second), a
+ * bad pointer EFAULT (not a crash of the submitter), and another clock
+ * sleeps too.
  */
 START_TEST(clock_nanosleep_as_the_system_call)
 {
@@ -446,6 +447,7 @@ START_TEST(clock_nanosleep_as_the_system_call)
 			     0, 0), 0);
 	ck_assert_int_eq(run(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, (long)&bad, 0, 0, 0),
 			 -EINVAL);
+	ck_assert_int_eq(run(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, 8, 0, 0, 0), -EFAULT);
 	t0 = now_sec();
 	ck_assert_int_eq(run(SYS_clock_nanosleep, CLOCK_REALTIME, 0, (long)&t, 0, 0, 0), 0);
 	ck_assert(now_sec() - t0 >= 0.019);

@@ -93,6 +93,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -165,14 +166,22 @@ static bool fits_u32(long v)
  * waits, where a worker would sleep.  So a layer above can have something
  * happen later when no thread can be had at all (the POSIX layer's
  * notifications do).  With a pointer for the time left, or an invalid time
- * (io_uring reads a tv_nsec past a second as valid), the system call runs.
+ * (io_uring reads a tv_nsec past a second as valid), the system call runs;
+ * so it does when the time cannot be read here (a bad pointer, or a
+ * seccomp filter that refuses process_vm_readv): two system calls, for a
+ * call that sleeps anyway.
  */
 static bool sleeps_in_ring(const long a[ASYS_MAX_ARGS])
 {
-	const struct timespec *t = (const struct timespec *)a[2];
+	struct timespec t;
+	struct iovec mine = { &t, sizeof t }, given = { (void *)a[2], sizeof t };
 
-	return a[0] == CLOCK_MONOTONIC && !(a[1] & ~(long)TIMER_ABSTIME) && !a[3] && t &&
-	       t->tv_sec >= 0 && t->tv_nsec >= 0 && t->tv_nsec < 1000000000L;
+	if (a[0] != CLOCK_MONOTONIC || (a[1] & ~(long)TIMER_ABSTIME) || a[3])
+		return false;
+	/* a bad pointer must not crash the submitter: the system call says EFAULT */
+	if (process_vm_readv(getpid(), &mine, 1, &given, 1, 0) != (ssize_t)sizeof t)
+		return false;
+	return t.tv_sec >= 0 && t.tv_nsec >= 0 && t.tv_nsec < 1000000000L;
 }
 
 /*
