@@ -1120,6 +1120,32 @@ START_TEST(uring_cancel_running_pipe_read)
 }
 END_TEST
 
+/*
+ * A monotonic clock_nanosleep runs in the ring as a timeout, and is
+ * interrupted like a pipe read: cancelled at once, well before its 10 s.
+ */
+START_TEST(uring_cancel_running_sleep)
+{
+	struct timespec t = { 10, 0 };
+	struct asys_call c;
+	struct rec r;
+	double t0;
+
+	if (!require_uring())
+		return;
+	asys_prep(&c, SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, (long)&t, 0, 0, 0);
+	with_hook(&c, &r);
+	t0 = now_sec();
+	submit1(&c);
+	ck_assert(wait_state(&c, ASYS_RUNNING, 10000));
+	ck_assert_int_eq(asys_cancel(&c), 0);
+	ck_assert_uint_eq(asys_state(&c), ASYS_CANCELED);
+	ck_assert_int_eq(c.result, -ECANCELED);
+	ck_assert_int_eq(hooks_of(&r), 1);
+	ck_assert_msg(now_sec() - t0 < 5, "cancelled after %.1f s", now_sec() - t0);
+}
+END_TEST
+
 /* Interrupting a chain's head cancels the calls that depend on it. */
 START_TEST(uring_cancel_running_chain_head)
 {
@@ -1334,6 +1360,7 @@ static Suite *cancel_suite(void)
 	tcase_set_timeout(race, 300);
 	suite_add_tcase(s, race);
 	tcase_add_test(ring, uring_cancel_running_pipe_read);
+	tcase_add_test(ring, uring_cancel_running_sleep);
 	tcase_add_test(ring, uring_cancel_running_chain_head);
 	tcase_add_test(ring, uring_cancel_backlog);
 	tcase_add_test(ring, uring_race_cancel_against_data);
