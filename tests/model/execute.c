@@ -12,14 +12,20 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-enum { SLOTS = 1 << 20, DEADLINE_S = 10, NOTIFY_DEADLINE_S = 5 };
+/* A waiting SIGEV_THREAD function gives up after WAIT_S, the functions
+ * must all have returned FUNCTIONS_S after the last request finished, a
+ * fork child after CHILD_S: all within the watchdog's HANG_S. */
+enum { SLOTS = 1 << 20, DEADLINE_S = 10, NOTIFY_DEADLINE_S = 5, WAIT_S = 8, FUNCTIONS_S = 10,
+       CHILD_S = 5 };
 
 /* ---------------------------------------------------------------- notifications */
 
@@ -38,9 +44,16 @@ static int notify_signal(void)
 	return SIGRTMIN + 2;
 }
 
-static int error_of(const struct request *r)
+int error_of(const struct request *r)
 {
-	return r->large ? aio_error64(&r->u.cb64) : aio_error(&r->u.cb);
+	return r->large ? aio_error64(&r->u->cb64) : aio_error(&r->u->cb);
+}
+
+/* Still in progress, as far as the program may ask: a reaped request's
+ * aiocb may carry another request by now. */
+static bool in_progress(const struct request *r)
+{
+	return !atomic_load(&r->reaped) && error_of(r) == EINPROGRESS;
 }
 
 /* Async-signal-safe: called from the signal handler and from SIGEV_THREAD
@@ -52,7 +65,10 @@ static void record(unsigned id)
 	if (!sc)
 		return;
 	for (int i = 0; i < sc->nreqs; i++)
-		if (sc->reqs[i].id == id && error_of(&sc->reqs[i]) == EINPROGRESS) {
+		/* reaped is set before the aiocb is reused: read after the status,
+		 * it tells an EINPROGRESS of the next request from this one's */
+		if (sc->reqs[i].id == id && error_of(&sc->reqs[i]) == EINPROGRESS &&
+		    !atomic_load(&sc->reqs[i].reaped)) {
 			const char *none = NULL;
 			if (atomic_compare_exchange_strong(&early, &none, "request"))
 				snprintf(early_text, sizeof early_text,
@@ -85,9 +101,262 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 	record((unsigned)si->si_value.sival_int);
 }
 
+/* ---------------------------------------------------------------- SIGEV_THREAD functions, fork children */
+
+static char failure_text[400];
+static _Atomic bool failure_claimed, failure_ready;
+
+static void function_failed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void function_failed(const char *fmt, ...)
+{
+	bool no = false;
+	va_list ap;
+	if (!atomic_compare_exchange_strong(&failure_claimed, &no, true))
+		return; /* the first one only */
+	va_start(ap, fmt);
+	vsnprintf(failure_text, sizeof failure_text, fmt, ap);
+	va_end(ap);
+	atomic_store(&failure_ready, true);
+}
+
+const char *function_failure(void)
+{
+	return atomic_load(&failure_ready) ? failure_text : NULL;
+}
+
+enum child_status { CHILD_OK, CHILD_SETUP, CHILD_SUBMIT, CHILD_HUNG, CHILD_WRONG, CHILD_INHERITED };
+
+/* Wait (against a deadline) for a child's request. */
+static bool child_wait(struct aiocb *cb, long long deadline)
+{
+	const struct aiocb *one[1] = { cb };
+	while (aio_error(cb) == EINPROGRESS) {
+		if (now_ns() > deadline)
+			return false;
+		aio_suspend(one, 1, &(struct timespec){ 0, 10000000 });
+	}
+	return true;
+}
+
+/* In a fork child: an aio_read of /dev/zero and an aio_write to a pipe of
+ * its own must work, whatever the parent had in flight; under rtaio's rules
+ * (man/rtaio.7, fork), none of the parent's requests is in progress in the
+ * child.  The status for _exit. */
+static int child_aio(const struct scenario *sc)
+{
+	static unsigned char buf[4096], back[512];
+	long long deadline = now_ns() + (CHILD_S - 1) * 1000000000LL;
+	struct aiocb cb;
+	int p[2];
+	for (int i = 0; i < sc->nreqs && opt.rtaio_rules; i++)
+		if (atomic_load(&sc->reqs[i].published) && sc->reqs[i].submitted &&
+		    in_progress(&sc->reqs[i]))
+			return CHILD_INHERITED;
+	memset(&cb, 0, sizeof cb);
+	memset(buf, 0xa5, sizeof buf);
+	cb.aio_fildes = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	if (cb.aio_fildes < 0 || pipe(p))
+		return CHILD_SETUP;
+	cb.aio_buf = buf;
+	cb.aio_nbytes = sizeof buf;
+	cb.aio_sigevent.sigev_notify = SIGEV_NONE;
+	if (aio_read(&cb))
+		return CHILD_SUBMIT;
+	if (!child_wait(&cb, deadline))
+		return CHILD_HUNG;
+	if (aio_return(&cb) != (ssize_t)sizeof buf || buf[0] || memcmp(buf, buf + 1, sizeof buf - 1))
+		return CHILD_WRONG;
+	cb.aio_fildes = p[1];
+	cb.aio_nbytes = sizeof back;
+	if (aio_write(&cb))
+		return CHILD_SUBMIT;
+	if (!child_wait(&cb, deadline))
+		return CHILD_HUNG;
+	if (aio_return(&cb) != (ssize_t)sizeof back || read(p[0], back, sizeof back) != sizeof back ||
+	    memcmp(back, buf, sizeof back))
+		return CHILD_WRONG;
+	return CHILD_OK;
+}
+
+/* Fork a child that runs child_aio; false, with what went wrong in why, if
+ * it did not exit 0 within CHILD_S. */
+static bool fork_child(const struct scenario *sc, char *why, size_t len)
+{
+	static const char *const texts[] = {
+		[CHILD_SETUP] = "could not open /dev/zero or make a pipe",
+		[CHILD_SUBMIT] = "had its own aio_read or aio_write refused",
+		[CHILD_HUNG] = "saw its own aio_read of /dev/zero or aio_write to a pipe still "
+			       "EINPROGRESS after seconds",
+		[CHILD_WRONG] = "got a wrong aio_return or wrong data from its own request",
+		[CHILD_INHERITED] = "saw one of the parent's requests EINPROGRESS (rtaio's child "
+				    "starts with none)",
+	};
+	long long deadline = now_ns() + CHILD_S * 1000000000LL;
+	int st;
+	pid_t pid = fork(), got;
+	if (pid == 0)
+		_exit(child_aio(sc));
+	if (pid < 0) {
+		snprintf(why, len, "fork failed: %s", strerror(errno));
+		return false;
+	}
+	while ((got = waitpid(pid, &st, WNOHANG)) == 0 || (got < 0 && errno == EINTR)) {
+		if (now_ns() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			snprintf(why, len, "the child had not exited %d s after the fork (stuck in "
+					   "its own aio_read of /dev/zero or aio_write to a pipe)",
+				 CHILD_S);
+			return false;
+		}
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+	if (got == pid && WIFEXITED(st) && WEXITSTATUS(st) == CHILD_OK)
+		return true;
+	if (got == pid && WIFEXITED(st) && WEXITSTATUS(st) < sizeof texts / sizeof texts[0])
+		snprintf(why, len, "the child %s", texts[WEXITSTATUS(st)]);
+	else
+		snprintf(why, len, "the child ended with wait status 0x%x", got == pid ? st : -1);
+	return false;
+}
+
+static struct request *request_of(struct scenario *sc, unsigned id)
+{
+	for (int i = 0; i < sc->nreqs; i++)
+		if (sc->reqs[i].id == id)
+			return &sc->reqs[i];
+	return NULL; /* a lio_listio list's */
+}
+
+static void submit_one(struct scenario *sc, struct request *r);
+
+/* Has the later request's notification done all it does: its function
+ * returned, its signal was handled (or it was refused and has none)? */
+static bool notification_over(const struct request *later)
+{
+	if (atomic_load(&later->published) && !later->submitted)
+		return true;
+	if (later->notify == N_THREAD)
+		return atomic_load(&later->call) == CALL_RETURNED;
+	return notified(later->id) > 0;
+}
+
+/* F_WAIT: for the notification of a later request to be over. */
+static void wait_for_notification(const struct scenario *sc, const struct request *r)
+{
+	const struct request *later = &sc->reqs[r->fn_arg];
+	long long deadline = now_ns() + WAIT_S * 1000000000LL;
+	while (!notification_over(later)) {
+		if (now_ns() > deadline) {
+			function_failed("the SIGEV_THREAD function of request #%u waited %d s for %s "
+					"of request #%u, in vain (no notification may wait for "
+					"another's function to return)",
+					r->index, WAIT_S,
+					later->notify == N_THREAD ? "the SIGEV_THREAD function"
+								  : "the notification",
+					later->index);
+			return;
+		}
+		nanosleep(&(struct timespec){ 0, 200000 }, NULL);
+	}
+}
+
+static void call_function(struct scenario *sc, struct request *r)
+{
+	char why[200];
+	switch (r->fn) {
+	case F_COUNT:
+		break;
+	case F_BLOCK:
+		nanosleep(&(struct timespec){ 0, r->fn_arg * 1000L }, NULL);
+		break;
+	case F_WAIT:
+		wait_for_notification(sc, r);
+		break;
+	case F_EXIT:
+		atomic_store(&r->call, CALL_RETURNED);
+		pthread_exit(NULL);
+	case F_SUBMIT:
+		submit_one(sc, &sc->reqs[r->fn_arg]);
+		break;
+	case F_FORK:
+		if (!fork_child(sc, why, sizeof why))
+			function_failed("the SIGEV_THREAD function of request #%u forked: %s", r->index,
+					why);
+		break;
+	}
+	atomic_store(&r->call, CALL_RETURNED);
+}
+
 static void on_thread(union sigval v)
 {
-	record((unsigned)v.sival_int);
+	unsigned id = (unsigned)v.sival_int;
+	struct scenario *sc = atomic_load(&current);
+	struct request *r = sc ? request_of(sc, id) : NULL;
+	if (r)
+		atomic_store(&r->call, CALL_RUNNING);
+	record(id);
+	if (r && r->notify == N_THREAD)
+		call_function(sc, r);
+}
+
+/* ---------------------------------------------------------------- signals while waiting */
+
+static _Atomic unsigned interruptions;
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	atomic_fetch_add(&interruptions, 1);
+}
+
+static int interrupt_signal(void)
+{
+	return SIGRTMIN + 3;
+}
+
+struct signaller {
+	struct scenario *sc;
+	pthread_t main, thread;
+	_Atomic bool stop;
+};
+
+/* Interrupts the main thread (in lio_listio with LIO_WAIT, aio_suspend)
+ * and the suspend threads, every few hundred microseconds. */
+static void *signaller(void *arg)
+{
+	struct signaller *s = arg;
+	while (!atomic_load(&s->stop)) {
+		pthread_kill(s->main, interrupt_signal());
+		for (int w = 0; w < s->sc->nwaiters; w++)
+			pthread_kill(s->sc->waiters[w].thread, interrupt_signal());
+		nanosleep(&(struct timespec){ 0, 300000 }, NULL);
+	}
+	return NULL;
+}
+
+static void start_signals(struct scenario *sc, struct signaller *s)
+{
+	struct sigaction sa = { .sa_handler = on_interrupt };
+	if (sc->signals == SIG_NONE)
+		return;
+	sa.sa_flags = sc->signals == SIG_RESTART ? SA_RESTART : 0;
+	sigemptyset(&sa.sa_mask);
+	sigaction(interrupt_signal(), &sa, NULL);
+	s->sc = sc;
+	s->main = pthread_self();
+	atomic_store(&s->stop, false);
+	if (pthread_create(&s->thread, NULL, signaller, s))
+		violation(sc, "cannot create the signalling thread");
+}
+
+static void stop_signals(const struct scenario *sc, struct signaller *s)
+{
+	if (sc->signals == SIG_NONE)
+		return;
+	atomic_store(&s->stop, true);
+	pthread_join(s->thread, NULL);
+	vlog("%u interrupting signals handled so far\n", atomic_load(&interruptions));
 }
 
 void notify_setup(void)
@@ -96,6 +365,9 @@ void notify_setup(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(notify_signal(), &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	sa.sa_handler = on_interrupt;
+	sa.sa_flags = 0;
+	sigaction(interrupt_signal(), &sa, NULL);
 }
 
 unsigned notified(unsigned id)
@@ -296,7 +568,7 @@ static bool open_target(struct scenario *sc, int ti)
 static void prepare(struct scenario *sc, struct request *r)
 {
 	const struct target *t = &sc->targets[r->target];
-	struct aiocb *cb = &r->u.cb;
+	struct aiocb *cb = &r->u->cb;
 	size_t size = r->nbytes ? r->nbytes : 1;
 	void *buf = NULL;
 	/* aligned for O_DIRECT, and for every request alike */
@@ -309,7 +581,7 @@ static void prepare(struct scenario *sc, struct request *r)
 	} else {
 		memset(r->buf, 0xa5, size);
 	}
-	memset(&r->u, 0, sizeof r->u);
+	memset(r->u, 0, sizeof *r->u);
 	cb->aio_fildes = t->fd;
 	cb->aio_offset = r->offset;
 	cb->aio_buf = r->buf;
@@ -330,11 +602,11 @@ static void submit_one(struct scenario *sc, struct request *r)
 	int rc, op = r->op == OP_FSYNC ? O_SYNC : O_DSYNC;
 	prepare(sc, r);
 	if (r->large) {
-		struct aiocb64 *cb = &r->u.cb64;
+		struct aiocb64 *cb = &r->u->cb64;
 		rc = r->op == OP_READ ? aio_read64(cb) : r->op == OP_WRITE ? aio_write64(cb)
 									   : aio_fsync64(op, cb);
 	} else {
-		struct aiocb *cb = &r->u.cb;
+		struct aiocb *cb = &r->u->cb;
 		rc = r->op == OP_READ ? aio_read(cb) : r->op == OP_WRITE ? aio_write(cb)
 									 : aio_fsync(op, cb);
 	}
@@ -358,7 +630,7 @@ static void submit_list(struct scenario *sc, struct list *l)
 			items[m] = &nop[m];
 		} else {
 			prepare(sc, &sc->reqs[l->members[m]]);
-			items[m] = &sc->reqs[l->members[m]].u;
+			items[m] = sc->reqs[l->members[m]].u;
 		}
 	}
 	/* LIO_WAIT ignores the list's sigevent: one is passed all the same,
@@ -392,10 +664,11 @@ static void submit_list(struct scenario *sc, struct list *l)
 static void cancel_one(struct scenario *sc, struct request *r)
 {
 	char d[256];
-	if (!r->submitted)
+	/* a reaped request is over: its aiocb may be another's by now */
+	if (!r->submitted || atomic_load(&r->reaped))
 		return;
 	int fd = sc->targets[r->target].fd;
-	int answer = r->large ? aio_cancel64(fd, &r->u.cb64) : aio_cancel(fd, &r->u.cb);
+	int answer = r->large ? aio_cancel64(fd, &r->u->cb64) : aio_cancel(fd, &r->u->cb);
 	int now = error_of(r);
 	describe_request(sc, r, d, sizeof d);
 	r->cancel_touched = true;
@@ -417,7 +690,7 @@ static void cancel_fd(struct scenario *sc, int ti)
 			  strerror(errno));
 	for (int i = 0; i < sc->nreqs; i++) {
 		struct request *r = &sc->reqs[i];
-		if (r->target != ti || !r->submitted)
+		if (r->target != ti || !r->submitted || atomic_load(&r->reaped))
 			continue;
 		r->cancel_touched = true;
 		if (answer == AIO_ALLDONE && error_of(r) == EINPROGRESS) {
@@ -462,14 +735,17 @@ static void *suspend_thread(void *arg)
 	struct scenario *sc = w->sc;
 	for (;;) {
 		const void *list[MAX_REQUESTS];
+		const struct request *of[MAX_REQUESTS];
 		int n = 0;
 		bool all_published = true;
 		for (int i = 0; i < w->count; i++)
 			all_published = all_published && atomic_load(&sc->reqs[w->members[i]].published);
 		for (int i = 0; i < w->count; i++) {
 			struct request *r = &sc->reqs[w->members[i]];
-			if (atomic_load(&r->published) && r->submitted && error_of(r) == EINPROGRESS)
-				list[n++] = &r->u;
+			if (atomic_load(&r->published) && r->submitted && in_progress(r)) {
+				of[n] = r;
+				list[n++] = r->u;
+			}
 		}
 		if (n == 0) {
 			if (all_published)
@@ -485,9 +761,13 @@ static void *suspend_thread(void *arg)
 		int err = errno;
 		if (rc == 0) {
 			bool any = false;
+			/* a request reaped meanwhile was done, whatever its aiocb
+			 * (reused) says now */
 			for (int i = 0; i < n; i++)
-				any = any || (w->large ? aio_error64(list[i]) : aio_error(list[i])) !=
-						     EINPROGRESS;
+				any = any ||
+				      (w->large ? aio_error64(list[i]) : aio_error(list[i])) !=
+					      EINPROGRESS ||
+				      atomic_load(&of[i]->reaped);
 			if (!any)
 				violation(sc, "aio_suspend returned 0 with all %d requests of its list "
 					      "in progress", n);
@@ -512,9 +792,10 @@ static void wait_final(struct scenario *sc, bool held)
 		int n = 0, first = -1;
 		for (int i = 0; i < sc->nreqs; i++) {
 			const struct request *r = &sc->reqs[i];
-			if (r->submitted && (held || !sc->targets[r->target].held) &&
-			    error_of(r) == EINPROGRESS) {
-				pending[n++] = &r->u.cb;
+			/* follow-ups count once their function submitted them */
+			if (atomic_load(&r->published) && r->submitted &&
+			    (held || !sc->targets[r->target].held) && in_progress(r)) {
+				pending[n++] = &r->u->cb;
 				if (first < 0)
 					first = i;
 			}
@@ -556,6 +837,42 @@ static unsigned expected_notifications(const struct scenario *sc, unsigned id)
 	return 0;
 }
 
+/* A_REAP: what a program does before it reuses an aiocb. */
+static void reap(struct scenario *sc, struct request *r)
+{
+	long long deadline = now_ns() + DEADLINE_S * 1000000000LL;
+	const struct aiocb *one[1] = { &r->u->cb };
+	while (r->submitted && error_of(r) == EINPROGRESS) {
+		if (now_ns() > deadline) {
+			char d[256];
+			describe_request(sc, r, d, sizeof d);
+			violation(sc, "%s, whose aiocb the program reuses next, still EINPROGRESS %d s "
+				      "after it waited for it, though nothing in the scenario blocks it",
+				  d, DEADLINE_S);
+		}
+		aio_suspend(one, 1, &(struct timespec){ 0, 100000000 });
+	}
+	if (r->submitted) {
+		r->status = error_of(r);
+		r->ret = r->large ? aio_return64(&r->u->cb64) : aio_return(&r->u->cb);
+	}
+	atomic_store(&r->reaped, true);
+}
+
+/* Wait (against a deadline) for the SIGEV_THREAD functions to return; the
+ * judge reports one that did not. */
+static void wait_functions(const struct scenario *sc)
+{
+	long long deadline = now_ns() + FUNCTIONS_S * 1000000000LL;
+	for (int i = 0; i < sc->nreqs; i++) {
+		const struct request *r = &sc->reqs[i];
+		if (!atomic_load(&r->published) || !r->submitted || r->notify != N_THREAD)
+			continue;
+		while (atomic_load(&r->call) != CALL_RETURNED && now_ns() < deadline)
+			nanosleep(&(struct timespec){ 0, 200000 }, NULL);
+	}
+}
+
 static void wait_notifications(struct scenario *sc)
 {
 	long long deadline = now_ns() + NOTIFY_DEADLINE_S * 1000000000LL;
@@ -569,6 +886,8 @@ static void wait_notifications(struct scenario *sc)
 
 void execute(struct scenario *sc)
 {
+	struct signaller signals;
+	char why[200];
 	sc->closed_foreign = false;
 	progress("setting the targets up", 0);
 	for (int i = 0; i < sc->ntargets; i++)
@@ -580,12 +899,15 @@ void execute(struct scenario *sc)
 	for (int w = 0; w < sc->nwaiters; w++)
 		if (pthread_create(&sc->waiters[w].thread, NULL, suspend_thread, &sc->waiters[w]))
 			violation(sc, "cannot create a suspend thread");
+	start_signals(sc, &signals);
 	for (int a = 0; a < sc->nactions; a++) {
 		const struct action *ac = &sc->actions[a];
 		static const char *const what[] = {
 			[A_SUBMIT] = "submitting a request", [A_LIST] = "lio_listio",
 			[A_CANCEL] = "aio_cancel of a request", [A_CANCEL_FD] = "aio_cancel(fd, NULL)",
 			[A_PAUSE] = "a pause", [A_CLOSE_FOREIGN] = "closing descriptors",
+			[A_REAP] = "waiting for a request whose aiocb is reused",
+			[A_FORK] = "fork with requests in flight",
 		};
 		progress(what[ac->kind], a);
 		switch (ac->kind) {
@@ -607,6 +929,13 @@ void execute(struct scenario *sc)
 		case A_CLOSE_FOREIGN:
 			close_foreign(sc);
 			break;
+		case A_REAP:
+			reap(sc, &sc->reqs[ac->arg]);
+			break;
+		case A_FORK:
+			if (!fork_child(sc, why, sizeof why))
+				violation(sc, "a fork with requests in flight (action [%d]): %s", a, why);
+			break;
 		}
 	}
 	progress("waiting for the requests that no held peer blocks", 0);
@@ -615,6 +944,7 @@ void execute(struct scenario *sc)
 		atomic_store(&sc->targets[i].released, true);
 	progress("waiting for every request to finish", 0);
 	wait_final(sc, true);
+	stop_signals(sc, &signals);
 	progress("joining the aio_suspend threads", 0);
 	for (int w = 0; w < sc->nwaiters; w++) {
 		struct timespec until;
@@ -624,12 +954,16 @@ void execute(struct scenario *sc)
 			violation(sc, "suspend thread %d still waits in aio_suspend %d s after every "
 				      "request it waits for finished", w, NOTIFY_DEADLINE_S);
 	}
+	progress("waiting for the SIGEV_THREAD functions to return", 0);
+	wait_functions(sc);
+	progress("waiting for the requests that the functions submitted", 0);
+	wait_final(sc, true);
 	for (int i = 0; i < sc->nreqs; i++) {
 		struct request *r = &sc->reqs[i];
-		if (!r->submitted)
+		if (!atomic_load(&r->published) || !r->submitted || atomic_load(&r->reaped))
 			continue;
 		r->status = error_of(r);
-		r->ret = r->large ? aio_return64(&r->u.cb64) : aio_return(&r->u.cb);
+		r->ret = r->large ? aio_return64(&r->u->cb64) : aio_return(&r->u->cb);
 	}
 	progress("waiting for the notifications", 0);
 	wait_notifications(sc);

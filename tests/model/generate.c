@@ -154,22 +154,32 @@ static void place_in_file(struct rng *r, struct scenario *sc, struct request *q,
 		*planned_size = off + n;
 }
 
-static int new_request(struct rng *r, struct scenario *sc, unsigned *next_id, bool in_list,
-		       size_t *planned)
+/* The next request of the scenario, on target ti, with nothing chosen yet. */
+static struct request *blank_request(struct scenario *sc, int ti, unsigned *next_id)
 {
 	struct request *q = &sc->reqs[sc->nreqs];
-	int ti = (int)rng_below(r, (uint64_t)sc->ntargets);
-	const struct target *t = &sc->targets[ti];
 	memset(q, 0, offsetof(struct request, published));
 	atomic_store(&q->published, false);
+	atomic_store(&q->reaped, false);
+	atomic_store(&q->call, CALL_NONE);
+	q->u = &q->own;
 	q->id = (*next_id)++;
 	q->index = (unsigned)sc->nreqs;
 	q->target = ti;
+	q->list = q->parent = q->reuses = -1;
+	q->cancel_answer = -2;
+	return q;
+}
+
+static int new_request(struct rng *r, struct scenario *sc, unsigned *next_id, bool in_list,
+		       size_t *planned)
+{
+	int ti = (int)rng_below(r, (uint64_t)sc->ntargets);
+	const struct target *t = &sc->targets[ti];
+	struct request *q = blank_request(sc, ti, next_id);
 	q->op = random_op(r, t->kind, in_list);
 	q->large = rng_chance(r, 30);
 	q->notify = random_notify(r);
-	q->list = -1;
-	q->cancel_answer = -2;
 	if (q->op >= OP_FSYNC) {
 		q->nbytes = 0;
 	} else if (is_file(t->kind)) {
@@ -180,6 +190,114 @@ static int new_request(struct rng *r, struct scenario *sc, unsigned *next_id, bo
 			sc->targets[ti].peer_bytes += q->nbytes;
 	}
 	return sc->nreqs++;
+}
+
+static void insert_action(struct scenario *sc, int at, enum action_kind kind, int arg)
+{
+	memmove(&sc->actions[at + 1], &sc->actions[at],
+		(size_t)(sc->nactions - at) * sizeof sc->actions[0]);
+	sc->actions[at] = (struct action){ kind, arg };
+	sc->nactions++;
+}
+
+/* A later request with a notification for r's function to wait for: the
+ * next one with SIGEV_THREAD (chains of functions waiting for functions),
+ * else any; -1 if there is none. */
+static int later_notified(const struct scenario *sc, int r, bool thread_only)
+{
+	for (int i = r + 1; i < sc->nplanned; i++)
+		if (sc->reqs[i].notify == N_THREAD)
+			return i;
+	for (int i = r + 1; i < sc->nplanned && !thread_only; i++)
+		if (sc->reqs[i].notify != N_NONE)
+			return i;
+	return -1;
+}
+
+/* A follow-up read for the function of request `parent` to submit: of
+ * bytes of a file that no write of the scenario touches (so that what it
+ * reads does not depend on when it runs), or of /dev/zero; -1 if the
+ * scenario has no such target. */
+static int follow_up(struct rng *r, struct scenario *sc, int parent, unsigned *next_id)
+{
+	int ti = (int)rng_below(r, (uint64_t)sc->ntargets);
+	const struct target *t = &sc->targets[ti];
+	if (sc->nreqs == POOL_REQUESTS ||
+	    !(t->kind == T_ZERO || (is_file(t->kind) && t->kind != T_FILE_APPEND)))
+		return -1;
+	struct request *q = blank_request(sc, ti, next_id);
+	q->op = OP_READ;
+	q->large = rng_chance(r, 30);
+	q->notify = rng_chance(r, 50) ? N_NONE : N_SIGNAL;
+	q->parent = parent;
+	q->nbytes = random_size(r, 256 << 10);
+	if (is_file(t->kind)) {
+		size_t off = (size_t)rng_below(r, t->initial_size + 8192);
+		if (t->kind == T_FILE_DIRECT) {
+			off -= off % ALIGN;
+			q->nbytes -= q->nbytes % ALIGN;
+		}
+		for (int i = 0; i < sc->nplanned; i++) {
+			const struct request *w = &sc->reqs[i];
+			if (w->target == ti && w->op == OP_WRITE &&
+			    (size_t)w->offset < off + q->nbytes && off < (size_t)w->offset + w->nbytes)
+				off = FILE_CAP; /* past every write: end of file */
+		}
+		q->offset = (off_t)off;
+	}
+	return sc->nreqs++;
+}
+
+/* What each SIGEV_THREAD function does.  One scenario in six makes chains:
+ * every function waits for the next SIGEV_THREAD request's. */
+static void choose_functions(struct rng *r, struct scenario *sc, unsigned *next_id)
+{
+	bool chains = rng_chance(r, 16);
+	for (int i = 0; i < sc->nplanned; i++) {
+		struct request *q = &sc->reqs[i];
+		unsigned c = (unsigned)rng_below(r, 100);
+		if (q->notify != N_THREAD)
+			continue;
+		q->fn = F_COUNT;
+		q->fn_arg = -1;
+		if (chains || (c >= 30 && c < 50)) {
+			q->fn = F_WAIT;
+			q->fn_arg = later_notified(sc, i, chains);
+		} else if (c < 30) {
+			q->fn = F_BLOCK;
+			q->fn_arg = (int)rng_below(r, 20000);
+		} else if (c < 62) {
+			q->fn = F_EXIT;
+		} else if (c < 80) {
+			q->fn = F_SUBMIT;
+			q->fn_arg = follow_up(r, sc, i, next_id);
+		} else if (c < 90) {
+			q->fn = F_FORK;
+		}
+		if (q->fn_arg < 0 && (q->fn == F_WAIT || q->fn == F_SUBMIT))
+			q->fn = F_COUNT;
+		if (q->fn == F_FORK && !opt.fork)
+			q->fn = F_COUNT;
+	}
+}
+
+/* Some requests are submitted with the aiocb of an earlier request (alone,
+ * on a descriptor whose peer is not held), once the program has waited for
+ * it and called aio_return. */
+static void reuse_aiocbs(struct rng *r, struct scenario *sc)
+{
+	int last = -1;
+	for (int a = 0; a < sc->nactions; a++) {
+		if (sc->actions[a].kind != A_SUBMIT)
+			continue;
+		int k = sc->actions[a].arg;
+		if (last >= 0 && rng_chance(r, 12)) {
+			sc->reqs[k].reuses = last;
+			sc->reqs[k].u = sc->reqs[last].u;
+			insert_action(sc, a++, A_REAP, last);
+		}
+		last = sc->targets[sc->reqs[k].target].held ? -1 : k;
+	}
 }
 
 void generate(struct scenario *sc, struct request *pool)
@@ -199,7 +317,7 @@ void generate(struct scenario *sc, struct request *pool)
 		setup_target(&r, &sc->targets[i]);
 		planned[i] = sc->targets[i].initial_size;
 	}
-	while (sc->nreqs < want && sc->nactions < MAX_ACTIONS - 2) {
+	while (sc->nreqs < want && sc->nactions < PLAN_ACTIONS - 2) {
 		struct action *a = &sc->actions[sc->nactions++];
 		unsigned c = (unsigned)rng_below(&r, 100);
 		if (c < 58) {
@@ -273,6 +391,17 @@ void generate(struct scenario *sc, struct request *pool)
 		wt->large = rng_chance(&r, 30);
 		wt->sc = sc;
 	}
+	sc->nplanned = sc->nreqs;
+	/* the later additions, from a stream of their own too */
+	struct rng more = { r.s ^ 0xbb67ae8584caa73bULL };
+	sc->signals = rng_chance(&more, 80) ? SIG_NONE
+		    : rng_chance(&more, 50) ? SIG_RESTART : SIG_INTERRUPT;
+	if (sc->signals == SIG_INTERRUPT && !opt.interrupt_lio_wait)
+		sc->signals = SIG_RESTART;
+	choose_functions(&more, sc, next_id);
+	reuse_aiocbs(&more, sc);
+	if (rng_chance(&more, 12) && opt.fork)
+		insert_action(sc, (int)rng_below(&more, (uint64_t)sc->nactions + 1), A_FORK, 0);
 }
 
 static const char *const op_names[2][4] = {
@@ -289,16 +418,38 @@ void describe_request(const struct scenario *sc, const struct request *r, char *
 		snprintf(fd, sizeof fd, " fd %d", t->number);
 	if (is_file(t->kind) && r->op <= OP_WRITE && t->kind != T_FILE_APPEND)
 		snprintf(where, sizeof where, " at offset %lld", (long long)r->offset);
-	snprintf(out, len, "request #%u (%s on target %d, %s%s: %zu bytes%s, %s%s)", r->index,
+	static const char *const functions[] = {
+		[F_COUNT] = "", [F_BLOCK] = " that blocks", [F_EXIT] = " that calls pthread_exit",
+		[F_FORK] = " that forks",
+	};
+	char fn[48] = "", how[48] = "";
+	if (r->notify == N_THREAD && r->fn == F_WAIT)
+		snprintf(fn, sizeof fn, " that waits for request #%d's", r->fn_arg);
+	else if (r->notify == N_THREAD && r->fn == F_SUBMIT)
+		snprintf(fn, sizeof fn, " that submits request #%d", r->fn_arg);
+	else if (r->notify == N_THREAD)
+		snprintf(fn, sizeof fn, "%s", functions[r->fn]);
+	if (r->list >= 0)
+		snprintf(how, sizeof how, ", in a lio_listio list");
+	else if (r->parent >= 0)
+		snprintf(how, sizeof how, ", by request #%d's function", r->parent);
+	else if (r->reuses >= 0)
+		snprintf(how, sizeof how, ", with request #%d's aiocb", r->reuses);
+	snprintf(out, len, "request #%u (%s on target %d, %s%s: %zu bytes%s, %s%s%s)", r->index,
 		 op_names[r->large][r->op], r->target, target_name(t->kind), fd, r->nbytes, where,
-		 notify_names[r->notify], r->list >= 0 ? ", in a lio_listio list" : "");
+		 notify_names[r->notify], fn, how);
 }
 
 void print_plan(const struct scenario *sc)
 {
-	char d[256];
-	printf("scenario %u of seed %llu: %d targets, %d requests, %d suspend threads\n",
-	       sc->number, (unsigned long long)sc->seed, sc->ntargets, sc->nreqs, sc->nwaiters);
+	static const char *const signals[] = {
+		[SIG_NONE] = "", [SIG_RESTART] = ", signals (SA_RESTART) while they wait",
+		[SIG_INTERRUPT] = ", signals (no SA_RESTART) while they wait",
+	};
+	char d[320];
+	printf("scenario %u of seed %llu: %d targets, %d requests, %d suspend threads%s\n",
+	       sc->number, (unsigned long long)sc->seed, sc->ntargets, sc->nreqs, sc->nwaiters,
+	       signals[sc->signals]);
 	for (int i = 0; i < sc->ntargets; i++) {
 		const struct target *t = &sc->targets[i];
 		printf("  target %d: %s, initial size %zu, peer writes %zu bytes (late %u us, "
@@ -342,7 +493,17 @@ void print_plan(const struct scenario *sc)
 		case A_CLOSE_FOREIGN:
 			printf(" close every descriptor the program did not open\n");
 			break;
+		case A_REAP:
+			printf(" wait for request #%d and aio_return it\n", a->arg);
+			break;
+		case A_FORK:
+			printf(" fork: the child does AIO of its own and exits\n");
+			break;
 		}
+	}
+	for (int i = sc->nplanned; i < sc->nreqs; i++) {
+		describe_request(sc, &sc->reqs[i], d, sizeof d);
+		printf("  follow-up %s\n", d);
 	}
 	for (int w = 0; w < sc->nwaiters; w++)
 		printf("  suspend thread %d: %d requests, timeout %ld ns\n", w, sc->waiters[w].count,

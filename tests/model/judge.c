@@ -22,6 +22,12 @@
  *   and end of file only after all of it.
  * - /dev/zero: reads are whole (short only if cancelled while running) and
  *   zero.
+ * - SIGEV_THREAD functions: every one returned (or ended its thread), none
+ *   waited in vain for a later request's function (execute.c reports what
+ *   a function or a fork child met); a follow-up that a function submitted
+ *   is judged like the others.
+ * - lio_listio(LIO_WAIT) fails with EINTR only after a handler installed
+ *   without SA_RESTART.
  */
 #include "model.h"
 
@@ -51,6 +57,8 @@ static void judge_status(const struct scenario *sc, const struct request *r)
 {
 	unsigned got = notified(r->id);
 	char extra[96];
+	if (r->parent >= 0 && !atomic_load(&r->published))
+		return; /* its function never ran: the parent's notification is judged */
 	if (!r->submitted) {
 		/* the only legal refusal of these requests: no resources */
 		if (r->submit_errno != EAGAIN) {
@@ -65,6 +73,9 @@ static void judge_status(const struct scenario *sc, const struct request *r)
 		fail_request(sc, r, r->notify == N_NONE ? "no notification (SIGEV_NONE)"
 							: "notified exactly once, cancelled or not",
 			     extra);
+	if (r->notify == N_THREAD && atomic_load(&r->call) != CALL_RETURNED)
+		fail_request(sc, r, "its SIGEV_THREAD function returned (or ended its thread)",
+			     "; its function is still running, seconds after every request finished");
 	if (r->status == ECANCELED) {
 		if (!r->cancel_touched)
 			fail_request(sc, r, "ECANCELED only after an aio_cancel of it or its descriptor",
@@ -298,7 +309,9 @@ static void judge_zero(const struct scenario *sc, const struct request *r)
 
 void judge(const struct scenario *sc)
 {
-	const char *early = notify_early();
+	const char *early = notify_early(), *failure = function_failure();
+	if (failure)
+		violation(sc, "%s", failure);
 	if (early)
 		violation(sc, "%s", early);
 	for (int i = 0; i < sc->nreqs; i++) {
@@ -317,6 +330,9 @@ void judge(const struct scenario *sc)
 		    li->answer_errno != EIO)
 			violation(sc, "lio_listio list #%d failed with %s", l,
 				  strerror(li->answer_errno));
+		if (li->answer && li->answer_errno == EINTR && sc->signals == SIG_RESTART)
+			violation(sc, "lio_listio(LIO_WAIT) list #%d failed with EINTR, though the "
+				      "signal's handler was installed with SA_RESTART", l);
 	}
 	for (int ti = 0; ti < sc->ntargets; ti++) {
 		enum target_kind k = sc->targets[ti].kind;

@@ -1,6 +1,7 @@
 /*
  * aio-model [--seed S] [--seconds N] [--scenarios N] [--first K] [--verbose]
- *           [--dir D] [--close-foreign yes|no] [--no-cancel]
+ *           [--dir D] [--close-foreign yes|no] [--no-cancel] [--fork yes|no]
+ *           [--plans]
  *
  * Runs scenarios K, K+1, ... of seed S (model.h says what a scenario is)
  * until N of them ran or N seconds passed, judges each, and watches
@@ -13,7 +14,10 @@
  * yes under rtaio) lets scenarios close the descriptors the program did not
  * open; --no-cancel turns the scenarios' aio_cancel calls into no-ops, for
  * glibc, where cancelling the first request of a descriptor strands the
- * later ones.
+ * later ones; --fork (default: no under glibc, whose fork child hangs on
+ * its first request) lets scenarios and SIGEV_THREAD functions fork with
+ * requests in flight; --plans prints the scenarios' plans and runs none
+ * (to find a seed that makes a given kind of scenario).
  */
 #include "model.h"
 
@@ -206,7 +210,8 @@ static void usage(const char *me)
 {
 	fprintf(stderr,
 		"usage: %s [--seed S] [--seconds N] [--scenarios N] [--first K] [--verbose]\n"
-		"          [--dir DIR] [--close-foreign yes|no] [--no-cancel]\n",
+		"          [--dir DIR] [--close-foreign yes|no] [--no-cancel] [--fork yes|no]\n"
+		"          [--plans]\n",
 		me);
 	exit(2);
 }
@@ -223,7 +228,7 @@ static unsigned long long parse_number(const char *s, const char *me)
 
 static void options(int argc, char **argv)
 {
-	const char *close_arg = NULL;
+	const char *close_arg = NULL, *fork_arg = NULL;
 	opt.seed = (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 20);
 	opt.dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	for (int i = 1; i < argc; i++) {
@@ -234,6 +239,10 @@ static void options(int argc, char **argv)
 		}
 		if (!strcmp(a, "--no-cancel")) {
 			opt.no_cancel = true;
+			continue;
+		}
+		if (!strcmp(a, "--plans")) {
+			opt.plans_only = true;
 			continue;
 		}
 		if (!strcmp(a, "--seed"))
@@ -248,6 +257,8 @@ static void options(int argc, char **argv)
 			opt.dir = v;
 		else if (!strcmp(a, "--close-foreign") && v)
 			close_arg = v;
+		else if (!strcmp(a, "--fork") && v)
+			fork_arg = v;
 		else
 			usage(argv[0]);
 		i++;
@@ -261,11 +272,17 @@ static void options(int argc, char **argv)
 	/* glibc's AIO holds no descriptor; rtaio documents that a program may
 	 * close those it did not open; other libraries promise nothing */
 	opt.close_foreign = close_arg ? !strcmp(close_arg, "yes") : strstr(aio_library, "rtaio") != NULL;
+	opt.rtaio_rules = strstr(aio_library, "rtaio") != NULL;
+	/* glibc's fork child hangs on its first request (man/rtaio.7, NOTES) */
+	opt.fork = fork_arg ? !strcmp(fork_arg, "yes") : !opt.glibc_rules;
+	/* glibc leaves lio_listio(LIO_WAIT)'s wait list on the stack it
+	 * returned from with EINTR, and crashes later (NOTES, 1) */
+	opt.interrupt_lio_wait = !opt.glibc_rules;
 }
 
 int main(int argc, char **argv)
 {
-	static struct request pool[MAX_REQUESTS];
+	static struct request pool[POOL_REQUESTS];
 	pthread_t dog;
 	unsigned ran = 0, requests = 0, refused = 0;
 	long long start = now_ns();
@@ -289,8 +306,12 @@ int main(int argc, char **argv)
 		sc.number = k;
 		progress("generating the scenario", 0);
 		generate(&sc, pool);
-		if (opt.verbose)
+		if (opt.verbose || opt.plans_only)
 			print_plan(&sc);
+		if (opt.plans_only) {
+			ran++;
+			continue;
+		}
 		execute(&sc);
 		judge(&sc);
 		if (opt.verbose)
@@ -318,6 +339,8 @@ int main(int argc, char **argv)
 		printf("aio-model: every request was refused with EAGAIN: nothing to judge\n");
 		return 77;
 	}
+	if (opt.plans_only)
+		return 0;
 	printf("aio-model: seed %llu: %u scenarios (%u requests, %u refused) from %u, every "
 	       "outcome allowed, %.1f s\n",
 	       (unsigned long long)opt.seed, ran, requests, refused, opt.first,

@@ -5,8 +5,12 @@
  * a few targets (regular files opened in several modes, pipes, stream
  * socketpairs, /dev/zero), requests on them, and a plan of actions
  * (submissions one by one or in lio_listio lists, cancellations, pauses,
- * closing the descriptors the program did not open) plus the threads that
- * wait in aio_suspend.  execute.c carries the plan out, with peer threads
+ * closing the descriptors the program did not open, waiting for a request
+ * and aio_return before its aiocb is submitted again, a fork whose child
+ * does AIO of its own) plus the threads that wait in aio_suspend, signals
+ * that interrupt the waits, and what each SIGEV_THREAD function does (block,
+ * wait for a later request's function to return, pthread_exit, submit a
+ * follow-up request, fork).  execute.c carries the plan out, with peer threads
  * at the other end of each stream (some held back until the requests on
  * the other targets have finished), and collects what the program saw;
  * judge.c compares it with what POSIX and rtaio's documented ordering
@@ -30,8 +34,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-enum { MAX_TARGETS = 5, MAX_REQUESTS = 48, MAX_ACTIONS = 96, MAX_WAITERS = 3,
-       MAX_LIST = 8, IDS_PER_SCENARIO = 2 * MAX_REQUESTS };
+/* MAX_REQUESTS and PLAN_ACTIONS bound the plan proper; the follow-ups that
+ * SIGEV_THREAD functions submit and the actions added to a plan (reaping a
+ * request whose aiocb is reused, a fork) come on top. */
+enum { MAX_TARGETS = 5, MAX_REQUESTS = 48, MAX_FOLLOWUPS = 16, PLAN_ACTIONS = 96,
+       MAX_ACTIONS = 2 * PLAN_ACTIONS, MAX_WAITERS = 3, MAX_LIST = 8,
+       IDS_PER_SCENARIO = 2 * MAX_REQUESTS, POOL_REQUESTS = MAX_REQUESTS + MAX_FOLLOWUPS };
 
 /* Deterministic randomness: every choice of a scenario comes from here. */
 struct rng {
@@ -82,11 +90,25 @@ struct target {
 enum op { OP_READ, OP_WRITE, OP_FSYNC, OP_DSYNC };
 enum notify { N_NONE, N_SIGNAL, N_THREAD };
 
+/* What a request's SIGEV_THREAD function does once it has counted the
+ * notification. */
+enum function_kind {
+	F_COUNT,  /* nothing more */
+	F_BLOCK,  /* sleeps (fn_arg microseconds) before returning */
+	F_WAIT,   /* waits until a later request's (fn_arg) notification is over */
+	F_EXIT,   /* ends its thread with pthread_exit */
+	F_SUBMIT, /* submits a follow-up request (fn_arg) and returns */
+	F_FORK,   /* forks a child that does a little AIO of its own, and waits for it */
+};
+
+union any_aiocb {
+	struct aiocb cb;
+	struct aiocb64 cb64;
+};
+
 struct request {
-	union {
-		struct aiocb cb;
-		struct aiocb64 cb64;
-	} u;
+	union any_aiocb *u; /* own, or that of the earlier request it reuses */
+	union any_aiocb own;
 	unsigned id;    /* unique in the run, the same in a replay: the notification's value */
 	unsigned index; /* in the scenario, submission order */
 	int target;
@@ -97,6 +119,10 @@ struct request {
 	off_t offset;
 	unsigned char *buf;
 	int list; /* lio_listio list number, -1 when submitted alone */
+	enum function_kind fn; /* with SIGEV_THREAD */
+	int fn_arg;
+	int parent; /* a follow-up: the request whose function submits it; else -1 */
+	int reuses; /* the earlier request whose aiocb it is submitted with, or -1 */
 	/* what happened */
 	bool submitted; /* accepted (a refused one is judged as refused) */
 	int submit_errno;
@@ -105,7 +131,12 @@ struct request {
 	int status;          /* aio_error once final */
 	ssize_t ret;         /* aio_return once final */
 	_Atomic bool published; /* submission is over: the waiter threads may look */
+	/* aio_return was called and the aiocb may be in use again: its status
+	 * and ret are final and nothing reads the aiocb for it any more */
+	_Atomic bool reaped;
+	_Atomic int call; /* of its SIGEV_THREAD function: enum call */
 };
+enum call { CALL_NONE, CALL_RUNNING, CALL_RETURNED };
 
 enum action_kind {
 	A_SUBMIT,        /* one request */
@@ -114,6 +145,8 @@ enum action_kind {
 	A_CANCEL_FD,     /* aio_cancel(fd, NULL) */
 	A_PAUSE,         /* let time pass (microseconds) */
 	A_CLOSE_FOREIGN, /* close every descriptor the program did not open */
+	A_REAP,          /* wait for a request, aio_return it: its aiocb is reused next */
+	A_FORK,          /* fork with requests in flight: the child does AIO of its own */
 };
 
 struct list {
@@ -153,6 +186,10 @@ struct scenario {
 	int nactions;
 	struct waiter waiters[MAX_WAITERS];
 	int nwaiters;
+	int nplanned; /* requests of the plan; the follow-ups come after them */
+	/* signals sent to the main and suspend threads while they wait: 0
+	 * none, else with a handler installed with SA_RESTART or without */
+	enum { SIG_NONE, SIG_RESTART, SIG_INTERRUPT } signals;
 	bool closed_foreign;
 	const char *dir;
 };
@@ -164,6 +201,12 @@ struct options {
 	bool verbose;
 	bool close_foreign; /* allowed only where the library permits it */
 	bool no_cancel;     /* aio_cancel left out (glibc strands requests) */
+	bool fork;          /* fork with requests in flight, and in functions */
+	bool rtaio_rules;   /* judged by what rtaio documents beyond POSIX */
+	bool plans_only;    /* print the plans, run nothing */
+	/* signals without SA_RESTART (which end a lio_listio(LIO_WAIT) with
+	 * EINTR; glibc then writes to the caller's stack later) */
+	bool interrupt_lio_wait;
 	bool glibc_rules;
 	const char *dir;
 };
@@ -187,6 +230,10 @@ unsigned notified(unsigned id);
 const char *notify_early(void);
 void execute(struct scenario *sc);
 void teardown(struct scenario *sc);
+/* A failure that a SIGEV_THREAD function or a fork child met, or NULL. */
+const char *function_failure(void);
+/* The error status of a request (that of its aiocb). */
+int error_of(const struct request *r);
 
 /* judge.c */
 void judge(const struct scenario *sc);
