@@ -12,12 +12,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -445,10 +448,11 @@ static void *peer_writer(void *arg)
 			nanosleep(&(struct timespec){ 0, (long)t->peer_pause_us * 1000 }, NULL);
 	}
 	free(chunk);
-	/* The end of the data: our reads past it see end of file. */
+	/* The end of the data: our reads past it see end of file (a pty has
+	 * none: closing the slave would fail them with EIO). */
 	if (t->kind == T_SOCKET) {
 		shutdown(fd, SHUT_WR);
-	} else {
+	} else if (t->kind != T_PTY) {
 		close(fd);
 		__atomic_store_n(&t->peer_fd, -1, __ATOMIC_RELEASE);
 	}
@@ -469,12 +473,93 @@ static void *peer_reader(void *arg)
 			continue;
 		if (n <= 0)
 			break;
-		if (room)
-			t->received_len += (size_t)n;
+		if (room) /* read at the end of a pty before its master closes */
+			__atomic_store_n(&t->received_len, t->received_len + (size_t)n,
+					 __ATOMIC_RELEASE);
 		else
 			t->received_overflow = true;
 	}
 	return NULL;
+}
+
+/* Until a datagram peer should stop: false once the scenario is over, else
+ * after waiting (shortly) for the socket to be ready for `events`. */
+static bool dgram_wait(const struct target *t, int fd, short events)
+{
+	if (atomic_load(&t->ending))
+		return false;
+	poll(&(struct pollfd){ .fd = fd, .events = events }, 1, 10);
+	return true;
+}
+
+/* A datagram peer that writes: the datagrams for our reads, in order;
+ * never blocked for good by reads that were cancelled. */
+static void *peer_dgram_writer(void *arg)
+{
+	struct target *t = arg;
+	int fd = t->peer_fd;
+	unsigned char *dgram = malloc(DGRAM_MAX);
+	wait_for_release(t);
+	if (t->peer_delay_us)
+		nanosleep(&(struct timespec){ 0, (long)t->peer_delay_us * 1000 }, NULL);
+	for (int k = 0; dgram && k < t->ndgrams; k++) {
+		for (size_t i = 0; i < t->dgram_sizes[k]; i++)
+			dgram[i] = dgram_byte(t, k, i);
+		while (send(fd, dgram, t->dgram_sizes[k], MSG_DONTWAIT) < 0)
+			if (errno != EINTR && (errno != EAGAIN || !dgram_wait(t, fd, POLLOUT)))
+				goto out;
+		if (t->peer_pause_us)
+			nanosleep(&(struct timespec){ 0, (long)t->peer_pause_us * 1000 }, NULL);
+	}
+out:
+	free(dgram);
+	return NULL;
+}
+
+/* A datagram peer that reads: every datagram and its size, until the
+ * scenario is over and none is left. */
+static void *peer_dgram_reader(void *arg)
+{
+	struct target *t = arg;
+	int fd = t->peer_fd;
+	unsigned char *dgram = malloc(DGRAM_MAX + 1);
+	wait_for_release(t);
+	while (dgram) {
+		bool over = atomic_load(&t->ending); /* then what is queued is all */
+		ssize_t n = recv(fd, dgram, DGRAM_MAX + 1, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno != EINTR && (errno != EAGAIN || over || !dgram_wait(t, fd, POLLIN)))
+				break;
+			continue;
+		}
+		if (t->nreceived == MAX_REQUESTS || (size_t)n > t->received_cap - t->received_len) {
+			t->received_overflow = true;
+			continue;
+		}
+		memcpy(t->received + t->received_len, dgram, (size_t)n);
+		t->received_len += (size_t)n;
+		t->received_sizes[t->nreceived++] = (unsigned)n;
+	}
+	free(dgram);
+	return NULL;
+}
+
+/* A pty in raw mode: bytes go through it as they are, both ways. */
+static bool open_pty(int p[2])
+{
+	struct termios tio;
+	if (openpty(&p[0], &p[1], NULL, NULL, NULL))
+		return false;
+	fcntl(p[0], F_SETFD, FD_CLOEXEC);
+	fcntl(p[1], F_SETFD, FD_CLOEXEC);
+	if (tcgetattr(p[1], &tio) == 0) {
+		cfmakeraw(&tio);
+		if (tcsetattr(p[1], TCSANOW, &tio) == 0)
+			return true;
+	}
+	close(p[0]);
+	close(p[1]);
+	return false;
 }
 
 static size_t bytes_written_to(const struct scenario *sc, int ti)
@@ -528,6 +613,8 @@ static bool open_target(struct scenario *sc, int ti)
 	t->received = NULL;
 	t->received_len = t->received_cap = 0;
 	t->received_overflow = t->has_reader = t->has_writer = false;
+	t->nreceived = 0;
+	atomic_store(&t->ending, false);
 	atomic_store(&t->released, !t->held);
 	switch (t->kind) {
 	case T_PIPE_IN:
@@ -538,7 +625,11 @@ static bool open_target(struct scenario *sc, int ti)
 		t->peer_fd = t->kind == T_PIPE_IN ? p[1] : p[0];
 		break;
 	case T_SOCKET:
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p))
+	case T_DGRAM:
+	case T_PTY:
+		if (t->kind == T_PTY ? !open_pty(p)
+				     : socketpair(AF_UNIX, (t->kind == T_SOCKET ? SOCK_STREAM : SOCK_DGRAM) |
+						  SOCK_CLOEXEC, 0, p))
 			return false;
 		t->fd = p[0];
 		t->peer_fd = p[1];
@@ -553,12 +644,17 @@ static bool open_target(struct scenario *sc, int ti)
 	if (t->fd < 0)
 		return false;
 	t->number = t->fd;
-	if (t->kind == T_PIPE_IN || t->kind == T_SOCKET)
-		t->has_writer = !pthread_create(&t->writer, NULL, peer_writer, t);
-	if (t->kind == T_PIPE_OUT || t->kind == T_SOCKET) {
+	bool dgram = t->kind == T_DGRAM;
+	if (t->kind == T_PIPE_IN || both_ways(t->kind))
+		t->has_writer = !pthread_create(&t->writer, NULL, dgram ? peer_dgram_writer : peer_writer,
+						t);
+	if (t->never_reads)
+		t->pipe_size = fcntl(t->fd, F_GETPIPE_SZ);
+	else if (t->kind == T_PIPE_OUT || both_ways(t->kind)) {
 		t->received_cap = bytes_written_to(sc, ti) + 1;
 		t->received = malloc(t->received_cap);
-		t->has_reader = t->received && !pthread_create(&t->reader, NULL, peer_reader, t);
+		t->has_reader = t->received && !pthread_create(&t->reader, NULL,
+							       dgram ? peer_dgram_reader : peer_reader, t);
 	}
 	return true;
 }
@@ -884,6 +980,22 @@ static void wait_notifications(struct scenario *sc)
 	}
 }
 
+/* Until the peer of a pty has read all that the completed writes wrote
+ * (against a deadline: the judge reports what is missing). */
+static void wait_received(const struct scenario *sc, int ti)
+{
+	const struct target *t = &sc->targets[ti];
+	long long deadline = now_ns() + NOTIFY_DEADLINE_S * 1000000000LL;
+	size_t written = 0;
+	for (int i = 0; i < sc->nreqs; i++) {
+		const struct request *r = &sc->reqs[i];
+		if (r->target == ti && r->op == OP_WRITE && r->submitted && r->status == 0)
+			written += (size_t)r->ret;
+	}
+	while (__atomic_load_n(&t->received_len, __ATOMIC_ACQUIRE) < written && now_ns() < deadline)
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+}
+
 void execute(struct scenario *sc)
 {
 	struct signaller signals;
@@ -940,8 +1052,14 @@ void execute(struct scenario *sc)
 	}
 	progress("waiting for the requests that no held peer blocks", 0);
 	wait_final(sc, false);
-	for (int i = 0; i < sc->ntargets; i++)
-		atomic_store(&sc->targets[i].released, true);
+	for (int i = 0; i < sc->ntargets; i++) {
+		struct target *t = &sc->targets[i];
+		if (t->never_reads) {
+			close(t->peer_fd);
+			__atomic_store_n(&t->peer_fd, -1, __ATOMIC_RELEASE);
+		}
+		atomic_store(&t->released, true);
+	}
 	progress("waiting for every request to finish", 0);
 	wait_final(sc, true);
 	stop_signals(sc, &signals);
@@ -968,18 +1086,23 @@ void execute(struct scenario *sc)
 	progress("waiting for the notifications", 0);
 	wait_notifications(sc);
 	progress("ending the streams and joining their peers", 0);
-	/* End the streams: the peers see end of file, or a closed pipe. */
+	/* End the streams: the peers see end of file, a closed pipe, a pty
+	 * whose master is gone (once they have read what was written: that
+	 * ends a pty's data too), or the end of the datagrams. */
 	for (int i = 0; i < sc->ntargets; i++) {
 		struct target *t = &sc->targets[i];
 		if (t->kind == T_SOCKET)
 			shutdown(t->fd, SHUT_WR);
-		if (t->kind == T_PIPE_OUT || t->kind == T_PIPE_IN) {
+		if (t->kind == T_PTY)
+			wait_received(sc, i);
+		if (t->kind == T_PIPE_OUT || t->kind == T_PIPE_IN || t->kind == T_PTY) {
 			close(t->fd);
 			t->fd = -1;
 		}
+		atomic_store(&t->ending, true);
 		if (t->has_reader)
 			pthread_join(t->reader, NULL);
-		if (t->kind == T_SOCKET) {
+		if (t->kind == T_SOCKET || t->kind == T_DGRAM) {
 			close(t->fd);
 			t->fd = -1;
 		}

@@ -36,6 +36,7 @@ static const char *const kind_names[] = {
 	[T_FILE] = "file", [T_FILE_DSYNC] = "file(O_DSYNC)", [T_FILE_DIRECT] = "file(O_DIRECT)",
 	[T_FILE_APPEND] = "file(O_APPEND)", [T_PIPE_IN] = "pipe(we read)",
 	[T_PIPE_OUT] = "pipe(we write)", [T_SOCKET] = "stream socket", [T_ZERO] = "/dev/zero",
+	[T_DGRAM] = "datagram socket", [T_PTY] = "pty",
 };
 
 const char *target_name(enum target_kind k)
@@ -45,7 +46,17 @@ const char *target_name(enum target_kind k)
 
 bool is_stream(enum target_kind k)
 {
-	return k == T_PIPE_IN || k == T_PIPE_OUT || k == T_SOCKET;
+	return k == T_PIPE_IN || k == T_PIPE_OUT || both_ways(k);
+}
+
+bool both_ways(enum target_kind k)
+{
+	return k == T_SOCKET || k == T_DGRAM || k == T_PTY;
+}
+
+unsigned char dgram_byte(const struct target *t, int k, size_t i)
+{
+	return pattern_byte(t->salt ^ (uint32_t)(k + 1) * 0x9e3779b9u, i);
 }
 
 bool is_file(enum target_kind k)
@@ -300,6 +311,72 @@ static void reuse_aiocbs(struct rng *r, struct scenario *sc)
 	}
 }
 
+/* A datagram for a read of n bytes (n > 0): as long, shorter, or longer
+ * (the read then takes its first n bytes and the rest is lost). */
+static unsigned dgram_size(struct rng *r, size_t n)
+{
+	unsigned c = (unsigned)rng_below(r, 100);
+	if (c < 40)
+		return (unsigned)n;
+	if (c < 70)
+		return 1 + (unsigned)rng_below(r, n);
+	return (unsigned)(n + rng_below(r, DGRAM_MAX - n + 1));
+}
+
+/* Some stream socketpairs become datagram socketpairs (requests of at most
+ * DGRAM_MAX, writes of at least a byte; a datagram for each read) or ptys
+ * (whose peer writes at least what the reads take: a pty has no end of
+ * file). */
+static void convert_sockets(struct rng *r, struct scenario *sc)
+{
+	for (int ti = 0; ti < sc->ntargets; ti++) {
+		struct target *t = &sc->targets[ti];
+		unsigned c = (unsigned)rng_below(r, 100);
+		size_t reads = 0;
+		if (t->kind != T_SOCKET || c >= 55 || (c >= 30 && !opt.pty))
+			continue;
+		t->kind = c < 30 ? T_DGRAM : T_PTY;
+		t->ndgrams = 0;
+		for (int i = 0; i < sc->nplanned; i++) {
+			struct request *q = &sc->reqs[i];
+			if (q->target != ti)
+				continue;
+			if (t->kind == T_DGRAM && q->nbytes > DGRAM_MAX)
+				q->nbytes = DGRAM_MAX;
+			if (t->kind == T_DGRAM && q->op == OP_WRITE && !q->nbytes)
+				q->nbytes = 1;
+			if (q->op != OP_READ)
+				continue;
+			reads += q->nbytes;
+			if (t->kind == T_DGRAM && q->nbytes)
+				t->dgram_sizes[t->ndgrams++] = dgram_size(r, q->nbytes);
+		}
+		t->peer_bytes = t->kind == T_PTY ? reads + (size_t)rng_below(r, 4096) : 0;
+	}
+}
+
+/* Some pipes we write get a peer that never reads (and closes its end once
+ * the requests on the other targets have finished): never one with a
+ * request that the program waits for before that (in a LIO_WAIT list, or
+ * reaped to reuse its aiocb). */
+static void choose_unread_pipes(struct rng *r, struct scenario *sc)
+{
+	for (int ti = 0; ti < sc->ntargets; ti++) {
+		struct target *t = &sc->targets[ti];
+		t->never_reads = t->kind == T_PIPE_OUT && rng_chance(r, 20);
+		for (int a = 0; a < sc->nactions && t->never_reads; a++) {
+			const struct action *ac = &sc->actions[a];
+			t->never_reads = !(ac->kind == A_REAP && sc->reqs[ac->arg].target == ti);
+		}
+		for (int i = 0; i < sc->nplanned && t->never_reads; i++) {
+			const struct request *q = &sc->reqs[i];
+			t->never_reads = !(q->target == ti && q->list >= 0 &&
+					   sc->lists[q->list].mode == LIO_WAIT);
+		}
+		t->held = t->held || t->never_reads;
+	}
+}
+
 void generate(struct scenario *sc, struct request *pool)
 {
 	/* ids of requests and lists: unique in a run, and the same when the
@@ -402,6 +479,9 @@ void generate(struct scenario *sc, struct request *pool)
 	reuse_aiocbs(&more, sc);
 	if (rng_chance(&more, 12) && opt.fork)
 		insert_action(sc, (int)rng_below(&more, (uint64_t)sc->nactions + 1), A_FORK, 0);
+	struct rng kinds = { more.s ^ 0x3c6ef372fe94f82bULL };
+	convert_sockets(&kinds, sc);
+	choose_unread_pipes(&kinds, sc);
 }
 
 static const char *const op_names[2][4] = {
@@ -452,11 +532,19 @@ void print_plan(const struct scenario *sc)
 	       signals[sc->signals]);
 	for (int i = 0; i < sc->ntargets; i++) {
 		const struct target *t = &sc->targets[i];
-		printf("  target %d: %s, initial size %zu, peer writes %zu bytes (late %u us, "
+		char what[32];
+		if (t->kind == T_DGRAM)
+			snprintf(what, sizeof what, "%d datagrams", t->ndgrams);
+		else
+			snprintf(what, sizeof what, "%zu bytes", t->peer_bytes);
+		printf("  target %d: %s, initial size %zu, peer writes %s (late %u us, "
 		       "chunks %u, pauses %u us)%s\n",
-		       i, target_name(t->kind), t->initial_size, t->peer_bytes, t->peer_delay_us,
+		       i, target_name(t->kind), t->initial_size, what, t->peer_delay_us,
 		       t->peer_chunk, t->peer_pause_us,
-		       t->held ? ", peer held until the other targets' requests finished" : "");
+		       t->never_reads ? ", peer never reads and closes its end once the other "
+					"targets' requests finished"
+		       : t->held      ? ", peer held until the other targets' requests finished"
+				      : "");
 	}
 	for (int i = 0; i < sc->nactions; i++) {
 		const struct action *a = &sc->actions[i];

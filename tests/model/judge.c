@@ -20,6 +20,13 @@
  *   exactly the completed writes, in submission order; the reads, in
  *   submission order, return consecutive pieces of what the peer wrote,
  *   and end of file only after all of it.
+ * - Datagram socketpairs: each read takes the next datagram (up to
+ *   aio_nbytes of it; a read of nothing takes none), each write sends
+ *   one, whole; the peer received exactly the completed writes', in
+ *   submission order.  A pty is judged as a stream.
+ * - A pipe whose peer never reads, then closes: the writes took at most
+ *   what the pipe holds, and once one ended short or with EPIPE every
+ *   later one (of a byte or more) failed with EPIPE.
  * - /dev/zero: reads are whole (short only if cancelled while running) and
  *   zero.
  * - SIGEV_THREAD functions: every one returned (or ended its thread), none
@@ -84,6 +91,8 @@ static void judge_status(const struct scenario *sc, const struct request *r)
 			fail_request(sc, r, "aio_return -1 with ECANCELED", "");
 		return;
 	}
+	if (r->status == EPIPE && sc->targets[r->target].never_reads)
+		return; /* judge_unread_pipe */
 	if (r->status != 0)
 		fail_request(sc, r, "success: the synchronous call could not have failed", "");
 	if (r->ret < 0 || (size_t)r->ret > r->nbytes)
@@ -293,6 +302,97 @@ static void judge_stream_writes(const struct scenario *sc, int ti)
 			  t->received_len, pos);
 }
 
+static void judge_datagram_reads(const struct scenario *sc, int ti)
+{
+	const struct target *t = &sc->targets[ti];
+	char extra[160];
+	int k = 0; /* the next datagram */
+	for (int i = 0; i < sc->nreqs; i++) {
+		const struct request *r = &sc->reqs[i];
+		if (r->target != ti || !completed_read(r))
+			continue;
+		if (!r->nbytes) {
+			if (r->ret)
+				fail_request(sc, r, "0 (a read of nothing takes no datagram)", "");
+			continue;
+		}
+		size_t want = k < t->ndgrams && t->dgram_sizes[k] < r->nbytes ? t->dgram_sizes[k]
+									 : r->nbytes;
+		snprintf(extra, sizeof extra, "; the reads before it took %d of the %d datagrams, the "
+					      "next one has %u bytes",
+			 k, t->ndgrams, k < t->ndgrams ? t->dgram_sizes[k] : 0);
+		if (k == t->ndgrams || (size_t)r->ret != want)
+			fail_request(sc, r, "the next datagram (up to aio_nbytes of it), the reads "
+					    "taking one each in submission order",
+				     extra);
+		for (size_t b = 0; b < want; b++)
+			if (r->buf[b] != dgram_byte(t, k, b))
+				fail_request(sc, r, "the bytes of the next datagram, the reads taking one "
+						    "each in submission order",
+					     extra);
+		k++;
+	}
+}
+
+static void judge_datagram_writes(const struct scenario *sc, int ti)
+{
+	const struct target *t = &sc->targets[ti];
+	size_t pos = 0;
+	int k = 0; /* the datagram the peer received for the next completed write */
+	char extra[160];
+	for (int i = 0; i < sc->nreqs; i++) {
+		const struct request *r = &sc->reqs[i];
+		if (r->target != ti || !completed_write(r))
+			continue;
+		snprintf(extra, sizeof extra, "; the peer received %d datagrams, the completed writes "
+					      "before it sent %d",
+			 t->nreceived, k);
+		if ((size_t)r->ret != r->nbytes)
+			fail_request(sc, r, "a whole datagram", "");
+		if (k == t->nreceived || t->received_sizes[k] != r->nbytes ||
+		    memcmp(t->received + pos, r->buf, r->nbytes))
+			fail_request(sc, r, "its datagram received right after those of the completed "
+					    "writes submitted before it",
+				     extra);
+		pos += r->nbytes;
+		k++;
+	}
+	if (k != t->nreceived || t->received_overflow)
+		violation(sc, "target %d (%s): the peer received %s%d datagrams, the completed writes "
+			      "sent %d",
+			  ti, target_name(t->kind), t->received_overflow ? "more than " : "",
+			  t->nreceived, k);
+}
+
+/* A pipe whose peer never read and then closed its end: the writes took
+ * what the pipe holds at most, in submission order, and those blocked on
+ * it then ended (short, or with EPIPE); none after them wrote a byte. */
+static void judge_unread_pipe(const struct scenario *sc, int ti)
+{
+	const struct target *t = &sc->targets[ti];
+	size_t taken = 0;
+	int ended = -1; /* the first write that ended short or with EPIPE */
+	char extra[160];
+	for (int i = 0; i < sc->nreqs; i++) {
+		const struct request *r = &sc->reqs[i];
+		if (r->target != ti || !r->submitted || r->status == ECANCELED)
+			continue;
+		snprintf(extra, sizeof extra, "; request #%d before it ended short or with EPIPE",
+			 ended);
+		if (ended >= 0 && r->nbytes && r->status != EPIPE)
+			fail_request(sc, r, "EPIPE (an earlier write found the pipe closed)", extra);
+		if (r->status == 0)
+			taken += (size_t)r->ret;
+		if (r->status == EPIPE || (r->status == 0 && (size_t)r->ret < r->nbytes &&
+					   !r->cancel_touched))
+			ended = ended < 0 ? i : ended;
+	}
+	if (taken > (size_t)t->pipe_size)
+		violation(sc, "target %d (%s, its peer never read): the writes took %zu bytes, the "
+			      "pipe holds %d",
+			  ti, target_name(t->kind), taken, t->pipe_size);
+}
+
 static void judge_zero(const struct scenario *sc, const struct request *r)
 {
 	if (!completed_read(r))
@@ -338,10 +438,16 @@ void judge(const struct scenario *sc)
 		enum target_kind k = sc->targets[ti].kind;
 		if (is_file(k))
 			judge_file(sc, ti);
-		if (k == T_PIPE_IN || k == T_SOCKET)
+		if (k == T_PIPE_IN || k == T_SOCKET || k == T_PTY)
 			judge_stream_reads(sc, ti);
-		if (k == T_PIPE_OUT || k == T_SOCKET)
+		if (sc->targets[ti].never_reads)
+			judge_unread_pipe(sc, ti);
+		else if (k == T_PIPE_OUT || k == T_SOCKET || k == T_PTY)
 			judge_stream_writes(sc, ti);
+		if (k == T_DGRAM) {
+			judge_datagram_reads(sc, ti);
+			judge_datagram_writes(sc, ti);
+		}
 	}
 }
 

@@ -1,7 +1,7 @@
 /*
  * aio-model [--seed S] [--seconds N] [--scenarios N] [--first K] [--verbose]
  *           [--dir D] [--close-foreign yes|no] [--no-cancel] [--fork yes|no]
- *           [--plans]
+ *           [--pty yes|no] [--plans]
  *
  * Runs scenarios K, K+1, ... of seed S (model.h says what a scenario is)
  * until N of them ran or N seconds passed, judges each, and watches
@@ -16,8 +16,11 @@
  * glibc, where cancelling the first request of a descriptor strands the
  * later ones; --fork (default: no under glibc, whose fork child hangs on
  * its first request) lets scenarios and SIGEV_THREAD functions fork with
- * requests in flight; --plans prints the scenarios' plans and runs none
- * (to find a seed that makes a given kind of scenario).
+ * requests in flight; --pty yes turns some stream socketpairs into ptys
+ * (off by default while rtaio's io_uring backend blocks its ring thread in
+ * a pty write whose reader is held: seed 4 scenario 265); --plans prints
+ * the scenarios' plans and runs none (to find a seed that makes a given
+ * kind of scenario).
  */
 #include "model.h"
 
@@ -211,7 +214,7 @@ static void usage(const char *me)
 	fprintf(stderr,
 		"usage: %s [--seed S] [--seconds N] [--scenarios N] [--first K] [--verbose]\n"
 		"          [--dir DIR] [--close-foreign yes|no] [--no-cancel] [--fork yes|no]\n"
-		"          [--plans]\n",
+		"          [--pty yes|no] [--plans]\n",
 		me);
 	exit(2);
 }
@@ -259,6 +262,8 @@ static void options(int argc, char **argv)
 			close_arg = v;
 		else if (!strcmp(a, "--fork") && v)
 			fork_arg = v;
+		else if (!strcmp(a, "--pty") && v)
+			opt.pty = !strcmp(v, "yes");
 		else
 			usage(argv[0]);
 		i++;

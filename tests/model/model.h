@@ -2,17 +2,18 @@
  * aio-model: random legal POSIX AIO programs, every outcome judged.
  *
  * A scenario is generated from (seed, scenario number) alone (generate.c):
- * a few targets (regular files opened in several modes, pipes, stream
- * socketpairs, /dev/zero), requests on them, and a plan of actions
- * (submissions one by one or in lio_listio lists, cancellations, pauses,
- * closing the descriptors the program did not open, waiting for a request
- * and aio_return before its aiocb is submitted again, a fork whose child
- * does AIO of its own) plus the threads that wait in aio_suspend, signals
- * that interrupt the waits, and what each SIGEV_THREAD function does (block,
- * wait for a later request's function to return, pthread_exit, submit a
- * follow-up request, fork).  execute.c carries the plan out, with peer threads
- * at the other end of each stream (some held back until the requests on
- * the other targets have finished), and collects what the program saw;
+ * a few targets (regular files opened in several modes, pipes, some whose
+ * peer never reads, stream and datagram socketpairs, ptys, /dev/zero),
+ * requests on them, and a plan of actions (submissions one by one or in
+ * lio_listio lists, cancellations, pauses, closing the descriptors the
+ * program did not open, waiting for a request and aio_return before its
+ * aiocb is submitted again, a fork whose child does AIO of its own) plus
+ * the threads that wait in aio_suspend, signals that interrupt the waits,
+ * and what each SIGEV_THREAD function does (block, wait for a later
+ * request's function to return, pthread_exit, submit a follow-up request,
+ * fork).  execute.c carries the plan out, with peer threads at the other
+ * end of each stream (some held back until the requests on the other
+ * targets have finished), and collects what the program saw;
  * judge.c compares it with what POSIX and rtaio's documented ordering
  * rules (man/rtaio.7) allow.  main.c runs scenarios, checks for
  * descriptors and threads left behind, and has a watchdog report a call
@@ -39,7 +40,8 @@
  * request whose aiocb is reused, a fork) come on top. */
 enum { MAX_TARGETS = 5, MAX_REQUESTS = 48, MAX_FOLLOWUPS = 16, PLAN_ACTIONS = 96,
        MAX_ACTIONS = 2 * PLAN_ACTIONS, MAX_WAITERS = 3, MAX_LIST = 8,
-       IDS_PER_SCENARIO = 2 * MAX_REQUESTS, POOL_REQUESTS = MAX_REQUESTS + MAX_FOLLOWUPS };
+       IDS_PER_SCENARIO = 2 * MAX_REQUESTS, POOL_REQUESTS = MAX_REQUESTS + MAX_FOLLOWUPS,
+       DGRAM_MAX = 64 << 10 /* bytes in a datagram */ };
 
 /* Deterministic randomness: every choice of a scenario comes from here. */
 struct rng {
@@ -60,6 +62,8 @@ enum target_kind {
 	T_PIPE_OUT,    /* we write a pipe, a peer reads it */
 	T_SOCKET,      /* SOCK_STREAM socketpair: both directions */
 	T_ZERO,        /* /dev/zero: reads only */
+	T_DGRAM,       /* SOCK_DGRAM socketpair: both directions, a datagram a call */
+	T_PTY,         /* a pty's master (the peer has the slave, raw): both directions */
 };
 
 struct target {
@@ -79,10 +83,21 @@ struct target {
 	 * targets has finished: the requests blocked on it hold up no other */
 	bool held;
 	_Atomic bool released;
+	/* a pipe we write whose peer never reads: held, then it closes its end
+	 * (the writes blocked on the full pipe fail with EPIPE) */
+	bool never_reads;
+	int pipe_size; /* what such a pipe takes (F_GETPIPE_SZ) */
 	/* streams we write: what the peer received */
 	unsigned char *received;
 	size_t received_len, received_cap;
 	bool received_overflow;
+	/* datagram socketpairs: the size of each datagram the peer sends (one
+	 * for each read of a byte or more), and of each it received */
+	unsigned dgram_sizes[MAX_REQUESTS];
+	int ndgrams;
+	unsigned received_sizes[MAX_REQUESTS];
+	int nreceived;
+	_Atomic bool ending; /* the requests are over: datagram peers stop */
 	pthread_t writer, reader;
 	bool has_writer, has_reader;
 };
@@ -207,6 +222,7 @@ struct options {
 	/* signals without SA_RESTART (which end a lio_listio(LIO_WAIT) with
 	 * EINTR; glibc then writes to the caller's stack later) */
 	bool interrupt_lio_wait;
+	bool pty; /* ptys among the targets (off by default: see main.c) */
 	bool glibc_rules;
 	const char *dir;
 };
@@ -217,6 +233,10 @@ void generate(struct scenario *sc, struct request *pool);
 unsigned char pattern_byte(uint32_t salt, uint64_t pos);
 const char *target_name(enum target_kind k);
 bool is_stream(enum target_kind k);
+/* A socketpair or pty: we read and write it, a peer does the same. */
+bool both_ways(enum target_kind k);
+/* Byte i of the k-th datagram the peer of t sends. */
+unsigned char dgram_byte(const struct target *t, int k, size_t i);
 bool is_file(enum target_kind k);
 void describe_request(const struct scenario *sc, const struct request *r, char *out,
 		      size_t len);
