@@ -41,6 +41,7 @@ regressions='
 3 600: SIGEV_THREAD functions waiting for the functions of later requests filled the notification threads, a function waited in vain (threads, uring)
 3 687: lio_listio(LIO_WAIT) failed with EINTR after a handler installed with SA_RESTART, while the program forked with requests in flight (threads, uring)
 3 421: reads of a datagram socketpair still EINPROGRESS 10 s after the datagrams were sent (uring), in a scenario with a pipe whose peer never reads
+3 19: requests on an O_DIRECT file still EINPROGRESS 10 s after the last submission (uring), in a scenario with files opened twice, requests through both descriptors
 3 218: a read returned the bytes from before an overlapping write queued before it (threads, uring), in a scenario of signals without SA_RESTART, reused aiocbs, a fork, and functions that block, wait, call pthread_exit, submit and fork
 '
 

@@ -47,6 +47,11 @@ static int notify_signal(void)
 	return SIGRTMIN + 2;
 }
 
+int fd_of(const struct scenario *sc, const struct request *r)
+{
+	return r->second ? sc->targets[r->target].fd2 : sc->targets[r->target].fd;
+}
+
 int error_of(const struct request *r)
 {
 	return r->large ? aio_error64(&r->u->cb64) : aio_error(&r->u->cb);
@@ -595,15 +600,21 @@ static int open_file(struct scenario *sc, struct target *t)
 		flags |= O_DIRECT;
 	else if (t->kind == T_FILE_APPEND)
 		flags |= O_APPEND;
-	int fd2 = open(path, flags);
-	if (fd2 < 0 && t->kind == T_FILE_DIRECT) {
+	int ours = open(path, flags);
+	if (ours < 0 && t->kind == T_FILE_DIRECT) {
 		/* the filesystem refuses O_DIRECT: the same requests, buffered */
 		t->kind = T_FILE;
-		fd2 = open(path, flags & ~O_DIRECT);
+		flags &= ~O_DIRECT;
+		ours = open(path, flags);
 	}
+	t->fd2 = t->number2 = t->two_fds ? open(path, flags) : -1;
 	close(fd);
 	unlink(path);
-	return fd2;
+	if (t->two_fds && t->fd2 < 0) {
+		close(ours);
+		return -1;
+	}
+	return ours;
 }
 
 static bool open_target(struct scenario *sc, int ti)
@@ -663,7 +674,6 @@ static bool open_target(struct scenario *sc, int ti)
 
 static void prepare(struct scenario *sc, struct request *r)
 {
-	const struct target *t = &sc->targets[r->target];
 	struct aiocb *cb = &r->u->cb;
 	size_t size = r->nbytes ? r->nbytes : 1;
 	void *buf = NULL;
@@ -678,7 +688,7 @@ static void prepare(struct scenario *sc, struct request *r)
 		memset(r->buf, 0xa5, size);
 	}
 	memset(r->u, 0, sizeof *r->u);
-	cb->aio_fildes = t->fd;
+	cb->aio_fildes = fd_of(sc, r);
 	cb->aio_offset = r->offset;
 	cb->aio_buf = r->buf;
 	cb->aio_nbytes = r->nbytes;
@@ -763,7 +773,7 @@ static void cancel_one(struct scenario *sc, struct request *r)
 	/* a reaped request is over: its aiocb may be another's by now */
 	if (!r->submitted || atomic_load(&r->reaped))
 		return;
-	int fd = sc->targets[r->target].fd;
+	int fd = fd_of(sc, r);
 	int answer = r->large ? aio_cancel64(fd, &r->u->cb64) : aio_cancel(fd, &r->u->cb);
 	int now = error_of(r);
 	describe_request(sc, r, d, sizeof d);
@@ -786,7 +796,7 @@ static void cancel_fd(struct scenario *sc, int ti)
 			  strerror(errno));
 	for (int i = 0; i < sc->nreqs; i++) {
 		struct request *r = &sc->reqs[i];
-		if (r->target != ti || !r->submitted || atomic_load(&r->reaped))
+		if (r->target != ti || r->second || !r->submitted || atomic_load(&r->reaped))
 			continue;
 		r->cancel_touched = true;
 		if (answer == AIO_ALLDONE && error_of(r) == EINPROGRESS) {
@@ -811,7 +821,7 @@ static void close_foreign(struct scenario *sc)
 		int fd = atoi(e->d_name);
 		bool ours = fd <= 2 || fd == dirfd(d) || e->d_name[0] == '.';
 		for (int i = 0; i < sc->ntargets; i++)
-			ours = ours || fd == sc->targets[i].fd ||
+			ours = ours || fd == sc->targets[i].fd || fd == sc->targets[i].fd2 ||
 			       fd == __atomic_load_n(&sc->targets[i].peer_fd, __ATOMIC_ACQUIRE);
 		if (!ours)
 			victims[n++] = fd;
@@ -1121,7 +1131,9 @@ void teardown(struct scenario *sc)
 		struct target *t = &sc->targets[i];
 		if (t->fd >= 0)
 			close(t->fd);
-		t->fd = -1;
+		if (t->fd2 >= 0)
+			close(t->fd2);
+		t->fd = t->fd2 = -1;
 		free(t->received);
 		t->received = NULL;
 	}

@@ -89,7 +89,7 @@ static void setup_target(struct rng *r, struct target *t)
 		T_FILE_APPEND, T_PIPE_IN, T_PIPE_OUT, T_SOCKET, T_SOCKET, T_ZERO };
 	memset(t, 0, sizeof *t);
 	t->kind = kinds[rng_below(r, sizeof kinds / sizeof kinds[0])];
-	t->fd = t->peer_fd = t->number = -1;
+	t->fd = t->peer_fd = t->number = t->fd2 = t->number2 = -1;
 	t->salt = (uint32_t)rng_next(r);
 	if (is_file(t->kind)) {
 		t->initial_size = rng_chance(r, 20) ? 0 : random_size(r, 2 << 20);
@@ -377,6 +377,36 @@ static void choose_unread_pipes(struct rng *r, struct scenario *sc)
 	}
 }
 
+/* Would two requests on one file conflict (overlap, one of them writing)? */
+static bool conflict(const struct request *a, const struct request *b)
+{
+	return (a->op == OP_WRITE || b->op == OP_WRITE) && a->op <= OP_WRITE &&
+	       b->op <= OP_WRITE && a->nbytes && b->nbytes &&
+	       (size_t)a->offset < (size_t)b->offset + b->nbytes &&
+	       (size_t)b->offset < (size_t)a->offset + a->nbytes;
+}
+
+/* Some files are opened twice, and some of their requests go through the
+ * second descriptor: those that conflict with none that stay on the first
+ * (rtaio.7: different descriptors are independent, even of one file), so
+ * that the file's content is judged over both as over one.  Not O_APPEND,
+ * whose writes through two descriptors interleave in any order. */
+static void choose_second_fds(struct rng *r, struct scenario *sc)
+{
+	for (int ti = 0; ti < sc->ntargets; ti++) {
+		struct target *t = &sc->targets[ti];
+		t->two_fds = is_file(t->kind) && t->kind != T_FILE_APPEND && rng_chance(r, 25);
+		for (int i = 0; i < sc->nplanned && t->two_fds; i++) {
+			struct request *q = &sc->reqs[i];
+			bool alone = q->target == ti && rng_chance(r, 50);
+			for (int k = 0; k < sc->nreqs && alone; k++)
+				alone = k == i || sc->reqs[k].target != ti || sc->reqs[k].second ||
+				       !conflict(q, &sc->reqs[k]);
+			q->second = alone;
+		}
+	}
+}
+
 void generate(struct scenario *sc, struct request *pool)
 {
 	/* ids of requests and lists: unique in a run, and the same when the
@@ -482,6 +512,7 @@ void generate(struct scenario *sc, struct request *pool)
 	struct rng kinds = { more.s ^ 0x3c6ef372fe94f82bULL };
 	convert_sockets(&kinds, sc);
 	choose_unread_pipes(&kinds, sc);
+	choose_second_fds(&kinds, sc);
 }
 
 static const char *const op_names[2][4] = {
@@ -494,7 +525,11 @@ void describe_request(const struct scenario *sc, const struct request *r, char *
 {
 	const struct target *t = &sc->targets[r->target];
 	char where[64] = "", fd[24] = "";
-	if (t->number >= 0)
+	if (r->second && t->number2 >= 0)
+		snprintf(fd, sizeof fd, " second fd %d", t->number2);
+	else if (r->second)
+		snprintf(fd, sizeof fd, " second fd");
+	else if (t->number >= 0)
 		snprintf(fd, sizeof fd, " fd %d", t->number);
 	if (is_file(t->kind) && r->op <= OP_WRITE && t->kind != T_FILE_APPEND)
 		snprintf(where, sizeof where, " at offset %lld", (long long)r->offset);
@@ -537,9 +572,10 @@ void print_plan(const struct scenario *sc)
 			snprintf(what, sizeof what, "%d datagrams", t->ndgrams);
 		else
 			snprintf(what, sizeof what, "%zu bytes", t->peer_bytes);
-		printf("  target %d: %s, initial size %zu, peer writes %s (late %u us, "
+		printf("  target %d: %s%s, initial size %zu, peer writes %s (late %u us, "
 		       "chunks %u, pauses %u us)%s\n",
-		       i, target_name(t->kind), t->initial_size, what, t->peer_delay_us,
+		       i, target_name(t->kind), t->two_fds ? " opened twice" : "", t->initial_size,
+		       what, t->peer_delay_us,
 		       t->peer_chunk, t->peer_pause_us,
 		       t->never_reads ? ", peer never reads and closes its end once the other "
 					"targets' requests finished"

@@ -9,7 +9,8 @@
  *   error, notified exactly once as its sigevent says (a lio_listio list
  *   with LIO_NOWAIT too, with LIO_WAIT never).
  * - Files: requests on overlapping bytes of one descriptor take effect in
- *   submission order, and writes through O_APPEND go in submission order;
+ *   submission order (generate.c sends through a file's second descriptor
+ *   only requests that conflict with none through the first), and writes through O_APPEND go in submission order;
  *   so the final content is the initial one with every completed write
  *   applied in submission order, and a read sees every earlier write on
  *   its bytes and no later one.  Only the size of the file may differ for

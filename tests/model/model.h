@@ -71,6 +71,11 @@ struct target {
 	int fd;      /* ours (-1 once closed) */
 	int number;  /* the number fd had, for the reports */
 	int peer_fd; /* the other end (streams), -1 otherwise */
+	/* files: a second open() of the same path, for the requests marked
+	 * `second` (which overlap no request through fd that writes, nor write
+	 * where one through fd touches: the two are independent) */
+	bool two_fds;
+	int fd2, number2;
 	/* files: initial size; the content is pattern_byte(salt, offset) */
 	size_t initial_size;
 	uint32_t salt;
@@ -138,6 +143,7 @@ struct request {
 	int fn_arg;
 	int parent; /* a follow-up: the request whose function submits it; else -1 */
 	int reuses; /* the earlier request whose aiocb it is submitted with, or -1 */
+	bool second; /* through the target's fd2 */
 	/* what happened */
 	bool submitted; /* accepted (a refused one is judged as refused) */
 	int submit_errno;
@@ -252,6 +258,8 @@ void execute(struct scenario *sc);
 void teardown(struct scenario *sc);
 /* A failure that a SIGEV_THREAD function or a fork child met, or NULL. */
 const char *function_failure(void);
+/* The descriptor a request goes through. */
+int fd_of(const struct scenario *sc, const struct request *r);
 /* The error status of a request (that of its aiocb). */
 int error_of(const struct request *r);
 
