@@ -17,10 +17,12 @@
  * later ones; --fork (default: no under glibc, whose fork child hangs on
  * its first request) lets scenarios and SIGEV_THREAD functions fork with
  * requests in flight; --pty yes turns some stream socketpairs into ptys
- * (off by default while rtaio's io_uring backend blocks its ring thread in
- * a pty write whose reader is held: seed 4 scenario 265); --plans prints
- * the scenarios' plans and runs none (to find a seed that makes a given
- * kind of scenario).
+ * (off by default while rtaio's io_uring backend runs pty writes in its
+ * ring thread, inside io_uring_enter: there a write whose reader is held
+ * blocks every other request, seed 4 scenario 265, and a write can end
+ * with EINTR, seed 9 scenario 117, both under RTAIO_BACKEND=uring);
+ * --plans prints the scenarios' plans and runs none (to find a seed that
+ * makes a given kind of scenario).
  */
 #include "model.h"
 
