@@ -1,7 +1,7 @@
 /*
  * aio-model [--seed S] [--seconds N] [--scenarios N] [--first K] [--verbose]
  *           [--dir D] [--close-foreign yes|no] [--no-cancel] [--fork yes|no]
- *           [--pty yes|no] [--plans]
+ *           [--interrupt yes|no] [--pty yes|no] [--plans]
  *
  * Runs scenarios K, K+1, ... of seed S (model.h says what a scenario is)
  * until N of them ran or N seconds passed, judges each, and watches
@@ -16,7 +16,10 @@
  * glibc, where cancelling the first request of a descriptor strands the
  * later ones; --fork (default: no under glibc, whose fork child hangs on
  * its first request) lets scenarios and SIGEV_THREAD functions fork with
- * requests in flight; --pty yes turns some stream socketpairs into ptys
+ * requests in flight; --interrupt (default: no under glibc, which returns
+ * EINTR from lio_listio(LIO_WAIT) and later writes to the wait list it left
+ * on the caller's stack) lets scenarios send signals whose handler has no
+ * SA_RESTART; --pty yes turns some stream socketpairs into ptys
  * (off by default while rtaio's io_uring backend runs pty writes in its
  * ring thread, inside io_uring_enter: there a write whose reader is held
  * blocks every other request, seed 4 scenario 265, and a write can end
@@ -216,7 +219,7 @@ static void usage(const char *me)
 	fprintf(stderr,
 		"usage: %s [--seed S] [--seconds N] [--scenarios N] [--first K] [--verbose]\n"
 		"          [--dir DIR] [--close-foreign yes|no] [--no-cancel] [--fork yes|no]\n"
-		"          [--pty yes|no] [--plans]\n",
+		"          [--interrupt yes|no] [--pty yes|no] [--plans]\n",
 		me);
 	exit(2);
 }
@@ -233,7 +236,7 @@ static unsigned long long parse_number(const char *s, const char *me)
 
 static void options(int argc, char **argv)
 {
-	const char *close_arg = NULL, *fork_arg = NULL;
+	const char *close_arg = NULL, *fork_arg = NULL, *interrupt_arg = NULL;
 	opt.seed = (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 20);
 	opt.dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	for (int i = 1; i < argc; i++) {
@@ -264,6 +267,8 @@ static void options(int argc, char **argv)
 			close_arg = v;
 		else if (!strcmp(a, "--fork") && v)
 			fork_arg = v;
+		else if (!strcmp(a, "--interrupt") && v)
+			interrupt_arg = v;
 		else if (!strcmp(a, "--pty") && v)
 			opt.pty = !strcmp(v, "yes");
 		else
@@ -284,7 +289,7 @@ static void options(int argc, char **argv)
 	opt.fork = fork_arg ? !strcmp(fork_arg, "yes") : !opt.glibc_rules;
 	/* glibc leaves lio_listio(LIO_WAIT)'s wait list on the stack it
 	 * returned from with EINTR, and crashes later (NOTES, 1) */
-	opt.interrupt_lio_wait = !opt.glibc_rules;
+	opt.interrupt_lio_wait = interrupt_arg ? !strcmp(interrupt_arg, "yes") : !opt.glibc_rules;
 }
 
 int main(int argc, char **argv)
