@@ -45,7 +45,7 @@ check plain
 for backend in threads uring; do
 	echo "== aio-model ($backend, 60 s)"
 	LD_PRELOAD=build/plain/lib/.libs/librtaio.so RTAIO_BACKEND=$backend \
-		build/plain/tests/aio-model --seconds 60 || [ $? -eq 77 ] || status=1
+		build/plain/tests/aio-model --seconds 60 --pty yes || [ $? -eq 77 ] || status=1
 done
 
 # Real clients (fio with crc32c verification, stress-ng --aio) on librtaio

@@ -349,11 +349,27 @@ static int ring_op(const struct asys_call *c)
 }
 
 /*
+ * A character device other than the kernel's memory devices (major 1):
+ * its calls go to the thread backend.  A terminal's write (n_tty) waits
+ * for room inside io_uring's first, supposedly non-blocking try, so the
+ * ring thread itself sat in it and every other call stalled, and an
+ * io_uring wake-up then ended the write with EINTR (aio-model --pty yes,
+ * seeds 4/265 and 9/117); other drivers may do as much.
+ */
+static bool other_device(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) != 1;
+}
+
+/*
  * io_uring waits for a pipe or socket to be ready even when its fd is
  * O_NONBLOCK, where read(2) and write(2) fail with EAGAIN or take what
  * fits: such a call carries RWF_NOWAIT or MSG_DONTWAIT into the ring
  * (NONBLOCK), and one that can carry neither goes to the thread backend,
- * which runs the system call itself.  Files never wait on O_NONBLOCK.
+ * which runs the system call itself (~0u), as do the calls on devices
+ * (other_device).  Files never wait on O_NONBLOCK.
  */
 static uint32_t nonblocking(const struct asys_call *c, int op)
 {
@@ -363,6 +379,8 @@ static uint32_t nonblocking(const struct asys_call *c, int op)
 	if (c->__class != ASYS__BLOCKING || op == IORING_OP_TIMEOUT)	/* a sleep: no fd */
 		return 0;
 	args_of(c, a);
+	if (other_device((int)a[0]))
+		return ~0u;
 	fl = fcntl((int)a[0], F_GETFL);
 	if (fl < 0 || !(fl & O_NONBLOCK))
 		return 0;

@@ -19,11 +19,10 @@
  * requests in flight; --interrupt (default: no under glibc, which returns
  * EINTR from lio_listio(LIO_WAIT) and later writes to the wait list it left
  * on the caller's stack) lets scenarios send signals whose handler has no
- * SA_RESTART; --pty yes turns some stream socketpairs into ptys
- * (off by default while rtaio's io_uring backend runs pty writes in its
- * ring thread, inside io_uring_enter: there a write whose reader is held
- * blocks every other request, seed 4 scenario 265, and a write can end
- * with EINTR, seed 9 scenario 117, both under RTAIO_BACKEND=uring);
+ * SA_RESTART; --pty yes turns some stream socketpairs into ptys (off by
+ * default, so that the seeds found before keep their scenarios; it found
+ * rtaio's io_uring backend running pty writes in its ring thread, seeds
+ * 4/265 and 9/117);
  * --plans prints the scenarios' plans and runs none (to find a seed that
  * makes a given kind of scenario).
  */
