@@ -1088,6 +1088,21 @@ END_TEST
 
 /* --- io_uring: interrupting calls in the kernel --- */
 
+/*
+ * Submit c (with r as its hook), wait until it runs, and interrupt it: it
+ * is final, cancelled, and its hook has run once when asys_cancel returns.
+ */
+static void cancel_once_running(struct asys_call *c, struct rec *r)
+{
+	with_hook(c, r);
+	submit1(c);
+	ck_assert(wait_state(c, ASYS_RUNNING, 10000));
+	ck_assert_int_eq(asys_cancel(c), 0);
+	ck_assert_uint_eq(asys_state(c), ASYS_CANCELED);
+	ck_assert_int_eq(c->result, -ECANCELED);
+	ck_assert_int_eq(hooks_of(r), 1);
+}
+
 /* A pipe read in the kernel is given up: CANCELED, its hook once, the data left in the pipe. */
 START_TEST(uring_cancel_running_pipe_read)
 {
@@ -1100,14 +1115,7 @@ START_TEST(uring_cancel_running_pipe_read)
 		return;
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	prep_pipe_read(&c, p[0], &byte, 1, 0);
-	with_hook(&c, &r);
-	submit1(&c);
-	ck_assert(wait_state(&c, ASYS_RUNNING, 10000));
-	ck_assert_int_eq(asys_cancel(&c), 0);
-	/* final, hook run, when asys_cancel returns */
-	ck_assert_uint_eq(asys_state(&c), ASYS_CANCELED);
-	ck_assert_int_eq(c.result, -ECANCELED);
-	ck_assert_int_eq(hooks_of(&r), 1);
+	cancel_once_running(&c, &r);
 	ck_assert_uint_eq(r.state, ASYS_CANCELED);
 	cancel_fails(&c, EALREADY);
 	ck_assert_int_eq(write(p[1], "z", 1), 1);
@@ -1134,14 +1142,8 @@ START_TEST(uring_cancel_running_sleep)
 	if (!require_uring())
 		return;
 	asys_prep(&c, SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, (long)&t, 0, 0, 0);
-	with_hook(&c, &r);
 	t0 = now_sec();
-	submit1(&c);
-	ck_assert(wait_state(&c, ASYS_RUNNING, 10000));
-	ck_assert_int_eq(asys_cancel(&c), 0);
-	ck_assert_uint_eq(asys_state(&c), ASYS_CANCELED);
-	ck_assert_int_eq(c.result, -ECANCELED);
-	ck_assert_int_eq(hooks_of(&r), 1);
+	cancel_once_running(&c, &r);
 	ck_assert_msg(now_sec() - t0 < 5, "cancelled after %.1f s", now_sec() - t0);
 }
 END_TEST
