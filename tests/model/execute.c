@@ -790,13 +790,21 @@ static void cancel_one(struct scenario *sc, struct request *r)
 
 static void cancel_fd(struct scenario *sc, int ti)
 {
+	/*
+	 * Only the requests whose submission had returned before aio_cancel
+	 * was called must be seen by it: a SIGEV_THREAD function may submit
+	 * one at the same moment, which aio_cancel may or may not find.
+	 */
+	bool before[POOL_REQUESTS] = { false };
+	for (int i = 0; i < sc->nreqs; i++)
+		before[i] = atomic_load(&sc->reqs[i].published) && sc->reqs[i].submitted;
 	int answer = aio_cancel(sc->targets[ti].fd, NULL);
 	if (answer != AIO_CANCELED && answer != AIO_NOTCANCELED && answer != AIO_ALLDONE)
 		violation(sc, "aio_cancel(fd of target %d, NULL) answered %d (%s)", ti, answer,
 			  strerror(errno));
 	for (int i = 0; i < sc->nreqs; i++) {
 		struct request *r = &sc->reqs[i];
-		if (r->target != ti || r->second || !r->submitted || atomic_load(&r->reaped))
+		if (r->target != ti || r->second || !before[i] || atomic_load(&r->reaped))
 			continue;
 		r->cancel_touched = true;
 		if (answer == AIO_ALLDONE && error_of(r) == EINPROGRESS) {
