@@ -12,17 +12,7 @@ lib="$top_builddir/lib/.libs/librtaio.so"
 base_v=${GLIBC_AIO_BASE:?}
 old_lio=0
 [ "${GLIBC_OLD_LIO:-no}" = yes ] && old_lio=1
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-fail=0
-
-pass() { echo "ok: $*"; }
-flunk() {
-	echo "FAIL: $*"
-	fail=1
-}
-# Show a run's output, for the log of a failed check.
-show() { sed 's/^/# /' "$1"; }
+. "${top_srcdir:?}/tests/checks.sh"
 
 . "${top_srcdir:?}/tests/preload-runtime.sh"
 preload=$lib

@@ -16,16 +16,7 @@ case "${CFLAGS-}" in
 	exit 77
 	;;
 esac
-dir=$(mktemp -d "${TMPDIR:-/tmp}/rtaio-clients.XXXXXX")
-trap 'rm -rf "$dir"' EXIT
-fail=0
-
-pass() { echo "ok: $*"; }
-flunk() {
-	echo "FAIL: $*"
-	fail=1
-}
-show() { sed 's/^/# /' "$1"; }
+. "${top_srcdir:?}/tests/checks.sh"
 
 if command -v timeout >/dev/null 2>&1; then
 	limit="timeout 120"

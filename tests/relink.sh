@@ -7,16 +7,7 @@ set -u
 inc="${top_srcdir:?}/include"
 libdir="${top_builddir:?}/lib/.libs"
 cc=${CC:-cc}
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-fail=0
-
-pass() { echo "ok: $*"; }
-flunk() {
-	echo "FAIL: $*"
-	fail=1
-}
-show() { sed 's/^/# /' "$1"; }
+. "${top_srcdir:?}/tests/checks.sh"
 
 # rtaio.pc's own Cflags and Libs, with includedir and libdir in the build tree
 # (headers install into $includedir/rtaio).

@@ -8,15 +8,7 @@ set -u
 run=${top_builddir:?}/tools/rtaio-run
 prog=$top_builddir/tests/glibc_aio_prog
 lib=$(readlink -f "$top_builddir/lib/.libs/librtaio.so.0")
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-fail=0
-
-pass() { echo "ok: $*"; }
-flunk() {
-	echo "FAIL: $*"
-	fail=1
-}
+. "${top_srcdir:?}/tests/checks.sh"
 # expect WHAT STATUS COMMAND...: COMMAND's exit status is STATUS; output in $dir/out.
 expect() {
 	what=$1 want=$2
