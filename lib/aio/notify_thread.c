@@ -33,7 +33,6 @@
  *   function or another notification comes (struct retry).
  */
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -70,10 +69,18 @@ struct sched_state {
 	uint32_t util_min, util_max;
 };
 
+/*
+ * The kernel's CPU masks are as long as the CPUs it can have (rounded up
+ * to a long), up to 8192 CPUs: more than a cpu_set_t holds, which
+ * sched_getaffinity() would refuse on such a machine.
+ */
+#define CPU_MASK_MAX (8192 / 8)
+
 /* What a function may change of its thread and a new thread would not have. */
 struct thread_state {
 	struct sched_state sched;
-	cpu_set_t cpus;
+	long cpus_len;		/* bytes of cpus the kernel filled in */
+	unsigned char cpus[CPU_MASK_MAX];
 };
 
 /* A pooled thread's record, on its own stack. */
@@ -251,9 +258,17 @@ static struct aio__notification *dequeue(void)
 /* This thread's; false if it cannot be read. */
 static bool read_thread_state(struct thread_state *s)
 {
-	memset(s, 0, sizeof *s);
-	return syscall(SYS_sched_getattr, 0, &s->sched, sizeof s->sched, 0) == 0 &&
-	       sched_getaffinity(0, sizeof s->cpus, &s->cpus) == 0;
+	memset(&s->sched, 0, sizeof s->sched);
+	if (syscall(SYS_sched_getattr, 0, &s->sched, sizeof s->sched, 0) != 0)
+		return false;
+	s->cpus_len = syscall(SYS_sched_getaffinity, 0, sizeof s->cpus, s->cpus);
+	return s->cpus_len > 0;
+}
+
+static bool same_thread_state(const struct thread_state *a, const struct thread_state *b)
+{
+	return !memcmp(&a->sched, &b->sched, sizeof a->sched) && a->cpus_len == b->cpus_len &&
+	       !memcmp(a->cpus, b->cpus, (size_t)a->cpus_len);
 }
 
 /*
@@ -280,7 +295,7 @@ static bool still_fresh(const struct helper *self)
 	    (strcmp(name, NAME) && prctl(PR_SET_NAME, NAME) != 0))
 		return false;
 	return self->fresh_known && read_thread_state(&now) &&
-	       !memcmp(&now, &self->fresh, sizeof now);
+	       same_thread_state(&now, &self->fresh);
 }
 
 static void *pool_thread(void *arg)
@@ -292,7 +307,7 @@ static void *pool_thread(void *arg)
 	/* cancellable only inside a program's function */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	prctl(PR_SET_NAME, NAME);
-	/* unreadable (more CPUs than a cpu_set_t holds): one function per thread */
+	/* unreadable (a seccomp filter, say): one function per thread */
 	self.fresh_known = read_thread_state(&self.fresh);
 	pthread_mutex_lock(&pool.lock);
 	for (;;) {
