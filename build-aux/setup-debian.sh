@@ -3,7 +3,7 @@
 set -eu
 packages="autoconf automake libtool pkg-config make gcc g++ clang libclang-rt-dev check mandoc groff-base strace fio stress-ng liburing-dev\
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user\
-	dpkg-dev debhelper lintian git"
+	dpkg-dev debhelper lintian git openmpi-bin libopenmpi-dev"
 missing=
 for p in $packages; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

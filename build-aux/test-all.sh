@@ -114,9 +114,9 @@ fi
 rm -rf "$dest"
 
 # The Debian packages (tests/debian-packages.sh): built from a clean clone
-# of the committed tree, lintian, installed, a POSIX AIO program and fio run
-# through the installed rtaio-run --stats with the report's counts checked,
-# removed without a trace.  4 minutes on 2 CPUs shared with other work
+# of the committed tree, lintian, installed, a POSIX AIO program, fio and
+# an MPI-IO client run through the installed rtaio-run --stats with the
+# reports' counts checked, removed without a trace.  4 minutes on 2 CPUs shared with other work
 # (load average 7), most of it dpkg-buildpackage.
 echo "== Debian packages"
 sh tests/debian-packages.sh || [ $? -eq 77 ] || status=1

@@ -17,6 +17,8 @@
 #     are the ones the program made;
 #   - fio --ioengine=posixaio with crc32c verification through rtaio-run
 #     --stats=FILE: the report's reads and writes are those fio issued;
+#   - tests/mpi-io.sh (Open MPI's MPI-IO, nonblocking) through the installed
+#     rtaio-run: each rank's report counts its aio reads and writes;
 #   - apt-get remove: none of the files the packages had installed is left.
 #
 # The packages are removed (purged) on any exit, so the machine is left as
@@ -206,6 +208,17 @@ else
 	echo "# fio is not installed: no fio step (build-aux/setup-debian.sh installs it)"
 fi
 cd "$top" || exit 1
+
+# Open MPI's OMPIO through the installed rtaio-run (skipped without Open MPI)
+sh "$top/tests/mpi-io.sh" --rtaio-run /usr/bin/rtaio-run --ranks 3 --blocks 16 >"$dir/mpi-io" 2>&1
+case $? in
+0) sed 's/^ok: /ok: installed rtaio-run: /' "$dir/mpi-io" ;;
+77) echo "# $(tail -n 1 "$dir/mpi-io")" ;;
+*)
+	flunk "tests/mpi-io.sh through the installed rtaio-run:"
+	show "$dir/mpi-io"
+	;;
+esac
 
 # ---------------------------------------------------------- remove
 # shellcheck disable=SC2086

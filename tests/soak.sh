@@ -14,6 +14,11 @@
 #       aio_error polling, aio_fsync and aio_cancel, 1 to 4 workers, 1 to 1024
 #       requests each.
 #
+# Then, once, an MPI-IO client (tests/mpi-io.sh: Open MPI's OMPIO, 4 ranks
+# doing MPI_File_iwrite_at and MPI_File_iread_at, every byte verified, each
+# rank's aio requests counted in its rtaio-run --stats report), skipped when
+# Open MPI is not installed.
+#
 # Every run must exit 0 with no error, fio must have verified every block it
 # wrote (its reads equal its writes), and the client's processes must have
 # run rtaio's threads (rtaio-worker for threads, rtaio-ring for io_uring,
@@ -457,6 +462,31 @@ while awk -v t="$(since "$begin")" -v l="$total" 'BEGIN { exit !(t < l) }'; do
 	if [ $((slot % 3)) = 2 ]; then j=$((j + 1)); else k=$((k + 1)); fi
 	slot=$((slot + 1))
 done
+
+# ------------------------------------------------------------ MPI-IO
+# Open MPI's OMPIO turns MPI_File_iwrite_at and MPI_File_iread_at into
+# aio_write and aio_read: tests/mpi-io.sh, 4 ranks of 256 blocks of 64 KiB
+# each, every byte verified and counted in each rank's statistics report.
+echo "soak: MPI-IO (tests/mpi-io.sh --ranks 4 --blocks 256) on $backends"
+start=$(now)
+top_builddir=$build sh "$(dirname "$0")/mpi-io.sh" --ranks 4 --blocks 256 \
+	--backends "$backends" >"$dir/mpi-io" 2>&1
+status=$?
+secs=$(since "$start")
+case $status in
+0)
+	sed 's/^/  /' "$dir/mpi-io"
+	# shellcheck disable=SC2086
+	set -- $backends
+	echo "mpi-io all $((4 * 256 * 2 * $#)) $secs 0" >>"$results"
+	;;
+77) echo "soak: MPI-IO skipped: $(tail -n 1 "$dir/mpi-io")" ;;
+*)
+	flunk "MPI-IO (tests/mpi-io.sh), status $status:"
+	show "$dir/mpi-io"
+	echo "mpi-io all 0 $secs 1" >>"$results"
+	;;
+esac
 elapsed=$(since "$begin")
 
 # ------------------------------------------------------------ summary
@@ -478,7 +508,8 @@ END {
 	printf "%-10s %-8s %5d %12d %9.1f %7d\n", "all", "", truns, treq, tsecs, terr
 }' "$results"
 echo "(fio: reads, writes and fsyncs issued by both passes, every written block read back and"
-echo " checked twice; stress-ng: bogo ops, one per request completed or cancelled)"
+echo " checked twice; stress-ng: bogo ops, one per request completed or cancelled; mpi-io:"
+echo " aio reads and writes, as each rank's rtaio report counted them)"
 if [ ! -s "$results" ]; then
 	flunk "nothing ran"
 fi
