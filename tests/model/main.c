@@ -5,7 +5,7 @@
  *
  * Runs scenarios K, K+1, ... of seed S (model.h says what a scenario is)
  * until N of them ran or N seconds passed, judges each, and watches
- * /proc/self for descriptors and threads left behind.  Exit 0 when every
+ * for descriptors, threads and memory left behind (leaks.c).  Exit 0 when every
  * outcome was allowed; 1, with the seed, the scenario number, a readable
  * account of the first violation and the scenario's plan, otherwise; 2 on
  * bad usage; 77 when every request was refused (EAGAIN), as with
@@ -28,7 +28,6 @@
  */
 #include "model.h"
 
-#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -79,107 +78,6 @@ _Noreturn void violation(const struct scenario *sc, const char *fmt, ...)
 	fflush(stdout);
 	/* requests may be in flight: no exit handlers, no cleanup */
 	_exit(1);
-}
-
-/* ---------------------------------------------------------------- leaks */
-
-/* The kernel's io_uring workers (iou-wrk-*, iou-sqp-*) appear among a
- * process's threads and idle out on the kernel's schedule: not the
- * library's. */
-static bool kernel_worker(const char *task)
-{
-	char path[300], comm[32] = "";
-	snprintf(path, sizeof path, "/proc/self/task/%s/comm", task);
-	FILE *f = fopen(path, "r");
-	bool yes = f && fgets(comm, sizeof comm, f) && !strncmp(comm, "iou-", 4);
-	if (f)
-		fclose(f);
-	return yes;
-}
-
-static int count_entries(const char *dir)
-{
-	bool tasks = dir[strlen(dir) - 1] == 'k';
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.' && !(tasks && kernel_worker(e->d_name));
-	closedir(d);
-	return n - !tasks; /* /proc/self/fd counts the DIR's own */
-}
-
-/* Wait (against a deadline) until /proc/self/DIR has at most `limit`
- * entries: library threads and descriptors may take a moment to go. */
-static int settle(const char *dir, int limit, int seconds)
-{
-	long long deadline = now_ns() + seconds * 1000000000LL;
-	int n;
-	while ((n = count_entries(dir)) > limit && now_ns() < deadline)
-		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
-	return n;
-}
-
-/* What each entry of /proc/self/DIR is: a thread's name, a descriptor's
- * file. */
-static const char *list_entries(const char *dir)
-{
-	static char out[2048];
-	char path[300], what[256];
-	size_t len = 0;
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	out[0] = 0;
-	while (d && (e = readdir(d)) && len < sizeof out - 300) {
-		ssize_t n;
-		if (e->d_name[0] == '.')
-			continue;
-		if (dir[strlen(dir) - 1] == 'd') {
-			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-			n = readlink(path, what, sizeof what - 1);
-		} else {
-			snprintf(path, sizeof path, "%s/%s/comm", dir, e->d_name);
-			FILE *f = fopen(path, "r");
-			n = f && fgets(what, sizeof what, f) ? (ssize_t)strcspn(what, "\n") : -1;
-			if (f)
-				fclose(f);
-		}
-		what[n > 0 ? n : 0] = 0;
-		len += (size_t)snprintf(out + len, sizeof out - len, "\n    %s: %s", e->d_name, what);
-	}
-	if (d)
-		closedir(d);
-	return out;
-}
-
-/* A resource watched across scenarios.  The library may keep some for
- * good once in use (a ring per thread that used one, say), a step that then
- * stays flat; a leak is growth at three checks in a row, or by more than
- * LEAK_MARGIN at once. */
-enum { LEAK_MARGIN = 16 };
-struct watch {
-	const char *what, *dir;
-	int base, last, growths;
-};
-
-static void watch_check(struct watch *w, const struct scenario *sc, int seconds)
-{
-	int n = settle(w->dir, w->base, seconds);
-	if (n <= w->base)
-		w->growths = 0;
-	else if (n > w->last)
-		w->growths++;
-	w->last = n;
-	if (n > w->base)
-		vlog("%s: %d after scenario %u (base %d)\n", w->what, n, sc->number, w->base);
-	if (w->growths >= 3 || n > w->base + LEAK_MARGIN)
-		violation(sc, "%d %s after this scenario finished and settled for %d s, %d at the "
-			      "baseline (after the first scenario); %s:%s",
-			  n, w->what, seconds, w->base,
-			  w->growths >= 3 ? "they grew at the last three checks" : "far more",
-			  list_entries(w->dir));
 }
 
 /* ---------------------------------------------------------------- watchdog */
@@ -302,12 +200,12 @@ int main(int argc, char **argv)
 	progress("starting", 0);
 	if (pthread_create(&dog, NULL, watchdog, NULL))
 		return 2;
-	struct watch fds = { "open descriptors", "/proc/self/fd", count_entries("/proc/self/fd"), 0, 0 };
-	struct watch tasks = { "threads", "/proc/self/task", count_entries("/proc/self/task"), 0, 0 };
+	bool memory = leaks_start();
 	sc.seed = opt.seed;
 	sc.dir = opt.dir;
-	printf("aio-model: seed %llu, AIO functions from %s%s\n", (unsigned long long)opt.seed,
-	       aio_library, opt.close_foreign ? "" : " (closing others' descriptors: off)");
+	printf("aio-model: seed %llu, AIO functions from %s%s%s\n", (unsigned long long)opt.seed,
+	       aio_library, opt.close_foreign ? "" : " (closing others' descriptors: off)",
+	       memory ? "" : " (memory: not watched, malloc is not glibc's)");
 	fflush(stdout);
 	for (unsigned k = opt.first;; k++) {
 		if (opt.scenarios && ran == opt.scenarios)
@@ -328,23 +226,15 @@ int main(int argc, char **argv)
 		if (opt.verbose)
 			print_outcomes(&sc);
 		teardown(&sc);
-		progress("the checks for threads and descriptors left behind", 0);
+		progress("the checks for descriptors, threads and memory left behind", 0);
 		ran++;
 		for (int i = 0; i < sc.nreqs; i++)
 			refused += !pool[i].submitted;
 		requests += (unsigned)sc.nreqs;
-		if (ran == 1) {
-			/* what the library keeps once it is in use (a ring thread, say) */
-			int f = settle(fds.dir, fds.base, 3), t = settle(tasks.dir, tasks.base + 1, 3);
-			fds.base = f > fds.base ? f : fds.base;
-			tasks.base = t > tasks.base ? t : tasks.base;
-		}
-		watch_check(&fds, &sc, 2);
-		/* idle library threads take a second or so to leave: look now and then */
-		if (ran % 32 == 0)
-			watch_check(&tasks, &sc, 3);
+		leaks_after_scenario(&sc, ran, requests);
 	}
-	watch_check(&tasks, &sc, 3);
+	if (!opt.plans_only)
+		leaks_at_end(&sc, ran, requests);
 	if (requests && refused == requests) {
 		/* RTAIO_BACKEND=uring where no ring can be set up, say */
 		printf("aio-model: every request was refused with EAGAIN: nothing to judge\n");
@@ -353,8 +243,8 @@ int main(int argc, char **argv)
 	if (opt.plans_only)
 		return 0;
 	printf("aio-model: seed %llu: %u scenarios (%u requests, %u refused) from %u, every "
-	       "outcome allowed, %.1f s\n",
+	       "outcome allowed, %.1f s, %s\n",
 	       (unsigned long long)opt.seed, ran, requests, refused, opt.first,
-	       (double)(now_ns() - start) / 1e9);
+	       (double)(now_ns() - start) / 1e9, leaks_summary());
 	return 0;
 }

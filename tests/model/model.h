@@ -15,9 +15,9 @@
  * end of each stream (some held back until the requests on the other
  * targets have finished), and collects what the program saw;
  * judge.c compares it with what POSIX and rtaio's documented ordering
- * rules (man/rtaio.7) allow.  main.c runs scenarios, checks for
- * descriptors and threads left behind, and has a watchdog report a call
- * that never returns.
+ * rules (man/rtaio.7) allow.  main.c runs scenarios and has a watchdog
+ * report a call that never returns; leaks.c checks for descriptors,
+ * threads and memory left behind.
  *
  * The program is built against the system's <aio.h> and linked with
  * nothing of rtaio's, so that it judges glibc's AIO and, under LD_PRELOAD,
@@ -266,6 +266,17 @@ int error_of(const struct request *r);
 /* judge.c */
 void judge(const struct scenario *sc);
 void print_outcomes(const struct scenario *sc);
+
+/* leaks.c: descriptors, threads and memory left behind, watched across
+ * scenarios.  leaks_start takes the baselines before the first scenario and
+ * says whether memory is watched (malloc is glibc's); leaks_after_scenario
+ * after each, leaks_at_end after the last (ran: scenarios run, requests:
+ * their requests, so far); a leak is a violation. */
+bool leaks_start(void);
+void leaks_after_scenario(const struct scenario *sc, unsigned ran, unsigned requests);
+void leaks_at_end(const struct scenario *sc, unsigned ran, unsigned requests);
+/* How memory grew since the baseline, for the summary. */
+const char *leaks_summary(void);
 
 /* main.c: report the first violation and exit 1 */
 _Noreturn void violation(const struct scenario *sc, const char *fmt, ...)
