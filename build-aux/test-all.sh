@@ -39,9 +39,10 @@ build plain
 check plain
 
 # The model checker (tests/aio-model) on a random seed, a minute per backend;
-# a failure prints the seed and the scenario that replay it.  Plain build
-# only: the model is not instrumented, and an instrumented librtaio cannot
-# be preloaded into it.
+# a failure prints the seed and the scenario that replay it.  Plain build:
+# the sanitizer builds' make check runs tests/aio-model.sh (the regression
+# scenarios and 5 s of random ones per backend, with the sanitizer's runtime
+# preloaded before librtaio), about a minute in each.
 for backend in threads uring; do
 	echo "== aio-model ($backend, 60 s)"
 	LD_PRELOAD=build/plain/lib/.libs/librtaio.so RTAIO_BACKEND=$backend \

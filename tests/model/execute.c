@@ -239,14 +239,16 @@ static struct request *request_of(struct scenario *sc, unsigned id)
 static void submit_one(struct scenario *sc, struct request *r);
 
 /* Has the later request's notification done all it does: its function
- * returned, its signal was handled (or it was refused and has none)? */
+ * returned, its signal was handled (or it was refused and has none; or,
+ * where signals merge, it finished and its signal may be lost)? */
 static bool notification_over(const struct request *later)
 {
 	if (atomic_load(&later->published) && !later->submitted)
 		return true;
 	if (later->notify == N_THREAD)
 		return atomic_load(&later->call) == CALL_RETURNED;
-	return notified(later->id) > 0;
+	return notified(later->id) > 0 ||
+	       (opt.signals_merge && atomic_load(&later->published) && !in_progress(later));
 }
 
 /* F_WAIT: for the notification of a later request to be over. */
@@ -381,6 +383,11 @@ void notify_setup(void)
 unsigned notified(unsigned id)
 {
 	return atomic_load(&counts[id % SLOTS]);
+}
+
+bool notified_as_allowed(enum notify kind, unsigned want, unsigned got)
+{
+	return got == want || (opt.signals_merge && kind == N_SIGNAL && got < want);
 }
 
 const char *notify_early(void)
@@ -939,15 +946,19 @@ static void wait_final(struct scenario *sc, bool held)
 	}
 }
 
+/* The notifications to wait for: none of a signal that may have merged
+ * with another (opt.signals_merge), which would cost the whole deadline. */
 static unsigned expected_notifications(const struct scenario *sc, unsigned id)
 {
 	for (int i = 0; i < sc->nreqs; i++)
 		if (sc->reqs[i].id == id)
-			return sc->reqs[i].submitted && sc->reqs[i].notify != N_NONE;
+			return sc->reqs[i].submitted && sc->reqs[i].notify != N_NONE &&
+			       !(opt.signals_merge && sc->reqs[i].notify == N_SIGNAL);
 	for (int l = 0; l < sc->nlists; l++)
 		if (sc->lists[l].id == id)
 			return sc->lists[l].mode == LIO_NOWAIT && sc->lists[l].answer == 0 &&
-			       sc->lists[l].notify != N_NONE;
+			       sc->lists[l].notify != N_NONE &&
+			       !(opt.signals_merge && sc->lists[l].notify == N_SIGNAL);
 	return 0;
 }
 

@@ -187,6 +187,7 @@ static void options(int argc, char **argv)
 	/* glibc leaves lio_listio(LIO_WAIT)'s wait list on the stack it
 	 * returned from with EINTR, and crashes later (NOTES, 1) */
 	opt.interrupt_lio_wait = interrupt_arg ? !strcmp(interrupt_arg, "yes") : !opt.glibc_rules;
+	opt.signals_merge = dlsym(RTLD_DEFAULT, "__tsan_init") != NULL;
 }
 
 int main(int argc, char **argv)
@@ -203,9 +204,12 @@ int main(int argc, char **argv)
 	bool memory = leaks_start();
 	sc.seed = opt.seed;
 	sc.dir = opt.dir;
-	printf("aio-model: seed %llu, AIO functions from %s%s%s\n", (unsigned long long)opt.seed,
+	printf("aio-model: seed %llu, AIO functions from %s%s%s%s\n", (unsigned long long)opt.seed,
 	       aio_library, opt.close_foreign ? "" : " (closing others' descriptors: off)",
-	       memory ? "" : " (memory: not watched, malloc is not glibc's)");
+	       memory ? "" : " (memory: not watched, malloc is not glibc's)",
+	       opt.signals_merge ? " (ThreadSanitizer merges queued signals: SIGEV_SIGNAL "
+				   "notifications judged at most once)"
+				 : "");
 	fflush(stdout);
 	for (unsigned k = opt.first;; k++) {
 		if (opt.scenarios && ran == opt.scenarios)

@@ -229,6 +229,12 @@ struct options {
 	 * EINTR; glibc then writes to the caller's stack later) */
 	bool interrupt_lio_wait;
 	bool pty; /* ptys among the targets (off by default: see main.c) */
+	/* ThreadSanitizer's runtime is in the process: it holds a signal that
+	 * arrives outside a call it intercepts until the thread makes one, one
+	 * pending instance per signal number and thread, and drops another
+	 * that arrives meanwhile; queued real-time signals (SIGEV_SIGNAL
+	 * notifications) can merge, so they are judged "at most once" */
+	bool signals_merge;
 	bool glibc_rules;
 	const char *dir;
 };
@@ -252,6 +258,9 @@ void print_plan(const struct scenario *sc);
 void notify_setup(void);
 /* Notifications counted for a request or list id so far. */
 unsigned notified(unsigned id);
+/* Is `got` notifications what a request or list with this sigevent kind,
+ * notified `want` (0 or 1) times, may show? */
+bool notified_as_allowed(enum notify kind, unsigned want, unsigned got);
 /* A notification that arrived before its request (or list) was final. */
 const char *notify_early(void);
 void execute(struct scenario *sc);
