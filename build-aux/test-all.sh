@@ -41,8 +41,8 @@ check plain
 # The model checker (tests/aio-model) on a random seed, a minute per backend;
 # a failure prints the seed and the scenario that replay it.  Plain build:
 # the sanitizer builds' make check runs tests/aio-model.sh (the regression
-# scenarios and 5 s of random ones per backend, with the sanitizer's runtime
-# preloaded before librtaio), about a minute in each.
+# scenarios and 15 s of a random seed per backend, with the sanitizer's
+# runtime preloaded before librtaio), about a minute in each.
 for backend in threads uring; do
 	echo "== aio-model ($backend, 60 s)"
 	LD_PRELOAD=build/plain/lib/.libs/librtaio.so RTAIO_BACKEND=$backend \
@@ -56,13 +56,13 @@ sh tests/soak.sh --minutes 4 build/plain || status=1
 
 build asan --enable-sanitizers=address,undefined
 check asan RTAIO_TEST_SCALE=10 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 AIO_MODEL_SEED=random AIO_MODEL_SECONDS=15
 
 build tsan --enable-sanitizers=thread
 # By design a thread inside a blocking system call or a program's SIGEV_THREAD
 # function is not joined at exit; TSan's default one-second pause at exit
 # (atexit_sleep_ms) would let such a thread finish and be reported as leaked.
-check tsan RTAIO_TEST_SCALE=10 \
+check tsan RTAIO_TEST_SCALE=10 AIO_MODEL_SEED=random AIO_MODEL_SECONDS=15 \
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:atexit_sleep_ms=0
 
 # Stress (tests/stress.sh): threads submitting, cancelling, waiting and

@@ -5,6 +5,8 @@
 # then a run of a fixed seed; and, in the plain build, glibc's own AIO (see
 # the end).  AIO_MODEL_SECONDS (default 20, 5 in a sanitizer build) bounds
 # the run of each backend, half of it each of the two glibc runs.
+# AIO_MODEL_SEED (default 16) is the seed of the run on rtaio; `random`
+# draws one, printed with the result so that a failure replays.
 set -u
 prog="${top_builddir:?}/tests/aio-model"
 lib="$top_builddir/lib/.libs/librtaio.so"
@@ -17,6 +19,8 @@ lib="$top_builddir/lib/.libs/librtaio.so"
 . "${top_srcdir:?}/tests/preload-runtime.sh"
 preload=$lib
 seconds=${AIO_MODEL_SECONDS:-20}
+seed=${AIO_MODEL_SEED:-16}
+[ "$seed" = random ] && seed=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
 forks=yes
 if [ "$runtime" = asan ]; then
 	# GCC 12's ASan runtime does not hold its allocator's locks across fork:
@@ -111,12 +115,12 @@ on() {
 			;;
 		esac
 	done
-	model "run.$backend" RTAIO_BACKEND="$backend" -- --seed 16 --seconds "$seconds" --pty yes
+	model "run.$backend" RTAIO_BACKEND="$backend" -- --seed "$seed" --seconds "$seconds" --pty yes
 	case $? in
 	0) echo "ok: $backend: $(tail -n 1 "$dir/run.$backend")" ;;
 	77) echo "SKIP: $backend: $(tail -n 1 "$dir/run.$backend")" ;;
 	*)
-		echo "FAIL: $backend: aio-model --seed 16 --seconds $seconds"
+		echo "FAIL: $backend: aio-model --seed $seed --seconds $seconds"
 		sed 's/^/# /' "$dir/run.$backend"
 		echo 1 >"$dir/failed"
 		;;
