@@ -33,8 +33,12 @@ int asys__futex_wait(uint32_t *word, uint32_t val, const struct timespec *deadli
 	return errno == EAGAIN ? 0 : -errno;	/* EAGAIN: the word had changed */
 }
 
-/* Far beyond anything CLOCK_MONOTONIC reaches; the kernel saturates it. */
-#define DISTANT ((time_t)1 << 40)
+/*
+ * Far beyond anything CLOCK_MONOTONIC reaches; the kernel saturates it.
+ * With a 32-bit time_t (i386, armhf), 2^30 s (34 years): a deadline is
+ * the time since boot plus less than that, which must still fit.
+ */
+#define DISTANT ((time_t)1 << (sizeof(time_t) > 4 ? 40 : 30))
 
 int asys__deadline(const struct timespec *timeout, struct timespec *deadline)
 {

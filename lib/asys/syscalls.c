@@ -26,7 +26,19 @@ static const unsigned char syscall_kind[] = {
 	[SYS_fallocate] = B, [SYS_ftruncate] = B, [SYS_readahead] = B,
 	[SYS_fadvise64] = B, [SYS_copy_file_range] = B,
 	[SYS_close] = B,
-	[SYS_statx] = B, [SYS_newfstatat] = B, [SYS_fstat] = B,
+	[SYS_statx] = B, [SYS_fstat] = B,
+#ifdef SYS_newfstatat	/* 64-bit architectures */
+	[SYS_newfstatat] = B,
+#endif
+#ifdef SYS_fstatat64	/* 32-bit ones: the calls with a 64-bit off_t or struct stat64 */
+	[SYS_fstatat64] = B, [SYS_fstat64] = B, [SYS_ftruncate64] = B,
+#endif
+#ifdef SYS_fadvise64_64	/* 32-bit x86: fadvise64 takes a 32-bit length */
+	[SYS_fadvise64_64] = B,
+#endif
+#ifdef SYS_sendfile64
+	[SYS_sendfile64] = F,
+#endif
 	[SYS_renameat2] = B, [SYS_unlinkat] = B, [SYS_mkdirat] = B,
 	[SYS_linkat] = B, [SYS_symlinkat] = B, [SYS_readlinkat] = B,
 	[SYS_getdents64] = B,
@@ -39,6 +51,9 @@ static const unsigned char syscall_kind[] = {
 #endif
 	[SYS_ppoll] = W,
 	[SYS_nanosleep] = W, [SYS_clock_nanosleep] = W,
+#ifdef SYS_clock_nanosleep_time64	/* 32-bit architectures: with a 64-bit time_t */
+	[SYS_clock_nanosleep_time64] = W, [SYS_ppoll_time64] = W,
+#endif
 };
 
 enum asys__kind asys__syscall_kind(long nr)
