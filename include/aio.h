@@ -122,6 +122,18 @@ extern void aio_init(const struct aioinit *__init);
 #else
 #define __RTAIO_NAME(name, name64) __asm__(#name64)
 #endif
+/*
+ * And with _TIME_BITS=64 where time_t has 32 bits by default (i386, armhf),
+ * aio_suspend takes a 64-bit struct timespec: the symbol that does is
+ * __aio_suspend_time64, for aio_suspend64 too.
+ */
+#ifdef __USE_TIME_BITS64
+#define __RTAIO_SUSPEND __asm__("__aio_suspend_time64")
+#define __RTAIO_SUSPEND64 __asm__("__aio_suspend_time64")
+#else
+#define __RTAIO_SUSPEND __RTAIO_NAME(aio_suspend, aio_suspend64)
+#define __RTAIO_SUSPEND64 /* the plain symbol */
+#endif
 
 extern int aio_read(struct aiocb *__aiocbp) __RTAIO_NAME(aio_read, aio_read64);
 extern int aio_write(struct aiocb *__aiocbp) __RTAIO_NAME(aio_write, aio_write64);
@@ -133,8 +145,7 @@ extern __ssize_t aio_return(struct aiocb *__aiocbp) __RTAIO_NAME(aio_return, aio
 extern int aio_cancel(int __fildes, struct aiocb *__aiocbp)
 	__RTAIO_NAME(aio_cancel, aio_cancel64);
 extern int aio_suspend(const struct aiocb *const __list[], int __nent,
-		       const struct timespec *__RTAIO_RESTRICT __timeout)
-	__RTAIO_NAME(aio_suspend, aio_suspend64);
+		       const struct timespec *__RTAIO_RESTRICT __timeout) __RTAIO_SUSPEND;
 extern int aio_fsync(int __operation, struct aiocb *__aiocbp)
 	__RTAIO_NAME(aio_fsync, aio_fsync64);
 
@@ -147,11 +158,13 @@ extern int aio_error64(const struct aiocb64 *__aiocbp);
 extern __ssize_t aio_return64(struct aiocb64 *__aiocbp);
 extern int aio_cancel64(int __fildes, struct aiocb64 *__aiocbp);
 extern int aio_suspend64(const struct aiocb64 *const __list[], int __nent,
-			 const struct timespec *__RTAIO_RESTRICT __timeout);
+			 const struct timespec *__RTAIO_RESTRICT __timeout) __RTAIO_SUSPEND64;
 extern int aio_fsync64(int __operation, struct aiocb64 *__aiocbp);
 #endif
 
 #undef __RTAIO_NAME
+#undef __RTAIO_SUSPEND
+#undef __RTAIO_SUSPEND64
 #undef __RTAIO_RESTRICT
 
 #ifdef __cplusplus

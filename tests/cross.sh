@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/cross.sh [HOST...]: build rtaio with Debian's cross toolchain for
-# each HOST (default: aarch64-linux-gnu), check that the library carries
-# exactly the symbol versions of that architecture's libc.so.6, and run
+# each HOST (default: aarch64-linux-gnu and i686-linux-gnu), check that the
+# library carries exactly the symbol versions of that architecture's
+# libc.so.6, and run
 # tests/preload.sh under qemu-user: an unmodified program built against the
 # host's glibc, on glibc's AIO and on rtaio's through LD_PRELOAD, by every
 # name and version it references.  qemu-user has no io_uring, so rtaio runs
@@ -10,10 +11,11 @@
 # host on 2 CPUs.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-[ $# -gt 0 ] || set -- aarch64-linux-gnu
+[ $# -gt 0 ] || set -- aarch64-linux-gnu i686-linux-gnu
 status=0
 for host; do
 	cpu=${host%%-*}
+	case $cpu in i?86) cpu=i386 ;; esac
 	qemu=qemu-$cpu
 	if ! command -v "$host-gcc" >/dev/null || ! command -v "$qemu" >/dev/null ||
 		[ ! -d "/usr/$host/lib" ]; then
@@ -32,12 +34,16 @@ for host; do
 		status=1
 		continue
 	fi
-	vars="NM=$host-nm $(sed -n 's/^\(HOST_LIBC\|GLIBC_AIO_BASE\|GLIBC_OLD_LIO\) = /\1=/p' \
+	vars="NM=$host-nm $(sed -n 's/^\(HOST_LIBC\|GLIBC_AIO_BASE\|GLIBC_OLD_LIO\|GLIBC_TIME64\) = /\1=/p' \
 		"$build/Makefile" | tr '\n' ' ')"
 	# shellcheck disable=SC2086
 	env $vars top_srcdir="$top" top_builddir="$build" sh "$top/tests/symbols.sh" || status=1
 	# shellcheck disable=SC2086
-	env $vars top_srcdir="$top" top_builddir="$build" RUNNER="$qemu -L /usr/$host" \
+	# The target's libraries first: the build machine's ld.so.cache, which
+	# the target's ld.so reads too, may list another build of them (/lib32
+	# of libc6-i386, which hangs in pthread_create with the cross ld.so).
+	env $vars top_srcdir="$top" top_builddir="$build" \
+		RUNNER="$qemu -L /usr/$host -E LD_LIBRARY_PATH=/lib" \
 		sh "$top/tests/preload.sh" || status=1
 	rm -rf "$build"
 done

@@ -12,6 +12,12 @@
  *                             linked with -lrt before glibc 2.34 reference
  *                             (aio_read@GLIBC_2.2.5, lio_listio@GLIBC_2.4 on
  *                             x86_64; the oldest of the architecture's)
+ *   glibc_aio_prog widths     offsets and timeouts through every generation
+ *                             of names: the *64 names at 5 GiB with struct
+ *                             aiocb64 (the bytes where pread64 finds them),
+ *                             the plain ones at a 32-bit offset with its
+ *                             padding set, aio_suspend timing out after
+ *                             200 ms, also as built with _TIME_BITS=64
  *   glibc_aio_prog old-lio    "LABEL waits|element_events|list_event: ..."
  *                             for the oldest lio_listio (@GLIBC_2.2.5 on
  *                             x86_64: meant to wait and to ignore the
@@ -64,6 +70,7 @@ struct api {
 	int (*fsync)(int, struct aiocb *);
 	int (*lio)(int, struct aiocb *const[], int, struct sigevent *);
 	void (*init)(const struct aioinit *);
+	int wide;	/* takes glibc's struct aiocb64 (the *64 names) */
 };
 
 /* The *64 names, declared here with struct aiocb (the same layout on LP64). */
@@ -124,19 +131,19 @@ __asm__(".symver lio_listio64_24,lio_listio64@GLIBC_2.4");
 
 static const struct api plain = {
 	"", aio_read, aio_write, aio_error, aio_return, aio_cancel, aio_suspend, aio_fsync,
-	lio_listio, aio_init,
+	lio_listio, aio_init, 0,
 };
 static const struct api large = {
 	"64", aio_read_large, aio_write_large, aio_error_large, aio_return_large,
-	aio_cancel_large, aio_suspend_large, aio_fsync_large, lio_listio_large, NULL,
+	aio_cancel_large, aio_suspend_large, aio_fsync_large, lio_listio_large, NULL, 1,
 };
 static const struct api old = {
 	"@" BASE, aio_read_base, aio_write_base, aio_error_base, aio_return_base,
-	aio_cancel_base, aio_suspend_base, aio_fsync_base, lio_listio_24, aio_init_base,
+	aio_cancel_base, aio_suspend_base, aio_fsync_base, lio_listio_24, aio_init_base, 0,
 };
 static const struct api old64 = {
 	"64@" BASE, aio_read64_base, aio_write64_base, aio_error64_base, aio_return64_base,
-	aio_cancel64_base, aio_suspend64_base, aio_fsync64_base, lio_listio64_24, NULL,
+	aio_cancel64_base, aio_suspend64_base, aio_fsync64_base, lio_listio64_24, NULL, 1,
 };
 
 /* Every reference this program makes, for which-all. */
@@ -805,6 +812,131 @@ static void check_many(int fd)
 	ok("%d writes then %d reads in flight at once, data intact", N, N);
 }
 
+/* ----------------------------------------- 64-bit offsets, timed waits */
+
+#define GIB ((off64_t)1 << 30)
+
+/* The len bytes at off in fd, read with pread64 (not through AIO): equal to want? */
+static int bytes_at(int fd, off64_t off, const unsigned char *want, size_t len)
+{
+	unsigned char got[4096];
+
+	return len <= sizeof got && pread64(fd, got, len, off) == (ssize_t)len &&
+	       !memcmp(got, want, len);
+}
+
+/*
+ * The *64 names take a 64-bit aio_offset even where off_t has 32 bits:
+ * a write at 5 GiB lands at 5 GiB (not at 1 GiB, its low 32 bits), as
+ * pread64 sees it; a read and a lio_listio write there too.
+ */
+static void check_far_offsets(int fd)
+{
+	static unsigned char out[4096], in[4096], zeros[4096];
+	struct aiocb64 cb;
+	struct aiocb *cbp = (struct aiocb *)&cb;	/* the *64 names under test take it */
+
+	fill(out, sizeof out, 5);
+	memset(&cb, 0, sizeof cb);
+	cb.aio_fildes = fd;
+	cb.aio_buf = out;
+	cb.aio_nbytes = sizeof out;
+	cb.aio_offset = 5 * GIB;
+	cb.aio_sigevent.sigev_notify = SIGEV_NONE;
+	CHECK(A->write(cbp) == 0, "aio_write at 5 GiB");
+	wait_one(cbp);
+	CHECK(A->ret(cbp) == (ssize_t)sizeof out, "aio_return of the write at 5 GiB");
+	CHECK(bytes_at(fd, 5 * GIB, out, sizeof out), "pread64 at 5 GiB finds the bytes written");
+	CHECK(bytes_at(fd, GIB, zeros, sizeof zeros), "pread64 at 1 GiB finds zeros");
+	cb.aio_buf = in;
+	CHECK(A->read(cbp) == 0, "aio_read at 5 GiB");
+	wait_one(cbp);
+	CHECK(A->ret(cbp) == (ssize_t)sizeof in && !memcmp(in, out, sizeof in),
+	      "aio_read at 5 GiB reads what was written there");
+	cb.aio_buf = out;
+	cb.aio_offset = 6 * GIB;
+	cb.aio_lio_opcode = LIO_WRITE;
+	CHECK(A->lio(LIO_WAIT, &cbp, 1, NULL) == 0, "lio_listio, a write at 6 GiB");
+	CHECK(A->ret(cbp) == (ssize_t)sizeof out, "aio_return of the write at 6 GiB");
+	CHECK(bytes_at(fd, 6 * GIB, out, sizeof out), "pread64 at 6 GiB finds the bytes written");
+	CHECK(bytes_at(fd, 2 * GIB, zeros, sizeof zeros), "pread64 at 2 GiB finds zeros");
+	CHECK(ftruncate64(fd, 0) == 0, "ftruncate64");
+	ok("aio_write, aio_read and lio_listio at 5 and 6 GiB: the bytes are there (pread64)");
+}
+
+/*
+ * The plain names of a program built with a 32-bit off_t take the 32-bit
+ * aio_offset alone: the 4 bytes after it are padding, whatever they hold.
+ */
+static void check_narrow_offset(int fd)
+{
+	static unsigned char out[512];
+	struct aiocb cb;
+
+	fill(out, sizeof out, 32);
+	prep(&cb, fd, out, sizeof out, 4096);
+	if (sizeof cb.aio_offset < sizeof(off64_t))
+		memset((char *)&cb.aio_offset + sizeof cb.aio_offset, 0xff,
+		       sizeof(off64_t) - sizeof cb.aio_offset);
+	CHECK(A->write(&cb) == 0, "aio_write at 4096, its padding set");
+	wait_one(&cb);
+	CHECK(A->ret(&cb) == (ssize_t)sizeof out, "aio_return of the write at 4096");
+	CHECK(bytes_at(fd, 4096, out, sizeof out), "pread64 at 4096 finds the bytes written");
+	ok("aio_write at a %zu-bit aio_offset: the bytes are at it (pread64)",
+	   sizeof cb.aio_offset * 8);
+}
+
+int suspend_time64_ms(const void *const list[], int n, long ms);	/* glibc_aio_time64.c */
+
+/* This API's aio_suspend with a timeout of ms milliseconds. */
+static int suspend_ms(const void *const list[], int n, long ms)
+{
+	const struct timespec timeout = { ms / 1000, ms % 1000 * 1000000 };
+
+	return A->suspend((const struct aiocb *const *)list, n, &timeout);
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * aio_suspend with a timeout of 200 ms on a read of an empty pipe: it
+ * waits that long, then fails with EAGAIN (not at once).  suspend: this
+ * API's, or that of a program built with _TIME_BITS=64.
+ */
+static void check_timed_suspend(int (*suspend)(const void *const[], int, long),
+				const char *which)
+{
+	struct aiocb cb;
+	const void *list[1] = { &cb };
+	struct timespec t0;
+	char c;
+	int p[2], rc, err;
+	long waited;
+
+	CHECK(pipe(p) == 0, "pipe");
+	prep(&cb, p[0], &c, 1, 0);
+	CHECK(A->read(&cb) == 0, "aio_read of an empty pipe");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = suspend(list, 1, 200);
+	err = errno;
+	waited = ms_since(&t0);
+	CHECK(write(p[1], "x", 1) == 1, "write to the pipe");
+	wait_one(&cb);
+	close(p[0]);
+	close(p[1]);
+	errno = err;
+	CHECK(rc == -1 && err == EAGAIN, "%s with a 200 ms timeout: %d after %ld ms", which, rc,
+	      waited);
+	CHECK(waited >= 150, "%s with a 200 ms timeout returned after %ld ms", which, waited);
+	ok("%s with a 200 ms timeout: EAGAIN after %ld ms", which, waited);
+}
+
 static void run_checks(const struct api *api)
 {
 	int fd = tmpfile_fd();
@@ -827,6 +959,26 @@ static void run_checks(const struct api *api)
 	check_suspend_and_cancel(fd);
 	check_listio(fd);
 	check_many(fd);
+	close(fd);
+}
+
+/* Offsets and timeouts through every generation of names, glibc's layouts. */
+static void check_widths(void)
+{
+	static const struct api *const apis[] = { &plain, &large, &old, &old64 };
+	unsigned i;
+	int fd = tmpfile_fd();
+
+	for (i = 0; i < COUNT(apis); i++) {
+		A = apis[i];
+		if (A->wide)
+			check_far_offsets(fd);
+		else
+			check_narrow_offset(fd);
+		check_timed_suspend(suspend_ms, "aio_suspend");
+	}
+	A = &plain;
+	check_timed_suspend(suspend_time64_ms, "aio_suspend with _TIME_BITS=64");
 	close(fd);
 }
 
@@ -1022,6 +1174,8 @@ int main(int argc, char **argv)
 		check_element_sigevents(lio_listio_24, "lio_listio@" LIO_24);
 		run_checks(&old64);
 		check_element_sigevents(lio_listio64_24, "lio_listio64@" LIO_24);
+	} else if (!strcmp(mode, "widths")) {
+		check_widths();
 	} else if (!strcmp(mode, "old-lio")) {
 		A = &plain;
 		lio_behaviour(lio_listio_base, "lio_listio@" BASE);
@@ -1049,7 +1203,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "probe")) {
 		probe();
 	} else {
-		fprintf(stderr, "usage: %s basic|large|old|old-lio|which|which-all|probe|idle\n", argv[0]);
+		fprintf(stderr, "usage: %s basic|large|old|widths|old-lio|which|which-all|probe|idle\n", argv[0]);
 		return 2;
 	}
 	return 0;

@@ -74,7 +74,7 @@ else
 	show "$dir/glibc.which"
 fi
 
-for mode in basic large old; do
+for mode in basic large old widths; do
 	if run "glibc.$mode" "$mode"; then
 		pass "glibc_aio_prog $mode passes on glibc ($(grep -c '^ok:' "$dir/glibc.$mode") checks)"
 	else
@@ -156,13 +156,15 @@ aio_suspend64 aio_fsync64 lio_listio64"
 		echo "lio_listio GLIBC_2.4"
 		echo "lio_listio64 GLIBC_2.4"
 	fi
+	# glibc_aio_time64.c's aio_suspend, where time_t has 32 bits
+	[ "${GLIBC_TIME64:-no}" = yes ] && echo "__aio_suspend_time64 GLIBC_2.34"
 } | sort >"$dir/want"
 if with rtaio.bind which LD_BIND_NOW=1 LD_DEBUG=bindings LD_DEBUG_OUTPUT="$dir/ld"; then
 	cat "$dir"/ld.* >"$dir/bindings"
 	# "PID: binding file PROG [0] to LIB [0]: normal symbol `NAME' [VERSION]"
 	tr -d "\`'[]" <"$dir/bindings" |
 		awk -v lib="$lib" '
-			$3 == "file" && $4 ~ /glibc_aio_prog$/ && $11 ~ /^(aio|lio)_/ {
+			$3 == "file" && $4 ~ /glibc_aio_prog$/ && $11 ~ /^(__)?(aio|lio)_/ {
 				print $11, $12, ($7 == lib ? "librtaio" : $7)
 			}' | sort -u >"$dir/bound"
 	sed 's/$/ librtaio/' "$dir/want" >"$dir/want-bound"
@@ -173,7 +175,7 @@ if with rtaio.bind which LD_BIND_NOW=1 LD_DEBUG=bindings LD_DEBUG_OUTPUT="$dir/l
 		show "$dir/diff"
 	fi
 	# Nothing at all (libc.so.6 itself included) binds an AIO name to glibc.
-	if grep -E "to [^ ]*libc\.so\.6 .*symbol \`(aio|lio)_" "$dir/bindings" >"$dir/libc"; then
+	if grep -E "to [^ ]*libc\.so\.6 .*symbol \`(__)?(aio|lio)_" "$dir/bindings" >"$dir/libc"; then
 		flunk "LD_DEBUG=bindings: AIO symbols bound to libc.so.6"
 		show "$dir/libc"
 	else
@@ -184,7 +186,7 @@ else
 	show "$dir/rtaio.bind"
 fi
 
-for mode in basic large old; do
+for mode in basic large old widths; do
 	if with "rtaio.$mode" "$mode"; then
 		pass "glibc_aio_prog $mode passes on librtaio ($(grep -c '^ok:' "$dir/rtaio.$mode") checks)"
 	else

@@ -61,10 +61,10 @@ static bool at_offset(const struct aio__request *r)
 	return !r->ordered && (r->op == LIO_READ || r->op == LIO_WRITE);
 }
 
-/* Does q touch some of the len bytes at off?  (call arg 2: length, 3: offset) */
-static bool touches(const struct aio__request *q, unsigned long off, unsigned long len)
+/* Does q touch some of the len bytes at off?  (call arg 2: its length) */
+static bool touches(const struct aio__request *q, uint64_t off, uint64_t len)
 {
-	return aio__ranges_meet((unsigned long)q->call.arg[3], (unsigned long)q->call.arg[2],
+	return aio__ranges_meet((uint64_t)q->offset, (unsigned long)q->call.arg[2],
 				off, len);
 }
 
@@ -72,7 +72,7 @@ static bool touches(const struct aio__request *q, unsigned long off, unsigned lo
 static bool conflict(const struct aio__request *q, const struct aio__request *r)
 {
 	return (q->op == LIO_WRITE || r->op == LIO_WRITE) &&
-	       touches(q, (unsigned long)r->call.arg[3], (unsigned long)r->call.arg[2]);
+	       touches(q, (uint64_t)r->offset, (unsigned long)r->call.arg[2]);
 }
 
 /* With the bucket lock: how many earlier unfinished requests r must wait for. */
@@ -122,7 +122,7 @@ bool aio__fd_reads_wait(int fd, off_t off, size_t len)
 	e = find(b, fd);
 	for (q = e ? e->head : NULL; q && !wait; q = q->fd_next)
 		wait = reads_wait_count(q) && ((q->call.flags & ASYS_UNBOUNDED) ||
-						touches(q, (unsigned long)off, len));
+						touches(q, (uint64_t)off, len));
 	pthread_mutex_unlock(&b->lock);
 	return wait;
 }

@@ -74,6 +74,7 @@ struct aio__request {
 	struct aio__request *order_next;	/* the fd's ordered requests not started */
 	int fildes;		/* the aiocb's, kept: completion must not read the aiocb */
 	int op;
+	off_t offset;		/* the aiocb's, 64-bit whatever the names that took it */
 	bool ordered;
 	bool waiting;		/* in its fd's order queue (ordered, not started yet) */
 	bool started;		/* ordered: taken by the engine (its turn on the fd) */
@@ -137,13 +138,13 @@ struct aio__list_reads {
 /*
  * submit.c: queue one aiocb (op: LIO_READ, LIO_WRITE, AIO__FSYNC,
  * AIO__FDATASYNC, or anything else, which fails with EINVAL through
- * aio_error).  0, or -errno when it could not be queued (its aiocb then
+ * aio_error).  wide: cb came through a *64 name (see AIO__NARROW_OFFSET).  0, or -errno when it could not be queued (its aiocb then
  * says so too).  notify false: the aiocb's own sigevent is ignored.  The
  * request may wait in the batch until aio__batch_flush, which records in
  * the batch the requests that the engine refused.
  */
-ASYS__HIDDEN int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify,
-			     struct aio__batch *batch);
+ASYS__HIDDEN int aio__submit(struct aiocb *cb, int op, bool wide, struct aio__list *list,
+			     bool notify, struct aio__batch *batch);
 /* reads: a list's, or NULL */
 ASYS__HIDDEN void aio__batch_init(struct aio__batch *batch, struct aio__list_reads *reads);
 ASYS__HIDDEN void aio__batch_flush(struct aio__batch *batch);
@@ -159,9 +160,15 @@ ASYS__HIDDEN int aio__fd_seekable(struct aio__fdtype *t);
 ASYS__HIDDEN int aio__queue(struct aio__request *r, const struct aiocb *cb,
 			    struct aio__fdtype *t, struct aio__batch *batch);
 
+/*
+ * call: pread64 or pwrite64 (nr) of len bytes at off, as the architecture's
+ * system call takes its 64-bit offset (lib/asys/sysarg.h).
+ */
+ASYS__HIDDEN void aio__prep_at(struct asys_call *call, long nr, int fd, long buf, long len,
+			       off_t off);
+
 /* Do the byte ranges [ao, ao + al) and [bo, bo + bl) share a byte? */
-static inline bool aio__ranges_meet(unsigned long ao, unsigned long al, unsigned long bo,
-				    unsigned long bl)
+static inline bool aio__ranges_meet(uint64_t ao, uint64_t al, uint64_t bo, uint64_t bl)
 {
 	return al && bl && (ao - bo < bl || bo - ao < al);
 }
@@ -261,5 +268,25 @@ ASYS__HIDDEN void aio__list_done(struct aio__list *l, bool failed);
 	__asm__(".symver " #impl "_base," #name "@" AIO__GLIBC_BASE);		\
 	__asm__(".symver " #impl "_64," #name "64@@GLIBC_2.34");		\
 	__asm__(".symver " #impl "_64_base," #name "64@" AIO__GLIBC_BASE)
+
+/*
+ * Where the plain names' struct aiocb has a 32-bit aio_offset followed by
+ * padding (32-bit architectures: include/aio.h), the *64 names, which take
+ * struct aiocb64, are functions of their own that read all 64 bits: impl64
+ * for impl.  Elsewhere the two layouts are one, and AIO__EXPORT makes the
+ * *64 names aliases.  The names that never read aio_offset (aio_error,
+ * aio_return, aio_cancel, aio_suspend, aio_fsync) are aliases everywhere:
+ * the members they use are at the same places in both.
+ */
+#if __WORDSIZE == 32
+#define AIO__NARROW_OFFSET 1
+#define AIO__EXPORT_WIDE(impl, impl64, name)					\
+	extern __typeof(impl) impl##_base __attribute__((alias(#impl)));	\
+	extern __typeof(impl64) impl64##_base __attribute__((alias(#impl64)));	\
+	__asm__(".symver " #impl "," #name "@@GLIBC_2.34");			\
+	__asm__(".symver " #impl "_base," #name "@" AIO__GLIBC_BASE);		\
+	__asm__(".symver " #impl64 "," #name "64@@GLIBC_2.34");		\
+	__asm__(".symver " #impl64 "_base," #name "64@" AIO__GLIBC_BASE)
+#endif
 
 #endif /* AIO_INTERNAL_H */

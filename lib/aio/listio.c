@@ -79,9 +79,12 @@ static int wait_list(struct aio__list *l)
 	return 0;
 }
 
-/* old_abi: lio_listio before GLIBC_2.4, which ignores each element's sigevent. */
+/*
+ * old_abi: lio_listio before GLIBC_2.4, which ignores each element's
+ * sigevent.  wide: lio_listio64 (see AIO__NARROW_OFFSET).
+ */
 static int listio(int mode, struct aiocb *const list[], int nent, struct sigevent *sig,
-		  bool old_abi)
+		  bool old_abi, bool wide)
 {
 	struct aio__list_reads reads;
 	struct aio__batch batch;
@@ -115,7 +118,7 @@ static int listio(int mode, struct aiocb *const list[], int nent, struct sigeven
 		op = list[i]->aio_lio_opcode;
 		if (op != LIO_READ && op != LIO_WRITE)
 			op = -1;	/* fails with EINVAL through aio_error */
-		err = aio__submit(list[i], op, l, !old_abi, &batch);
+		err = aio__submit(list[i], op, wide, l, !old_abi, &batch);
 		if (err) {
 			batch.again |= err == -EAGAIN;
 			batch.refused = err;
@@ -143,10 +146,23 @@ int aio__listio(int mode, struct aiocb *const list[], int nent, struct sigevent 
 
 int aio__listio(int mode, struct aiocb *const list[], int nent, struct sigevent *sig)
 {
-	return listio(mode, list, nent, sig, false);
+	return listio(mode, list, nent, sig, false, false);
 }
 
-extern __typeof(aio__listio) aio__listio_64 __attribute__((alias("aio__listio")));
+/* LISTIO64: the function behind lio_listio64 (AIO__NARROW_OFFSET), as a string. */
+#ifdef AIO__NARROW_OFFSET
+int aio__listio64(int mode, struct aiocb *const list[], int nent, struct sigevent *sig);
+
+int aio__listio64(int mode, struct aiocb *const list[], int nent, struct sigevent *sig)
+{
+	return listio(mode, list, nent, sig, false, true);
+}
+#define LISTIO64 "aio__listio64"
+#else
+#define LISTIO64 "aio__listio"
+#endif
+
+extern __typeof(aio__listio) aio__listio_64 __attribute__((alias(LISTIO64)));
 __asm__(".symver aio__listio, lio_listio@@GLIBC_2.34");
 __asm__(".symver aio__listio_64, lio_listio64@@GLIBC_2.34");
 
@@ -160,12 +176,24 @@ int aio__listio_old(int mode, struct aiocb *const list[], int nent, struct sigev
 
 int aio__listio_old(int mode, struct aiocb *const list[], int nent, struct sigevent *sig)
 {
-	return listio(mode, list, nent, sig, true);
+	return listio(mode, list, nent, sig, true, false);
 }
 
+#ifdef AIO__NARROW_OFFSET
+int aio__listio64_old(int mode, struct aiocb *const list[], int nent, struct sigevent *sig);
+
+int aio__listio64_old(int mode, struct aiocb *const list[], int nent, struct sigevent *sig)
+{
+	return listio(mode, list, nent, sig, true, true);
+}
+#define LISTIO64_OLD "aio__listio64_old"
+#else
+#define LISTIO64_OLD "aio__listio_old"
+#endif
+
 extern __typeof(aio__listio) aio__listio_24 __attribute__((alias("aio__listio")));
-extern __typeof(aio__listio) aio__listio_64_24 __attribute__((alias("aio__listio")));
-extern __typeof(aio__listio_old) aio__listio_old_64 __attribute__((alias("aio__listio_old")));
+extern __typeof(aio__listio) aio__listio_64_24 __attribute__((alias(LISTIO64)));
+extern __typeof(aio__listio_old) aio__listio_old_64 __attribute__((alias(LISTIO64_OLD)));
 __asm__(".symver aio__listio_24, lio_listio@GLIBC_2.4");
 __asm__(".symver aio__listio_64_24, lio_listio64@GLIBC_2.4");
 __asm__(".symver aio__listio_old, lio_listio@" AIO__GLIBC_BASE);
@@ -173,7 +201,7 @@ __asm__(".symver aio__listio_old_64, lio_listio64@" AIO__GLIBC_BASE);
 #else
 /* Elsewhere the element sigevents count in every version. */
 extern __typeof(aio__listio) aio__listio_base __attribute__((alias("aio__listio")));
-extern __typeof(aio__listio) aio__listio_64_base __attribute__((alias("aio__listio")));
+extern __typeof(aio__listio) aio__listio_64_base __attribute__((alias(LISTIO64)));
 __asm__(".symver aio__listio_base, lio_listio@" AIO__GLIBC_BASE);
 __asm__(".symver aio__listio_64_base, lio_listio64@" AIO__GLIBC_BASE);
 #endif

@@ -124,7 +124,7 @@ static bool read_done(struct aio__request *r, const struct aiocb *cb, long n)
 {
 	if (n < 0)
 		return false;	/* -EAGAIN: not cached; errors: reported the usual way */
-	if ((size_t)n < cb->aio_nbytes && !short_for_good(r->fildes, cb->aio_offset + n)) {
+	if ((size_t)n < cb->aio_nbytes && !short_for_good(r->fildes, r->offset + n)) {
 		r->partly_read = true;
 		return false;
 	}
@@ -140,8 +140,8 @@ static bool read_done(struct aio__request *r, const struct aiocb *cb, long n)
  */
 static void owe(struct aio__request *r, const struct aiocb *cb, const struct aio__fdtype *t)
 {
-	asys_prep(&r->call, SYS_pread64, r->fildes, (long)cb->aio_buf, (long)cb->aio_nbytes,
-		  cb->aio_offset, 0, 0);
+	aio__prep_at(&r->call, SYS_pread64, r->fildes, (long)cb->aio_buf, (long)cb->aio_nbytes,
+		     r->offset);
 	r->call.flags = ASYS_BOUNDED;
 	r->call.done = aio__call_done;
 	asys__read_owe(&r->call);
@@ -168,21 +168,21 @@ static bool keep_for_batch(struct aio__request *r, const struct aiocb *cb,
 	l->reqs[i] = r;
 	l->types[i] = *t;
 	l->reads[i] = (struct asys__read){ r->fildes, (void *)cb->aio_buf, cb->aio_nbytes,
-					   cb->aio_offset, 0, &r->call };
+					   r->offset, 0, &r->call };
 	return true;
 }
 
 bool aio__read_now(struct aio__request *r, const struct aiocb *cb, struct aio__fdtype *t,
 		   struct aio__batch *batch)
 {
-	struct asys__read one = { r->fildes, (void *)cb->aio_buf, cb->aio_nbytes, cb->aio_offset,
-				  0, &r->call };
+	struct asys__read one = { r->fildes, (void *)cb->aio_buf, cb->aio_nbytes, r->offset, 0,
+				  &r->call };
 	struct iovec iov = { (void *)cb->aio_buf, cb->aio_nbytes };
 	ssize_t n;
 
-	if (!aio__inline_reads || r->op != LIO_READ || cb->aio_offset < 0 ||
+	if (!aio__inline_reads || r->op != LIO_READ || r->offset < 0 ||
 	    cb->aio_nbytes > UINT32_MAX ||	/* io_uring's length */
-	    aio__fd_reads_wait(r->fildes, cb->aio_offset, cb->aio_nbytes) || !buffered(t) ||
+	    aio__fd_reads_wait(r->fildes, r->offset, cb->aio_nbytes) || !buffered(t) ||
 	    asys__ring_missing())
 		return false;
 	if (batch->reads && asys__reads_now())
@@ -195,7 +195,7 @@ bool aio__read_now(struct aio__request *r, const struct aiocb *cb, struct aio__f
 		asys__read_now_release();
 		return true;
 	}
-	n = preadv2(r->fildes, &iov, 1, cb->aio_offset, RWF_NOWAIT);
+	n = preadv2(r->fildes, &iov, 1, r->offset, RWF_NOWAIT);
 	if (n < 0 && errno == ESPIPE)
 		t->seekable = 0;
 	return read_done(r, cb, n < 0 ? -errno : n);
@@ -244,8 +244,8 @@ void aio__read_batch_before(const struct aio__request *r, struct aio__batch *bat
 		const struct asys__read *k = &l->reads[i];
 
 		if (k->fd == r->fildes &&
-		    aio__ranges_meet((unsigned long)k->off, k->len,
-				     (unsigned long)r->cb->aio_offset, r->cb->aio_nbytes)) {
+		    aio__ranges_meet((uint64_t)k->off, k->len, (uint64_t)r->offset,
+				     r->cb->aio_nbytes)) {
 			aio__read_batch(batch);
 			return;
 		}

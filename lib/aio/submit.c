@@ -1,9 +1,11 @@
 /* aio_read, aio_write, aio_fsync: validate, snapshot, and queue a request. */
 #include <fcntl.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include "../asys/sysarg.h"
 #include "internal.h"
 #include "stats.h"
 
@@ -34,13 +36,35 @@ int aio__fd_seekable(struct aio__fdtype *t)
 	return t->seekable;
 }
 
+void aio__prep_at(struct asys_call *call, long nr, int fd, long buf, long len, off_t off)
+{
+	asys_prep(call, nr, fd, buf, len, 0, 0, 0);
+	asys__arg64_put(call->arg, 3, off);
+}
+
+/*
+ * The aiocb's file offset.  The library's off_t has 64 bits (Makefile.am),
+ * so its struct aiocb is struct aiocb64; a plain name on a 32-bit
+ * architecture takes the aiocb of a program built with a 32-bit off_t
+ * (__off_t), whose aio_offset is that, in the same place, and padding.
+ */
+static off_t aiocb_offset(const struct aiocb *cb, bool wide)
+{
+	__off_t narrow;
+
+	if (wide || sizeof narrow == sizeof cb->aio_offset)
+		return cb->aio_offset;
+	memcpy(&narrow, (const void *)&cb->aio_offset, sizeof narrow);
+	return narrow;
+}
+
 /*
  * Turn the request into its engine call, and decide whether it must wait
  * for its turn on the fd.  -errno for a request that fails at once.
  */
 static int prepare_call(struct aio__request *r, const struct aiocb *cb, struct aio__fdtype *t)
 {
-	long buf = (long)cb->aio_buf, len = (long)cb->aio_nbytes, off = cb->aio_offset;
+	long buf = (long)cb->aio_buf, len = (long)cb->aio_nbytes;
 	int fd = r->fildes, seekable;
 
 	switch (r->op) {
@@ -63,8 +87,8 @@ static int prepare_call(struct aio__request *r, const struct aiocb *cb, struct a
 			asys_prep(&r->call, r->op == LIO_READ ? SYS_read : SYS_write, fd, buf,
 				  len, 0, 0, 0);
 		else
-			asys_prep(&r->call, r->op == LIO_READ ? SYS_pread64 : SYS_pwrite64, fd,
-				  buf, len, off, 0, 0);
+			aio__prep_at(&r->call, r->op == LIO_READ ? SYS_pread64 : SYS_pwrite64, fd,
+				     buf, len, r->offset);
 		/* what fstat or preadv2 told: the engine need not ask again */
 		r->call.flags = seekable ? ASYS_BOUNDED : ASYS_UNBOUNDED;
 		/* buffered writes to a file take its inode lock in turn anyway */
@@ -117,7 +141,7 @@ void aio__batch_init(struct aio__batch *batch, struct aio__list_reads *reads)
 	batch->again = false;
 }
 
-int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify,
+int aio__submit(struct aiocb *cb, int op, bool wide, struct aio__list *list, bool notify,
 		struct aio__batch *batch)
 {
 	struct aio__fdtype *t = &batch->type;
@@ -137,6 +161,7 @@ int aio__submit(struct aiocb *cb, int op, struct aio__list *list, bool notify,
 	r->cb = cb;
 	r->fildes = cb->aio_fildes;
 	r->op = op;
+	r->offset = aiocb_offset(cb, wide);
 	r->list = list;
 	if (notify)
 		r->note.sev = cb->aio_sigevent;
@@ -204,13 +229,13 @@ static int api_result(int err)
 }
 
 /* aio_read, aio_write, aio_fsync: one request, 0 or -1 with errno. */
-static int submit_one(struct aiocb *cb, int op)
+static int submit_one(struct aiocb *cb, int op, bool wide)
 {
 	struct aio__batch batch;
 	int err;
 
 	aio__batch_init(&batch, NULL);
-	err = aio__submit(cb, op, NULL, true, &batch);
+	err = aio__submit(cb, op, wide, NULL, true, &batch);
 	aio__batch_flush(&batch);
 	if (!err)
 		err = batch.refused;
@@ -223,15 +248,33 @@ int aio__fsync(int operation, struct aiocb *cb);
 
 int aio__read(struct aiocb *cb)
 {
-	return submit_one(cb, LIO_READ);
+	return submit_one(cb, LIO_READ, false);
 }
-AIO__EXPORT(aio__read, aio_read);
 
 int aio__write(struct aiocb *cb)
 {
-	return submit_one(cb, LIO_WRITE);
+	return submit_one(cb, LIO_WRITE, false);
 }
+
+#ifdef AIO__NARROW_OFFSET
+int aio__read64(struct aiocb *cb);
+int aio__write64(struct aiocb *cb);
+
+int aio__read64(struct aiocb *cb)
+{
+	return submit_one(cb, LIO_READ, true);
+}
+AIO__EXPORT_WIDE(aio__read, aio__read64, aio_read);
+
+int aio__write64(struct aiocb *cb)
+{
+	return submit_one(cb, LIO_WRITE, true);
+}
+AIO__EXPORT_WIDE(aio__write, aio__write64, aio_write);
+#else
+AIO__EXPORT(aio__read, aio_read);
 AIO__EXPORT(aio__write, aio_write);
+#endif
 
 /* O_SYNC contains O_DSYNC's bit: compare for equality. */
 int aio__fsync(int operation, struct aiocb *cb)
@@ -240,6 +283,6 @@ int aio__fsync(int operation, struct aiocb *cb)
 		return api_result(refuse(cb, -EINVAL));
 	if (fcntl(cb->aio_fildes, F_GETFL) < 0)
 		return api_result(refuse(cb, -EBADF));
-	return submit_one(cb, operation == O_SYNC ? AIO__FSYNC : AIO__FDATASYNC);
+	return submit_one(cb, operation == O_SYNC ? AIO__FSYNC : AIO__FDATASYNC, true);
 }
 AIO__EXPORT(aio__fsync, aio_fsync);

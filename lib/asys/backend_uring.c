@@ -101,6 +101,7 @@
 #include "engine.h"
 #include "internal.h"
 #include "ring.h"
+#include "sysarg.h"
 
 #define SQ_ENTRIES 256
 #define CQ_ENTRIES 4096		/* also the most calls in the kernel at once */
@@ -201,22 +202,22 @@ static int ring_opcode(const struct asys_call *c, const long a[ASYS_MAX_ARGS])
 	case SYS_write:
 		return fits_u32(a[2]) ? IORING_OP_WRITE : -1;
 	case SYS_pread64:
-		return seekable && a[3] >= 0 && fits_u32(a[2]) ? IORING_OP_READ : -1;
+		return seekable && asys__arg64(a, 3) >= 0 && fits_u32(a[2]) ? IORING_OP_READ : -1;
 	case SYS_pwrite64:
-		return seekable && a[3] >= 0 && fits_u32(a[2]) ? IORING_OP_WRITE : -1;
+		return seekable && asys__arg64(a, 3) >= 0 && fits_u32(a[2]) ? IORING_OP_WRITE : -1;
 	case SYS_readv:
 		return fits_u32(a[2]) ? IORING_OP_READV : -1;
 	case SYS_writev:	/* on a stream: whole only through writev(2) itself */
 		return seekable && fits_u32(a[2]) ? IORING_OP_WRITEV : -1;
 	case SYS_preadv:
-		return seekable && a[3] >= 0 && fits_u32(a[2]) ? IORING_OP_READV : -1;
+		return seekable && asys__arg_lohi(a, 3) >= 0 && fits_u32(a[2]) ? IORING_OP_READV : -1;
 	case SYS_pwritev:
-		return seekable && a[3] >= 0 && fits_u32(a[2]) ? IORING_OP_WRITEV : -1;
+		return seekable && asys__arg_lohi(a, 3) >= 0 && fits_u32(a[2]) ? IORING_OP_WRITEV : -1;
 	case SYS_preadv2:	/* offset -1: the file position, as in io_uring */
-		return (seekable || a[3] == -1) && a[3] >= -1 && fits_u32(a[2]) &&
-		       fits_u32(a[5]) ? IORING_OP_READV : -1;
+		return (seekable || asys__arg_lohi(a, 3) == -1) && asys__arg_lohi(a, 3) >= -1 &&
+		       fits_u32(a[2]) && fits_u32(a[5]) ? IORING_OP_READV : -1;
 	case SYS_pwritev2:
-		return seekable && a[3] >= -1 && fits_u32(a[2]) && fits_u32(a[5]) ?
+		return seekable && asys__arg_lohi(a, 3) >= -1 && fits_u32(a[2]) && fits_u32(a[5]) ?
 			       IORING_OP_WRITEV : -1;
 	case SYS_fsync:
 	case SYS_fdatasync:
@@ -241,8 +242,8 @@ static int ring_opcode(const struct asys_call *c, const long a[ASYS_MAX_ARGS])
 		return fits_u32(a[3]) ? IORING_OP_ACCEPT : -1;
 	case SYS_connect:
 		return IORING_OP_CONNECT;
-	case SYS_clock_nanosleep:
-		return sleeps_in_ring(a) ? IORING_OP_TIMEOUT : -1;
+	case SYS_clock_nanosleep:	/* io_uring's timespec is 64-bit: not this one's on 32-bit */
+		return sizeof(long) == sizeof(int64_t) && sleeps_in_ring(a) ? IORING_OP_TIMEOUT : -1;
 	default:
 		return -1;
 	}
@@ -259,7 +260,7 @@ static void fill(struct io_uring_sqe *sqe, const struct asys_call *c, int op,
 	case SYS_write:
 	case SYS_readv:
 	case SYS_writev:
-		sqe->addr = (uint64_t)a[1];
+		sqe->addr = asys__arg_ptr(a[1]);
 		sqe->len = (uint32_t)a[2];
 		sqe->off = (uint64_t)-1;
 		break;
@@ -267,58 +268,59 @@ static void fill(struct io_uring_sqe *sqe, const struct asys_call *c, int op,
 	case SYS_pwrite64:
 	case SYS_preadv:
 	case SYS_pwritev:
-		sqe->addr = (uint64_t)a[1];
+		sqe->addr = asys__arg_ptr(a[1]);
 		sqe->len = (uint32_t)a[2];
-		sqe->off = (uint64_t)a[3];
+		sqe->off = (uint64_t)(c->nr == SYS_pread64 || c->nr == SYS_pwrite64 ?
+					      asys__arg64(a, 3) : asys__arg_lohi(a, 3));
 		break;
 	case SYS_preadv2:
 	case SYS_pwritev2:
-		sqe->addr = (uint64_t)a[1];
+		sqe->addr = asys__arg_ptr(a[1]);
 		sqe->len = (uint32_t)a[2];
-		sqe->off = (uint64_t)a[3];
+		sqe->off = (uint64_t)asys__arg_lohi(a, 3);
 		sqe->rw_flags = (int)a[5];
 		break;
 	case SYS_fdatasync:
 		sqe->fsync_flags = IORING_FSYNC_DATASYNC;
 		break;
 	case SYS_openat:
-		sqe->addr = (uint64_t)a[1];
+		sqe->addr = asys__arg_ptr(a[1]);
 		sqe->open_flags = (uint32_t)a[2];
 		sqe->len = (uint32_t)a[3];
 		break;
 	case SYS_statx:
-		sqe->addr = (uint64_t)a[1];
+		sqe->addr = asys__arg_ptr(a[1]);
 		sqe->statx_flags = (uint32_t)a[2];
 		sqe->len = (uint32_t)a[3];
-		sqe->addr2 = (uint64_t)a[4];
+		sqe->addr2 = asys__arg_ptr(a[4]);
 		break;
-	case SYS_fallocate:	/* fd, mode, offset, len */
+	case SYS_fallocate:	/* fd, mode, offset, len (io_uring takes the length in addr) */
 		sqe->len = (uint32_t)a[1];
-		sqe->off = (uint64_t)a[2];
-		sqe->addr = (uint64_t)a[3];
+		sqe->off = (uint64_t)asys__arg64(a, 2);
+		sqe->addr = (uint64_t)asys__arg64(a, asys__arg64_next(2));
 		break;
 	case SYS_recvmsg:
-		sqe->addr = (uint64_t)a[1];
+		sqe->addr = asys__arg_ptr(a[1]);
 		sqe->msg_flags = (uint32_t)a[2];
 		break;
 	case SYS_sendto:
 	case SYS_recvfrom:
-		sqe->addr = (uint64_t)a[1];
+		sqe->addr = asys__arg_ptr(a[1]);
 		sqe->len = (uint32_t)a[2];
 		sqe->msg_flags = (uint32_t)a[3];
 		break;
 	case SYS_accept4:
-		sqe->addr = (uint64_t)a[1];
-		sqe->addr2 = (uint64_t)a[2];
+		sqe->addr = asys__arg_ptr(a[1]);
+		sqe->addr2 = asys__arg_ptr(a[2]);
 		sqe->accept_flags = (uint32_t)a[3];
 		break;
 	case SYS_connect:
-		sqe->addr = (uint64_t)a[1];
+		sqe->addr = asys__arg_ptr(a[1]);
 		sqe->off = (uint64_t)a[2];
 		break;
 	case SYS_clock_nanosleep:	/* a timeout that waits for no completion */
 		sqe->fd = -1;
-		sqe->addr = (uint64_t)a[2];
+		sqe->addr = asys__arg_ptr(a[2]);
 		sqe->len = 1;
 		sqe->timeout_flags = a[1] & TIMER_ABSTIME ? IORING_TIMEOUT_ABS : 0;
 		break;

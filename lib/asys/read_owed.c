@@ -29,6 +29,7 @@
  */
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/time_types.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -104,6 +105,7 @@ static void *reaper_thread(struct asys__member *self)
 {
 	struct futex_waitv w[WAIT_MAX + 1];
 	struct timespec soon;
+	struct __kernel_timespec soon64;	/* futex_waitv's, whatever time_t is */
 
 	pthread_mutex_lock(&reaper.lock);
 	for (;;) {
@@ -152,7 +154,8 @@ static void *reaper_thread(struct asys__member *self)
 		close_finished(done);
 		/* rings beyond what one wait takes are looked at every millisecond */
 		asys__deadline(more ? &(struct timespec){ 0, 1000000 } : NULL, &soon);
-		syscall(SYS_futex_waitv, w, n, 0, more ? &soon : NULL, CLOCK_MONOTONIC);
+		soon64 = (struct __kernel_timespec){ soon.tv_sec, soon.tv_nsec };
+		syscall(SYS_futex_waitv, w, n, 0, more ? &soon64 : NULL, CLOCK_MONOTONIC);
 		pthread_mutex_lock(&reaper.lock);
 	}
 	reaper.alive = false;
