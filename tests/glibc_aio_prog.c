@@ -50,6 +50,7 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,13 +299,26 @@ static void fill(unsigned char *buf, size_t n, unsigned seed)
 		buf[i] = (unsigned char)((i * 131 + seed) ^ (i >> 9));
 }
 
+/*
+ * aio_offset as the names under test read it: all 8 bytes for the *64
+ * names (struct aiocb64), which on 32-bit architectures are the plain
+ * aiocb's 32-bit aio_offset and the padding after it.
+ */
+static void set_offset(struct aiocb *cb, off64_t off)
+{
+	if (A && A->wide)
+		memcpy((char *)cb + offsetof(struct aiocb, aio_offset), &off, sizeof off);
+	else
+		cb->aio_offset = (off_t)off;
+}
+
 static void prep(struct aiocb *cb, int fd, void *buf, size_t n, off_t off)
 {
 	memset(cb, 0, sizeof *cb);
 	cb->aio_fildes = fd;
 	cb->aio_buf = buf;
 	cb->aio_nbytes = n;
-	cb->aio_offset = off;
+	set_offset(cb, off);
 	cb->aio_sigevent.sigev_notify = SIGEV_NONE;
 }
 
@@ -437,7 +451,7 @@ static void check_read_write(int fd)
 	cb.aio_fildes = fd;
 	cb.aio_buf = in;
 	cb.aio_nbytes = 16;
-	cb.aio_offset = 32;
+	set_offset(&cb, 32);
 	cb.aio_reqprio = 0;
 	cb.aio_sigevent.sigev_notify = SIGEV_NONE;
 	CHECK(A->read(&cb) == 0, "aio_read with garbage in the internal members");
