@@ -51,9 +51,6 @@ static const unsigned char syscall_kind[] = {
 #endif
 	[SYS_ppoll] = W,
 	[SYS_nanosleep] = W, [SYS_clock_nanosleep] = W,
-#ifdef SYS_clock_nanosleep_time64	/* 32-bit architectures: with a 64-bit time_t */
-	[SYS_clock_nanosleep_time64] = W, [SYS_ppoll_time64] = W,
-#endif
 };
 
 enum asys__kind asys__syscall_kind(long nr)
