@@ -83,7 +83,7 @@ struct aio__request {
 	uint32_t blockers;	/* held: how many of them are unfinished */
 	uint32_t published;	/* the status is in the aiocb */
 	uint32_t refs;
-	unsigned long submitted_ns;	/* statistics on: when, for its latency (stats.c) */
+	uint64_t submitted_ns;	/* statistics on: when, for its latency (stats.c) */
 };
 
 /* request.c */
@@ -138,10 +138,11 @@ struct aio__list_reads {
 /*
  * submit.c: queue one aiocb (op: LIO_READ, LIO_WRITE, AIO__FSYNC,
  * AIO__FDATASYNC, or anything else, which fails with EINVAL through
- * aio_error).  wide: cb came through a *64 name (see AIO__NARROW_OFFSET).  0, or -errno when it could not be queued (its aiocb then
- * says so too).  notify false: the aiocb's own sigevent is ignored.  The
- * request may wait in the batch until aio__batch_flush, which records in
- * the batch the requests that the engine refused.
+ * aio_error).  wide: cb came through a *64 name (see AIO__NARROW_OFFSET).
+ * 0, or -errno when it could not be queued (its aiocb then says so too).
+ * notify false: the aiocb's own sigevent is ignored.  The request may wait
+ * in the batch until aio__batch_flush, which records in the batch the
+ * requests that the engine refused.
  */
 ASYS__HIDDEN int aio__submit(struct aiocb *cb, int op, bool wide, struct aio__list *list,
 			     bool notify, struct aio__batch *batch);

@@ -41,40 +41,40 @@ bool aio__stats_on;
 static char target[PATH_MAX];
 
 static struct {
-	unsigned long requests[NOPS];
-	unsigned long kinds[NKINDS];
-	unsigned long events[AIO__NEVENTS];
-	unsigned long pending, peak;
-	unsigned long latency[NOPS][BUCKETS];
-	unsigned long max_ns[NOPS];
-	unsigned long note_threads;	/* counted on or off: thread starts are rare */
+	uint64_t requests[NOPS];
+	uint64_t kinds[NKINDS];
+	uint64_t events[AIO__NEVENTS];
+	uint64_t pending, peak;
+	uint64_t latency[NOPS][BUCKETS];
+	uint64_t max_ns[NOPS];
+	uint64_t note_threads;	/* counted on or off: thread starts are rare */
 } stats;
 
-static void bump(unsigned long *counter)
+static void bump(uint64_t *counter)
 {
 	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
 }
 
-static unsigned long get(const unsigned long *counter)
+static uint64_t get(const uint64_t *counter)
 {
 	return __atomic_load_n(counter, __ATOMIC_RELAXED);
 }
 
-static void raise_to(unsigned long *max, unsigned long v)
+static void raise_to(uint64_t *max, uint64_t v)
 {
-	unsigned long m = get(max);
+	uint64_t m = get(max);
 
 	while (v > m && !__atomic_compare_exchange_n(max, &m, v, true, __ATOMIC_RELAXED,
 						     __ATOMIC_RELAXED))
 		;
 }
 
-static unsigned long now_ns(void)
+static uint64_t now_ns(void)
 {
 	struct timespec ts;
 
 	asys__now(&ts);
-	return (unsigned long)ts.tv_sec * 1000000000ul + (unsigned long)ts.tv_nsec;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static int op_index(int op)
@@ -159,7 +159,7 @@ void aio__stats_submitted(struct aio__request *r)
 	r->submitted_ns = now_ns();
 }
 
-static int bucket_of(unsigned long ns)
+static int bucket_of(uint64_t ns)
 {
 	int b = ns ? BUCKETS - __builtin_clzl(ns) : 0;
 
@@ -179,7 +179,7 @@ void aio__stats_fd(struct aio__fdtype *t)
  */
 void aio__stats_finished(const struct aio__request *r, bool ran, long result)
 {
-	unsigned long ns;
+	uint64_t ns;
 	int op = op_index(r->op);
 
 	__atomic_fetch_sub(&stats.pending, 1, __ATOMIC_RELAXED);
@@ -250,7 +250,7 @@ static void put(struct out *o, const char *s)
 	}
 }
 
-static void put_num(struct out *o, unsigned long v)
+static void put_num(struct out *o, uint64_t v)
 {
 	char digits[24], *p = digits + sizeof digits;
 
@@ -262,7 +262,7 @@ static void put_num(struct out *o, unsigned long v)
 }
 
 /* ns, in a unit that keeps it to four or five digits, rounded up. */
-static void put_duration(struct out *o, unsigned long ns)
+static void put_duration(struct out *o, uint64_t ns)
 {
 	static const char *const units[] = { " ns", " us", " ms", " s" };
 	unsigned u = 0;
@@ -277,7 +277,7 @@ static void put_duration(struct out *o, unsigned long ns)
 
 /* "label: name1 v1, name2 v2, ...\n" */
 static void put_counts(struct out *o, const char *label, const char *const names[],
-		       const unsigned long *values, int n)
+		       const uint64_t *values, int n)
 {
 	int i;
 
@@ -293,9 +293,9 @@ static void put_counts(struct out *o, const char *label, const char *const names
 }
 
 /* The upper bound of the bucket that holds the pct-th percentile of n latencies. */
-static unsigned long percentile(const unsigned long hist[BUCKETS], unsigned long n, unsigned pct)
+static uint64_t percentile(const uint64_t hist[BUCKETS], uint64_t n, unsigned pct)
 {
-	unsigned long seen = 0;
+	uint64_t seen = 0;
 	int i;
 
 	for (i = 0; i < BUCKETS - 1; i++) {
@@ -308,7 +308,7 @@ static unsigned long percentile(const unsigned long hist[BUCKETS], unsigned long
 
 static void put_latency(struct out *o, int op)
 {
-	unsigned long n = 0;
+	uint64_t n = 0;
 	int i;
 
 	for (i = 0; i < BUCKETS; i++)
@@ -356,7 +356,7 @@ static void put_ring_refusal(struct out *o, int err)
 	if (name)
 		put(o, name);
 	else
-		put_num(o, (unsigned long)err);
+		put_num(o, (uint64_t)err);
 	put(o, ring_hint(err));
 }
 
@@ -396,12 +396,12 @@ static int write_report(int fd)
 	static const char *const thread_names[] = { "workers", "ring", "notification" };
 	struct out o = { .fd = fd };
 	struct asys__stats e;
-	unsigned long threads[3];
+	uint64_t threads[3];
 	int op;
 
 	asys__stats(&e);
 	put(&o, "rtaio statistics, pid ");
-	put_num(&o, (unsigned long)getpid());
+	put_num(&o, (uint64_t)getpid());
 	put(&o, "\n");
 	put_backend(&o, &e);
 	threads[0] = e.workers;
@@ -450,7 +450,7 @@ int rtaio_stats(int fd)
 static bool expand(char *path, size_t size)
 {
 	char pid[24], *p = pid + sizeof pid;
-	unsigned long v = (unsigned long)getpid();
+	uint64_t v = (uint64_t)getpid();
 	const char *s;
 	size_t n = 0, len;
 
@@ -475,7 +475,7 @@ static bool expand(char *path, size_t size)
 void aio__stats_at_exit(void)
 {
 	char path[PATH_MAX];
-	unsigned long requests = 0;
+	uint64_t requests = 0;
 	int op, fd = STDERR_FILENO;
 
 	if (!aio__stats_enabled())
