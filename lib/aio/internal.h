@@ -259,28 +259,9 @@ ASYS__HIDDEN void aio__list_done(struct aio__list *l, bool failed);
  * Export impl under glibc's names, each with both of glibc's versions on
  * the host: name@AIO__GLIBC_BASE (programs linked with -lrt before glibc
  * 2.34: GLIBC_2.2.5 on x86_64, GLIBC_2.17 on aarch64, see configure.ac)
- * and name@@GLIBC_2.34 (programs linked since), and the same for name64.
+ * and name@@GLIBC_2.34 (programs linked since), and impl64 as name64 the
+ * same way.
  */
-#define AIO__EXPORT(impl, name)							\
-	extern __typeof(impl) impl##_base __attribute__((alias(#impl)));	\
-	extern __typeof(impl) impl##_64 __attribute__((alias(#impl)));		\
-	extern __typeof(impl) impl##_64_base __attribute__((alias(#impl)));	\
-	__asm__(".symver " #impl "," #name "@@GLIBC_2.34");			\
-	__asm__(".symver " #impl "_base," #name "@" AIO__GLIBC_BASE);		\
-	__asm__(".symver " #impl "_64," #name "64@@GLIBC_2.34");		\
-	__asm__(".symver " #impl "_64_base," #name "64@" AIO__GLIBC_BASE)
-
-/*
- * Where the plain names' struct aiocb has a 32-bit aio_offset followed by
- * padding (32-bit architectures: include/aio.h), the *64 names, which take
- * struct aiocb64, are functions of their own that read all 64 bits: impl64
- * for impl.  Elsewhere the two layouts are one, and AIO__EXPORT makes the
- * *64 names aliases.  The names that never read aio_offset (aio_error,
- * aio_return, aio_cancel, aio_suspend, aio_fsync) are aliases everywhere:
- * the members they use are at the same places in both.
- */
-#if __WORDSIZE == 32
-#define AIO__NARROW_OFFSET 1
 #define AIO__EXPORT_WIDE(impl, impl64, name)					\
 	extern __typeof(impl) impl##_base __attribute__((alias(#impl)));	\
 	extern __typeof(impl64) impl64##_base __attribute__((alias(#impl64)));	\
@@ -288,6 +269,23 @@ ASYS__HIDDEN void aio__list_done(struct aio__list *l, bool failed);
 	__asm__(".symver " #impl "_base," #name "@" AIO__GLIBC_BASE);		\
 	__asm__(".symver " #impl64 "," #name "64@@GLIBC_2.34");		\
 	__asm__(".symver " #impl64 "_base," #name "64@" AIO__GLIBC_BASE)
+
+/* The same with impl for name64 too. */
+#define AIO__EXPORT(impl, name)						\
+	extern __typeof(impl) impl##_64 __attribute__((alias(#impl)));		\
+	AIO__EXPORT_WIDE(impl, impl##_64, name)
+
+/*
+ * Where the plain names' struct aiocb has a 32-bit aio_offset followed by
+ * padding (32-bit architectures: include/aio.h), the *64 names, which take
+ * struct aiocb64, are functions of their own that read all 64 bits
+ * (AIO__EXPORT_WIDE).  Elsewhere the two layouts are one, and AIO__EXPORT
+ * makes the *64 names aliases.  The names that never read aio_offset
+ * (aio_error, aio_return, aio_cancel, aio_suspend, aio_fsync) are aliases
+ * everywhere: the members they use are at the same places in both.
+ */
+#if __WORDSIZE == 32
+#define AIO__NARROW_OFFSET 1
 #endif
 
 #endif /* AIO_INTERNAL_H */
