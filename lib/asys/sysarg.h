@@ -45,23 +45,6 @@ static inline void asys__arg64_put(long a[ASYS_MAX_ARGS], unsigned i, int64_t v)
 #endif
 }
 
-/* The 64-bit argument after argument i - 1. */
-static inline int64_t asys__arg64(const long a[ASYS_MAX_ARGS], unsigned i)
-{
-	i = asys__arg64_index(i);
-#if ASYS__ARG64_LONGS == 1
-	return a[i];
-#else
-	return (int64_t)((uint64_t)(uint32_t)a[i + 1] << 32 | (uint32_t)a[i]);
-#endif
-}
-
-/* The index of the argument after the 64-bit one that comes after argument i - 1. */
-static inline unsigned asys__arg64_next(unsigned i)
-{
-	return asys__arg64_index(i) + ASYS__ARG64_LONGS;
-}
-
 /* preadv's offset: arguments i (low) and i + 1 (high, ignored where long has 64 bits). */
 static inline int64_t asys__arg_lohi(const long a[ASYS_MAX_ARGS], unsigned i)
 {
@@ -70,6 +53,18 @@ static inline int64_t asys__arg_lohi(const long a[ASYS_MAX_ARGS], unsigned i)
 #else
 	return (int64_t)((uint64_t)(uint32_t)a[i + 1] << 32 | (uint32_t)a[i]);
 #endif
+}
+
+/* The 64-bit argument after argument i - 1: the same two longs, where they start. */
+static inline int64_t asys__arg64(const long a[ASYS_MAX_ARGS], unsigned i)
+{
+	return asys__arg_lohi(a, asys__arg64_index(i));
+}
+
+/* The index of the argument after the 64-bit one that comes after argument i - 1. */
+static inline unsigned asys__arg64_next(unsigned i)
+{
+	return asys__arg64_index(i) + ASYS__ARG64_LONGS;
 }
 
 /* A pointer argument as io_uring takes it: zero-extended, never sign-extended. */
