@@ -1191,6 +1191,52 @@ START_TEST(sigev_thread_sched_name_affinity_fresh)
 END_TEST
 
 /*
+ * A stream of notifications, queued faster than they run: a pooled thread
+ * takes the next one as soon as its function returns, without going idle
+ * in between, and each function blocks SIGUSR2 and disables cancellation
+ * before it returns.  Every function still starts with no signal blocked
+ * and cancellation enabled, and threads did run functions back to back.
+ */
+#define STREAM 400
+static struct thread_state stream_state[STREAM];
+
+static void spoil_cheaply(union sigval v)
+{
+	sigset_t usr2;
+
+	get_thread_state(&stream_state[v.sival_int]);
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &usr2, NULL);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	tally_add(&finished);
+}
+
+START_TEST(sigev_thread_stream_starts_each_function_fresh)
+{
+	int fd = pattern_file(4096), i, j, again = 0;
+	static struct aiocb cb[STREAM];
+	static char buf[STREAM][16];
+
+	for (i = 0; i < STREAM; i++)
+		read_notify(&cb[i], fd, buf[i], spoil_cheaply, (union sigval){ .sival_int = i });
+	ck_assert(tally_reaches(&finished, STREAM, WAIT_MS));
+	for (i = 0; i < STREAM; i++) {
+		ck_assert_msg(stream_state[i].mask_empty, "function %d: signals blocked", i);
+		ck_assert_msg(stream_state[i].cancel_state == PTHREAD_CANCEL_ENABLE,
+			      "function %d: cancellation disabled", i);
+		for (j = 0; j < i && stream_state[j].tid != stream_state[i].tid; j++)
+			;
+		again += j < i;
+	}
+	fprintf(stderr, "sigev_thread_stream_starts_each_function_fresh: %d of %d functions ran "
+			"on a thread that had run one before\n", again, STREAM);
+	ck_assert_msg(again > 0, "no thread ran two functions: no stream was tested");
+	close(fd);
+}
+END_TEST
+
+/*
  * A function unblocks a signal and returns; the signal, sent to the process
  * later, waits for the program's sigtimedwait rather than killing the
  * process through the idle thread.
@@ -1663,6 +1709,7 @@ static Suite *make_suite(void)
 	tcase_add_loop_test(tc, sigev_thread_runs_detached, POOLED, SPAWNED + 1);
 	tcase_add_loop_test(tc, sigev_thread_state_restored_after_function, POOLED, SPAWNED + 1);
 	tcase_add_loop_test(tc, sigev_thread_sched_name_affinity_fresh, POOLED, SPAWNED + 1);
+	tcase_add_test(tc, sigev_thread_stream_starts_each_function_fresh);
 	tcase_add_loop_test(tc, sigev_thread_idle_thread_takes_no_signal, POOLED, SPAWNED + 1);
 	tcase_add_test(tc, sigev_thread_late_cancel_spares_next_function);
 	tcase_add_test(tc, sigev_thread_unusable_attributes);

@@ -45,7 +45,8 @@
 
 #define IDLE_MAX 16		/* idle threads kept; more leave after their function */
 #define IDLE_SEC 1		/* an idle thread leaves after that long */
-#define SPINS 1000		/* about 10 us of looking for more work before sleeping */
+#define SPIN_NSEC 10000		/* looking for more work before sleeping */
+#define SPINS_PER_LOOK 16	/* pauses between looks at the clock */
 #define LEFT_TIDS 128		/* threads that left lately, which unloading waits for */
 #define GRACE_NSEC 100000000L	/* unloading: for functions about to return, and exits */
 
@@ -101,8 +102,11 @@ struct helper {
  * starts one, whenever the queue outnumbers those looking: no queued
  * notification ever waits for a function to return.  A thread that has
  * just run a function looks for more for a moment before it sleeps: a
- * stream of completions then costs no wake-up at all.  head is also read
- * without the lock, while spinning.
+ * stream of completions then costs no wake-up at all.  One thread at a
+ * time (`spinning`): the others sleep at once, as a dozen threads spinning
+ * at the same time took a CPU that the submitter needed (aio-bench
+ * sigev-thread spent a quarter of its CPU time in the spin).  head is also
+ * read without the lock, while spinning.
  */
 static struct {
 	pthread_mutex_t lock;
@@ -110,6 +114,7 @@ static struct {
 	pthread_cond_t gone;	/* a thread left (unloading waits for that) */
 	struct aio__notification *head, *tail;
 	unsigned queued, threads, idle, wakeups, running;
+	bool spinning;		/* a thread looks for work without the lock */
 	bool stopping;		/* the library is being unloaded */
 	unsigned forks;		/* fork children this process descends from */
 	pid_t left[LEFT_TIDS];	/* kernel thread IDs of threads that left, a ring */
@@ -154,13 +159,29 @@ static void cpu_relax(void)
 #endif
 }
 
-/* Without the lock: until a notification is queued, or for a while. */
+static int64_t now_nsec(void)
+{
+	struct timespec ts;
+
+	asys__now(&ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * Without the lock: until a notification is queued, or for SPIN_NSEC.  By
+ * the clock, as a pause takes 25 ns on one CPU and a few on another.
+ */
 static void look_for_work(void)
 {
+	int64_t end = now_nsec() + SPIN_NSEC;
 	int i;
 
-	for (i = 0; i < SPINS && !__atomic_load_n(&pool.head, __ATOMIC_RELAXED); i++)
-		cpu_relax();
+	while (!__atomic_load_n(&pool.head, __ATOMIC_RELAXED)) {
+		for (i = 0; i < SPINS_PER_LOOK; i++)
+			cpu_relax();
+		if (now_nsec() >= end)
+			return;
+	}
 }
 
 /* With the lock held: the thread's last act in the pool. */
@@ -211,17 +232,23 @@ static void function_ended_thread(void *arg)
  * while no function runs acts before the next one, and one that comes
  * during a function but finds no cancellation point acts when it returns:
  * either way it ends the thread, and never reaches another function.
- * false if it forked (forked()).
+ * The signal mask is left as the function left it: the thread blocks
+ * every signal before it waits for work (block_signals()), and sets the
+ * next function's mask itself, so that a stream of functions costs one
+ * system call each for the mask, not two.  Meanwhile (the checks of
+ * still_fresh() and taking the next notification, a few microseconds) a
+ * signal that the function left unblocked can land on the thread, as on
+ * a created thread that has just returned from its function and is
+ * exiting.  false if it forked (forked()).
  */
 static bool call_function(struct helper *self, struct aio__notification *n)
 {
-	sigset_t none, all;
+	sigset_t none;
 
 	self->work = n;
 	self->called = false;
 	self->forks = __atomic_load_n(&pool.forks, __ATOMIC_RELAXED);
 	sigemptyset(&none);
-	sigfillset(&all);
 	pthread_cleanup_push(function_ended_thread, self);
 	pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, NULL);
 	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
@@ -229,7 +256,6 @@ static bool call_function(struct helper *self, struct aio__notification *n)
 	self->called = true;
 	pthread_sigmask(SIG_SETMASK, &none, NULL);
 	n->sev.sigev_notify_function(n->sev.sigev_value);
-	pthread_sigmask(SIG_SETMASK, &all, NULL);
 	pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, NULL);
 	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
 	pthread_testcancel();
@@ -298,10 +324,23 @@ static bool still_fresh(const struct helper *self)
 	       same_thread_state(&now, &self->fresh);
 }
 
+/* Before the thread waits for work: no process-directed signal may land on it. */
+static void block_signals(bool *open)
+{
+	sigset_t all;
+
+	if (!*open)
+		return;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, NULL);
+	*open = false;
+}
+
 static void *pool_thread(void *arg)
 {
 	struct helper self = { .tid = gettid() };
 	bool worked = false;
+	bool open = false;	/* the mask may let signals in: the last function's */
 
 	(void)arg;
 	/* cancellable only inside a program's function */
@@ -321,6 +360,7 @@ static void *pool_thread(void *arg)
 			pthread_mutex_unlock(&pool.lock);
 			if (!call_function(&self, n))
 				return NULL;
+			open = true;
 			fresh = still_fresh(&self);
 			pthread_mutex_lock(&pool.lock);
 			/*
@@ -335,13 +375,18 @@ static void *pool_thread(void *arg)
 		}
 		if (pool.stopping || pool.idle >= IDLE_MAX)
 			break;
-		if (worked) {
+		if (worked && !pool.spinning) {
 			worked = false;
+			pool.spinning = true;
 			pthread_mutex_unlock(&pool.lock);
+			block_signals(&open);
 			look_for_work();
 			pthread_mutex_lock(&pool.lock);
+			pool.spinning = false;
 			continue;
 		}
+		worked = false;
+		block_signals(&open);
 		clock_gettime(CLOCK_REALTIME, &deadline);
 		deadline.tv_sec += IDLE_SEC;
 		pool.idle++;
@@ -633,6 +678,7 @@ void aio__notify_fork_child(void)
 	pthread_cond_init(&pool.gone, NULL);
 	pool.head = pool.tail = NULL;
 	pool.queued = pool.threads = pool.idle = pool.wakeups = pool.running = 0;
+	pool.spinning = false;
 	pool.nleft = 0;
 	/* the parent's retry call is not the child's engine's */
 	retry.armed = false;
