@@ -10,16 +10,35 @@
 #          bench/uring-ref (liburing) where io_uring has an equivalent
 #
 # --quick: one round of the main workloads, under a minute.  The default:
-# three rounds of everything, about 14 minutes on 2 cores.  BUILDDIR (default
+# three rounds of everything, about 14 minutes on 2 cores; --rounds N for
+# more (or fewer) rounds of everything.  --baseline LIB:
+# another librtaio.so (an older commit's, say) runs each workload under both
+# backends right after this one, and a second table compares the two: this
+# VM's figures drift by a quarter over minutes, so only runs side by side
+# tell whether a change made something slower.  BUILDDIR (default
 # build/plain) must hold a built tree.  Figures only: nothing is asserted.
 set -eu
-quick=0
-if [ "${1:-}" = --quick ]; then
-	quick=1
-	shift
-fi
+quick=0 baseline= rounds=3
+while :; do
+	case ${1:-} in
+	--quick) quick=1; shift ;;
+	--rounds)
+		case ${2:-} in
+		'' | *[!0-9]* | 0) echo "compare.sh: --rounds needs a positive count" >&2; exit 1 ;;
+		esac
+		rounds=$2
+		shift 2 ;;
+	--baseline)
+		[ -f "${2:-}" ] || { echo "compare.sh: --baseline needs a library" >&2; exit 1; }
+		baseline=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+		shift 2 ;;
+	*) break ;;
+	esac
+done
 build=$(cd "${1:-build/plain}" && pwd)
 lib=$build/lib/.libs/librtaio.so
+configs="glibc threads uring"
+[ -z "$baseline" ] || configs="glibc threads threads-base uring uring-base"
 aiob=$build/bench/aio-bench
 ref=$build/bench/uring-ref
 for f in "$lib" "$aiob"; do
@@ -31,7 +50,7 @@ command -v fio >/dev/null || { echo "compare.sh: fio is missing" >&2; exit 1; }
 if [ $quick = 1 ]; then
 	rounds=1 runtime=2 n=5000 wake=300 listn=20000
 else
-	rounds=3 runtime=3 n=20000 wake=2000 listn=200000
+	runtime=3 n=20000 wake=2000 listn=200000
 fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rtaio-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -45,6 +64,8 @@ run() {
 	glibc | ref) "$@" ;;
 	threads) LD_PRELOAD=$lib RTAIO_BACKEND=threads "$@" ;;
 	uring) LD_PRELOAD=$lib RTAIO_BACKEND=uring "$@" ;;
+	threads-base) LD_PRELOAD=$baseline RTAIO_BACKEND=threads "$@" ;;
+	uring-base) LD_PRELOAD=$baseline RTAIO_BACKEND=uring "$@" ;;
 	esac
 }
 
@@ -137,14 +158,14 @@ while [ $round -le $rounds ]; do
 		# the cached file is read into the page cache before each job
 		size=64m cache=--pre_read=1
 		[ "$file" = direct ] && size=512m cache=
-		for config in glibc threads uring; do
+		for config in $configs; do
 			# shellcheck disable=SC2086
 			fio_job "$name" "$tmp/$file" posixaio "$config" --size=$size $cache $args
 		done
 		# shellcheck disable=SC2086
 		fio_job "$name" "$tmp/$file" io_uring ref --size=$size $cache $args
 	done
-	for config in glibc threads uring; do
+	for config in $configs; do
 		micro "$config"
 	done
 	micro_ref
@@ -181,4 +202,37 @@ END {
 		       f == "" ? "-" : f, ratio(t, g), ratio(u, g), ratio(u, f)
 	}
 	print "ratios are value / value: above 1 is better for IOPS and per_s, worse for us and bytes"
+}' "$results"
+
+[ -n "$baseline" ] || exit 0
+echo
+echo "== against $baseline: medians, and the range of the rounds"
+awk '
+function sorted(key, v,    n, i, j, t) {
+	n = split(vals[key], v, " ")
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+		if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }
+	return n
+}
+function cell(key,    v, n) {
+	n = sorted(key, v)
+	return n == 0 ? "-" : sprintf("%s [%s-%s]", v[int((n + 1) / 2)], v[1], v[n])
+}
+function med(key,    v, n) { n = sorted(key, v); return n == 0 ? "" : v[int((n + 1) / 2)] }
+function ratio(a, b) { return (a == "" || b == "" || b + 0 == 0) ? "-" : sprintf("%.2fx", a / b) }
+{
+	if (!($1 in seen)) { seen[$1] = 1; order[++rows] = $1 }
+	vals[$1 SUBSEP $2] = vals[$1 SUBSEP $2] " " $3
+}
+END {
+	printf "%-28s %22s %22s %8s %22s %22s %8s\n", "workload", "threads", "threads-base",
+	       "thr/base", "uring", "uring-base", "urg/base"
+	for (r = 1; r <= rows; r++) {
+		k = order[r]
+		printf "%-28s %22s %22s %8s %22s %22s %8s\n", k,
+		       cell(k SUBSEP "threads"), cell(k SUBSEP "threads-base"),
+		       ratio(med(k SUBSEP "threads"), med(k SUBSEP "threads-base")),
+		       cell(k SUBSEP "uring"), cell(k SUBSEP "uring-base"),
+		       ratio(med(k SUBSEP "uring"), med(k SUBSEP "uring-base"))
+	}
 }' "$results"
