@@ -1891,9 +1891,11 @@ START_TEST(direct_read_goes_through_the_engine)
 END_TEST
 
 /*
- * rtaio trusts a check of an fd's flags for 100 µs (rtaio.7): once that has
- * passed, an fd that gained O_DIRECT has its reads go through the engine.
- * The pause is what is tested, the age of the check, not a synchronisation.
+ * An fd that gains O_DIRECT after a cached read: its next read is not
+ * served inside aio_read, goes to the device through a thread of rtaio's
+ * (the engine's, or the reaper of reads that the thread's ring sent to the
+ * device while rtaio still took the fd for a buffered one: rtaio.7), and
+ * returns the data.
  */
 START_TEST(fd_that_gains_o_direct_is_checked_again)
 {
@@ -1911,6 +1913,38 @@ START_TEST(fd_that_gains_o_direct_is_checked_again)
 	read_block(fd, buf, 65536, false);
 	ck_assert_int_gt(rtaio_thread_count(), 0);
 	free(buf);
+	close(fd);
+}
+END_TEST
+
+/*
+ * A file's fd number, read at once a moment ago, closed and given to a
+ * pipe: rtaio still takes the number for a buffered file (rtaio.7 says for
+ * how long), and its reads must be a pipe's all the same: one on the empty
+ * pipe stays in progress (not EAGAIN) until data comes, and returns what
+ * read(2) would, whatever aio_offset says.
+ */
+START_TEST(fd_reused_by_a_pipe_reads_as_a_pipe)
+{
+	int fd = pattern_file(65536), p[2], i;
+	char buf[4096];
+	struct aiocb cb;
+
+	read_block(fd, buf, 0, true);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(dup3(p[0], fd, O_CLOEXEC), fd);
+	close(p[0]);
+	for (i = 0; i < 2; i++) {
+		prep_aiocb(&cb, fd, buf, sizeof buf, 4096);
+		submit_read(&cb);
+		ck_assert_int_eq(aio_error(&cb), EINPROGRESS);
+		ck_assert_int_eq(write(p[1], "abc", 3 - (size_t)i), 3 - i);
+		wait_final(&cb, 10000);
+		ck_assert_int_eq(aio_error(&cb), 0);
+		ck_assert_int_eq(aio_return(&cb), 3 - i);
+		ck_assert_int_eq(memcmp(buf, "abc", 3 - (size_t)i), 0);
+	}
+	close(p[1]);
 	close(fd);
 }
 END_TEST
@@ -2160,6 +2194,7 @@ static Suite *rw_suite(void)
 	tcase_add_test(data, inline_reads_can_be_turned_off);
 	tcase_add_test(data, direct_read_goes_through_the_engine);
 	tcase_add_test(data, fd_that_gains_o_direct_is_checked_again);
+	tcase_add_test(data, fd_reused_by_a_pipe_reads_as_a_pipe);
 	tcase_add_loop_test(data, fd_reused_with_o_direct_never_waits_for_the_device, 0, 4);
 	tcase_add_loop_test(data, device_read_is_whole_with_cpu_contention, 0, 2);
 	tcase_add_test(data, write_lands_at_offset);

@@ -190,6 +190,8 @@ ASYS__HIDDEN void aio__read_batch(struct aio__batch *batch);
  * of it), so that it cannot overtake them.
  */
 ASYS__HIDDEN void aio__read_batch_before(const struct aio__request *r, struct aio__batch *batch);
+/* t's fd was found other than a buffered file: its next read asks again. */
+ASYS__HIDDEN void aio__fd_not_buffered(const struct aio__fdtype *t);
 
 /* init.c: once per process, before the first request. */
 ASYS__HIDDEN extern bool aio__inline_reads;	/* RTAIO_INLINE_READS, not 0 */

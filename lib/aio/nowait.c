@@ -16,16 +16,20 @@
  * first reschedule point with what it has, where read(2) would go on (and
  * a read on it must not overtake an earlier write either).  Nor with
  * O_DIRECT, where the read goes to the device.  Asking (fstat, fcntl) cost
- * a third of a cached read's time, so an fd's answer is kept for 100 µs
+ * a third of a cached read's time, so an fd's answer is kept for a second
  * (seen_buffered), and may be stale: nothing tells a library that an fd
  * was closed or its flags changed.  A stale answer costs time, never data,
  * and never a wait for a device: a read that the ring sends to the device
  * (an fd number closed and opened again with O_DIRECT, or given O_DIRECT
  * by F_SETFL) is owed, and the engine finishes it as a running call, after
  * which the fd is asked again; a pipe or socket that now has the number
- * gives what read(2) would.  Without a ring that can owe reads (no
- * io_uring, or Linux older than 6.7), the answer is not kept: F_GETFL is
- * asked for each read, which is then a preadv2.
+ * gives what read(2) would, and is forgotten once the usual way finds it
+ * (aio__fd_not_buffered).  So the time an answer is kept only bounds how
+ * long a stale one can cost a wasted try; it was 100 µs, which made a
+ * program reading an fd every 100 µs or less often pay fstat and fcntl on
+ * each read (a fifth of aio-bench sigev-thread's reads).  Without a ring
+ * that can owe reads (no io_uring, or Linux older than 6.7), the answer is
+ * not kept: F_GETFL is asked for each read, which is then a preadv2.
  *
  * A read that finds only part of its data cached goes the asynchronous
  * way whole, a short read being what a program sees only at the end of a
@@ -49,7 +53,7 @@
  * low half the time of the check in units of 1024 ns (wrapping).
  */
 #define SEEN_SLOTS 1024
-#define RECHECK_UNITS (100000 >> 10)	/* 100 µs */
+#define RECHECK_UNITS (1000000000 >> 10)	/* 1 s; the clock wraps after 73 minutes */
 static uint64_t seen_buffered[SEEN_SLOTS];
 
 static uint32_t now_units(void)
@@ -61,7 +65,7 @@ static uint32_t now_units(void)
 }
 
 /* t's fd is asked again on its next read. */
-static void forget_buffered(const struct aio__fdtype *t)
+void aio__fd_not_buffered(const struct aio__fdtype *t)
 {
 	uint64_t *slot = &seen_buffered[(unsigned)t->fd % SEEN_SLOTS];
 	uint64_t e = __atomic_load_n(slot, __ATOMIC_RELAXED);
@@ -150,7 +154,7 @@ static void owe(struct aio__request *r, const struct aiocb *cb, const struct aio
 		__atomic_store_n(&r->cb->__return_value, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&r->cb->__error_code, EINPROGRESS, __ATOMIC_RELEASE);
 	}
-	forget_buffered(t);
+	aio__fd_not_buffered(t);
 }
 
 /* A list element on a file waits in the batch for the others. */

@@ -32,6 +32,8 @@ int aio__fd_seekable(struct aio__fdtype *t)
 		t->regular = S_ISREG(st.st_mode);
 		t->stream = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
 		t->seekable = t->regular || S_ISBLK(st.st_mode);
+		if (!t->seekable)
+			aio__fd_not_buffered(t);	/* a pipe, say, where a file was */
 	}
 	return t->seekable;
 }
