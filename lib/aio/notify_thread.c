@@ -233,13 +233,13 @@ static void function_ended_thread(void *arg)
  * during a function but finds no cancellation point acts when it returns:
  * either way it ends the thread, and never reaches another function.
  * The signal mask is left as the function left it: the thread blocks
- * every signal before it waits for work (block_signals()), and sets the
- * next function's mask itself, so that a stream of functions costs one
- * system call each for the mask, not two.  Meanwhile (the checks of
- * still_fresh() and taking the next notification, a few microseconds) a
- * signal that the function left unblocked can land on the thread, as on
- * a created thread that has just returned from its function and is
- * exiting.  false if it forked (forked()).
+ * every signal before it sleeps (block_signals()), and sets the next
+ * function's mask itself, so that a stream of functions costs one system
+ * call each for the mask, not two.  Meanwhile (the checks of still_fresh(),
+ * taking the next notification or looking for one, 10 us at most) a signal
+ * that the function left unblocked can land on the thread, as on a created
+ * thread that has just returned from its function and is exiting.  false
+ * if it forked (forked()).
  */
 static bool call_function(struct helper *self, struct aio__notification *n)
 {
@@ -324,13 +324,11 @@ static bool still_fresh(const struct helper *self)
 	       same_thread_state(&now, &self->fresh);
 }
 
-/* Before the thread waits for work: no process-directed signal may land on it. */
+/* Before the thread sleeps: no process-directed signal may land on an idle one. */
 static void block_signals(bool *open)
 {
 	sigset_t all;
 
-	if (!*open)
-		return;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, NULL);
 	*open = false;
@@ -379,14 +377,18 @@ static void *pool_thread(void *arg)
 			worked = false;
 			pool.spinning = true;
 			pthread_mutex_unlock(&pool.lock);
-			block_signals(&open);
 			look_for_work();
 			pthread_mutex_lock(&pool.lock);
 			pool.spinning = false;
 			continue;
 		}
 		worked = false;
-		block_signals(&open);
+		if (open) {	/* not under the lock: then look once more */
+			pthread_mutex_unlock(&pool.lock);
+			block_signals(&open);
+			pthread_mutex_lock(&pool.lock);
+			continue;
+		}
 		clock_gettime(CLOCK_REALTIME, &deadline);
 		deadline.tv_sec += IDLE_SEC;
 		pool.idle++;
