@@ -15,6 +15,10 @@
  *                                4 KiB reads: reads/s
  *   aio-bench outstanding [N]    N pipe reads pending at once (default 10000,
  *                                10 per pipe): memory per request, threads
+ *   aio-bench read-cpu [N]       N page-cached 4 KiB reads one at a time
+ *                                (aio_read, aio_error, aio_return): CPU time
+ *                                of the calling thread per read, and the
+ *                                share served inside aio_read
  *
  * Output: "name value unit" lines, for the driver to parse.  Nothing here
  * asserts anything about time.
@@ -259,6 +263,45 @@ static void outstanding(unsigned long n)
 	}
 }
 
+/* --- CPU time of a cached read, start to finish, in the submitting thread --- */
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void read_cpu(unsigned long n)
+{
+	int fd = cached_file();
+	static char buf[BLOCK];
+	struct aiocb cb;
+	const struct aiocb *list[1] = { &cb };
+	unsigned long i, at_once = 0;
+	uint64_t t0;
+
+	t0 = thread_cpu_ns();
+	for (i = 0; i < n; i++) {
+		memset(&cb, 0, sizeof cb);
+		cb.aio_fildes = fd;
+		cb.aio_buf = buf;
+		cb.aio_nbytes = BLOCK;
+		cb.aio_offset = random_block();
+		if (aio_read(&cb) < 0)
+			die("aio_read", errno);
+		if (aio_error(&cb) != EINPROGRESS)
+			at_once++;
+		while (aio_error(&cb) == EINPROGRESS)
+			aio_suspend(list, 1, NULL);
+		if (aio_return(&cb) != BLOCK)
+			die("read", EIO);
+	}
+	printf("cpu_per_read %.3f us\n", (double)(thread_cpu_ns() - t0) / 1e3 / (double)n);
+	printf("served_at_once %.3f share\n", (double)at_once / (double)n);
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -274,9 +317,11 @@ int main(int argc, char **argv)
 		       argc > 3 ? strtoul(argv[3], NULL, 0) : 200000);
 	else if (!strcmp(mode, "outstanding"))
 		outstanding(argc > 2 ? strtoul(argv[2], NULL, 0) : 10000);
+	else if (!strcmp(mode, "read-cpu"))
+		read_cpu(argc > 2 ? strtoul(argv[2], NULL, 0) : 300000);
 	else {
 		fprintf(stderr, "usage: aio-bench sigev-thread|sigev-signal|suspend-wake|"
-				"listio B|outstanding [N]\n");
+				"listio B|outstanding|read-cpu [N]\n");
 		return 2;
 	}
 	return 0;

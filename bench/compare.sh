@@ -118,7 +118,7 @@ workloads() {
 micro() {
 	config=$1
 	for what in "sigev-thread $n" "sigev-signal $n" "suspend-wake $wake" \
-		"listio 64 $listn" "listio 1024 $listn" "outstanding 10000"; do
+		"listio 64 $listn" "listio 1024 $listn" "outstanding 10000" "read-cpu $listn"; do
 		# shellcheck disable=SC2086
 		set -- $what
 		label=$1
