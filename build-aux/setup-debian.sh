@@ -2,7 +2,8 @@
 # Install what rtaio needs to build and test, on Debian 12, when it is missing.
 set -eu
 packages="autoconf automake libtool pkg-config make gcc g++ clang libclang-rt-dev check mandoc groff-base strace fio stress-ng liburing-dev\
-	gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-i686-linux-gnu libc6-dev-i386-cross qemu-user \
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-i686-linux-gnu libc6-dev-i386-cross \
+	gcc-arm-linux-gnueabihf libc6-dev-armhf-cross qemu-user \
 	dpkg-dev debhelper lintian git openmpi-bin libopenmpi-dev"
 missing=
 for p in $packages; do

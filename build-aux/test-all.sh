@@ -88,11 +88,11 @@ build fuzz CC=clang --enable-fuzzing
 echo "== fuzz"
 sh tests/fuzz.sh build/fuzz || status=1
 
-# Cross builds (tests/cross.sh): aarch64 and i386 with Debian's cross
+# Cross builds (tests/cross.sh): aarch64, i386 and armhf with Debian's cross
 # toolchains, their symbol versions against their libc.so.6, an unmodified
 # glibc program on them under qemu-user.
-echo "== cross (aarch64, i386, qemu-user)"
-sh tests/cross.sh aarch64-linux-gnu i686-linux-gnu || status=1
+echo "== cross (aarch64, i386, armhf, qemu-user)"
+sh tests/cross.sh aarch64-linux-gnu i686-linux-gnu arm-linux-gnueabihf || status=1
 
 # An installed rtaio is found through pkg-config, and programs run against it.
 echo "== install and pkg-config"

@@ -1,8 +1,8 @@
 #!/bin/sh
 # tests/cross.sh [HOST...]: build rtaio with Debian's cross toolchain for
-# each HOST (default: aarch64-linux-gnu and i686-linux-gnu), check that the
-# library carries exactly the symbol versions of that architecture's
-# libc.so.6, and run
+# each HOST (default: aarch64-linux-gnu, i686-linux-gnu, arm-linux-gnueabihf),
+# check that the library carries exactly the symbol versions of that
+# architecture's libc.so.6, and run
 # tests/preload.sh under qemu-user: an unmodified program built against the
 # host's glibc, on glibc's AIO and on rtaio's through LD_PRELOAD, by every
 # name and version it references.  qemu-user has no io_uring, so rtaio runs
@@ -11,7 +11,7 @@
 # host on 2 CPUs.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-[ $# -gt 0 ] || set -- aarch64-linux-gnu i686-linux-gnu
+[ $# -gt 0 ] || set -- aarch64-linux-gnu i686-linux-gnu arm-linux-gnueabihf
 status=0
 for host; do
 	cpu=${host%%-*}

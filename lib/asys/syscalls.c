@@ -22,9 +22,21 @@ static const unsigned char syscall_kind[] = {
 	[SYS_preadv2] = F, [SYS_pwritev2] = F,
 	[SYS_sendfile] = F,
 	/* data and metadata on files */
-	[SYS_fsync] = B, [SYS_fdatasync] = B, [SYS_sync_file_range] = B,
+	[SYS_fsync] = B, [SYS_fdatasync] = B,
 	[SYS_fallocate] = B, [SYS_ftruncate] = B, [SYS_readahead] = B,
-	[SYS_fadvise64] = B, [SYS_copy_file_range] = B,
+	[SYS_copy_file_range] = B,
+#ifdef SYS_sync_file_range
+	[SYS_sync_file_range] = B,
+#endif
+#ifdef SYS_sync_file_range2	/* 32-bit arm, powerpc: the flags second, for the register pairs */
+	[SYS_sync_file_range2] = B,
+#endif
+#ifdef SYS_fadvise64
+	[SYS_fadvise64] = B,
+#endif
+#ifdef SYS_arm_fadvise64_64	/* 32-bit arm's only fadvise: the advice second, as above */
+	[SYS_arm_fadvise64_64] = B,
+#endif
 	[SYS_close] = B,
 	[SYS_statx] = B, [SYS_fstat] = B,
 #ifdef SYS_newfstatat	/* 64-bit architectures */
