@@ -60,10 +60,20 @@ struct asys_config {
 	unsigned idle_msec;		/* an idle worker exits after this long */
 };
 
+/*
+ * With _TIME_BITS=64 where time_t has 32 bits by default (i386, armhf),
+ * struct timespec has a 64-bit tv_sec: the waits that take it are others.
+ */
+#ifdef __USE_TIME_BITS64
+#define __ASYS_TIME64(name) __asm__(#name "_time64")
+#else
+#define __ASYS_TIME64(name) /* the plain symbol */
+#endif
+
 int asys_submit(struct asys_call *const calls[], size_t n);
-int asys_wait(struct asys_call *call, const struct timespec *timeout);
+int asys_wait(struct asys_call *call, const struct timespec *timeout) __ASYS_TIME64(asys_wait);
 int asys_wait_any(struct asys_call *const calls[], size_t n,
-		  const struct timespec *timeout);
+		  const struct timespec *timeout) __ASYS_TIME64(asys_wait_any);
 int asys_cancel(struct asys_call *call);
 int asys_configure(const struct asys_config *set, struct asys_config *old);
 

@@ -28,7 +28,7 @@ for host; do
 	trap "rm -rf '$build'" EXIT
 	if ! (cd "$build" && "$top/configure" -q --host="$host" --enable-werror >configure.log 2>&1 &&
 		make -s -j"$(nproc)" >make.log 2>&1 &&
-		make -s tests/glibc_aio_prog >>make.log 2>&1); then
+		make -s tests/glibc_aio_prog tests/time64_prog >>make.log 2>&1); then
 		echo "FAIL: the $host build"
 		tail -n 20 "$build/configure.log" "$build/make.log" 2>/dev/null | sed 's/^/# /'
 		status=1
@@ -45,6 +45,8 @@ for host; do
 	env $vars top_srcdir="$top" top_builddir="$build" \
 		RUNNER="$qemu -L /usr/$host -E LD_LIBRARY_PATH=/lib" \
 		sh "$top/tests/preload.sh" || status=1
+	# a program built with _TIME_BITS=64 waits through asys
+	$qemu -L "/usr/$host" -E LD_LIBRARY_PATH=/lib "$build/tests/time64_prog" || status=1
 	rm -rf "$build"
 done
 exit "$status"

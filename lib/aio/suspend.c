@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <pthread.h>
 
+#include "../asys/time64.h"
 #include "internal.h"
 
 struct asys__seq aio__completions;
@@ -61,37 +62,17 @@ AIO__EXPORT(aio__suspend, aio_suspend);
 /*
  * Where time_t has 32 bits (i386, armhf), programs built with
  * _TIME_BITS=64 call __aio_suspend_time64 (<aio.h> says so), with glibc's
- * 64-bit struct timespec: its tv_nsec a 32-bit long beside 32 bits of
- * padding.  A timeout past what a 32-bit time_t holds waits as long as
- * none (futex.c: any timeout past 2^30 s does).
+ * 64-bit struct timespec.
  */
-struct aio__timespec64 {
-	int64_t tv_sec;
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	int32_t pad;
-#endif
-	int32_t tv_nsec;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	int32_t pad;
-#endif
-};
+int aio__suspend_time64(const struct aiocb *const list[], int nent,
+			const struct asys__timespec64 *timeout);
 
 int aio__suspend_time64(const struct aiocb *const list[], int nent,
-			const struct aio__timespec64 *timeout);
-
-int aio__suspend_time64(const struct aiocb *const list[], int nent,
-			const struct aio__timespec64 *timeout)
+			const struct asys__timespec64 *timeout)
 {
 	struct timespec t;
 
-	if (!timeout)
-		return aio__suspend(list, nent, NULL);
-	/* a negative one stays negative: EINVAL */
-	t.tv_sec = timeout->tv_sec > INT32_MAX ? INT32_MAX
-		   : timeout->tv_sec < 0       ? -1
-					       : (time_t)timeout->tv_sec;
-	t.tv_nsec = timeout->tv_nsec;
-	return aio__suspend(list, nent, &t);
+	return aio__suspend(list, nent, asys__timeout_from64(timeout, &t));
 }
 __asm__(".symver aio__suspend_time64, __aio_suspend_time64@@GLIBC_2.34");
 #endif

@@ -63,6 +63,17 @@ static const unsigned char syscall_kind[] = {
 #endif
 	[SYS_ppoll] = W,
 	[SYS_nanosleep] = W, [SYS_clock_nanosleep] = W,
+	/*
+	 * 32-bit: the same with a 64-bit time_t, as programs built with
+	 * _TIME_BITS=64 pass it (nanosleep has no such twin: glibc sleeps
+	 * with clock_nanosleep_time64)
+	 */
+#ifdef SYS_ppoll_time64
+	[SYS_ppoll_time64] = W,
+#endif
+#ifdef SYS_clock_nanosleep_time64
+	[SYS_clock_nanosleep_time64] = W,
+#endif
 };
 
 enum asys__kind asys__syscall_kind(long nr)

@@ -14,6 +14,7 @@
 #include <limits.h>
 
 #include "internal.h"
+#include "time64.h"
 
 static bool is_final(uint32_t s)
 {
@@ -61,7 +62,7 @@ static int wait_one(struct asys_call *call, const struct timespec *deadline)
 	}
 }
 
-int asys_wait(struct asys_call *call, const struct timespec *timeout)
+static int wait_call(struct asys_call *call, const struct timespec *timeout)
 {
 	struct timespec deadline;
 	int err;
@@ -72,6 +73,11 @@ int asys_wait(struct asys_call *call, const struct timespec *timeout)
 	if (!err)
 		err = wait_one(call, &deadline);
 	return err ? fail(err) : 0;
+}
+
+int asys_wait(struct asys_call *call, const struct timespec *timeout)
+{
+	return wait_call(call, timeout);
 }
 
 struct call_list {
@@ -100,7 +106,7 @@ static long find_final(const void *ctx)
 	return waitable ? -1 : -EINVAL;
 }
 
-int asys_wait_any(struct asys_call *const calls[], size_t n, const struct timespec *timeout)
+static int wait_any(struct asys_call *const calls[], size_t n, const struct timespec *timeout)
 {
 	struct call_list list = { calls, n };
 	struct timespec deadline;
@@ -119,3 +125,30 @@ int asys_wait_any(struct asys_call *const calls[], size_t n, const struct timesp
 	r = asys__seq_wait(&asys__engine.completions, find_final, &list, &deadline, false);
 	return r >= 0 ? (int)r : fail((int)r);
 }
+
+int asys_wait_any(struct asys_call *const calls[], size_t n, const struct timespec *timeout)
+{
+	return wait_any(calls, n, timeout);
+}
+
+#if __TIMESIZE == 32
+/* What <asys.h> names for programs built with _TIME_BITS=64 (time64.h). */
+int asys_wait_time64(struct asys_call *call, const struct asys__timespec64 *timeout);
+int asys_wait_any_time64(struct asys_call *const calls[], size_t n,
+			 const struct asys__timespec64 *timeout);
+
+int asys_wait_time64(struct asys_call *call, const struct asys__timespec64 *timeout)
+{
+	struct timespec t;
+
+	return wait_call(call, asys__timeout_from64(timeout, &t));
+}
+
+int asys_wait_any_time64(struct asys_call *const calls[], size_t n,
+			 const struct asys__timespec64 *timeout)
+{
+	struct timespec t;
+
+	return wait_any(calls, n, asys__timeout_from64(timeout, &t));
+}
+#endif
