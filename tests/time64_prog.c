@@ -1,14 +1,17 @@
 /*
  * A program built with _TIME_BITS=64, whose struct timespec has a 64-bit
- * tv_sec on 32-bit architectures too, waits through asys with it: the
- * time64 system calls are in the allow-list, and asys_wait's timeouts,
- * short ones and ones past 2^32 seconds, are neither lost nor wrapped.
+ * tv_sec on 32-bit architectures too, waits through asys and aio_suspend
+ * with it: the time64 system calls are in the allow-list, and the
+ * timeouts, short ones and ones past 2^32 seconds, are neither lost nor
+ * wrapped.
  * make check runs it; tests/cross.sh runs it under qemu-user, where the
  * 32-bit cases are.  Exit status 0 when every check holds.
  */
 #define _FILE_OFFSET_BITS 64	/* glibc takes _TIME_BITS=64 only with it */
 #define _TIME_BITS 64
+#include <aio.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -116,10 +119,54 @@ static void check_short_timeout(void)
 	      "ppoll of no fds with a 1 s timeout: result %ld after %ld ms", c.result, waited);
 }
 
+static void *write_in_300_ms(void *fd)
+{
+	struct timespec t = { 0, 300000000 };
+
+	nanosleep(&t, NULL);
+	if (write(*(int *)fd, "x", 1) != 1)
+		perror("write to the pipe");
+	return NULL;
+}
+
+/*
+ * aio_suspend (__aio_suspend_time64 on 32-bit) with a timeout past 2^32 s
+ * for a read of a pipe that another thread writes to 300 ms later.
+ */
+static void check_far_suspend(void)
+{
+	struct aiocb cb = { 0 };
+	const struct aiocb *list[1] = { &cb };
+	struct timespec far = FAR_TIMEOUT, t0;
+	pthread_t writer;
+	char c;
+	int p[2], rc, err;
+	long waited;
+
+	if (pipe(p) || (cb.aio_fildes = p[0], cb.aio_buf = &c, cb.aio_nbytes = 1, aio_read(&cb))) {
+		check(0, "a pipe and an aio_read of it: %s", strerror(errno));
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pthread_create(&writer, NULL, write_in_300_ms, &p[1]);
+	rc = aio_suspend(list, 1, &far);
+	err = errno;
+	waited = ms_since(&t0);
+	pthread_join(writer, NULL);
+	check(rc == 0 && waited >= 250,
+	      "aio_suspend with a timeout of 2^32 s for a read that a write completes 300 ms "
+	      "later: %d (%s) after %ld ms", rc, rc ? strerror(err) : "done", waited);
+	while (aio_error(&cb) == EINPROGRESS)
+		aio_suspend(list, 1, NULL);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	check_far_timeout(0);
 	check_far_timeout(1);
 	check_short_timeout();
+	check_far_suspend();
 	return failures ? 1 : 0;
 }
