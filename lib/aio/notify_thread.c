@@ -233,13 +233,13 @@ static void function_ended_thread(void *arg)
  * during a function but finds no cancellation point acts when it returns:
  * either way it ends the thread, and never reaches another function.
  * The signal mask is left as the function left it: the thread blocks
- * every signal before it sleeps (block_signals()), and sets the next
- * function's mask itself, so that a stream of functions costs one system
- * call each for the mask, not two.  Meanwhile (the checks of still_fresh(),
- * taking the next notification or looking for one, 10 us at most) a signal
- * that the function left unblocked can land on the thread, as on a created
- * thread that has just returned from its function and is exiting.  false
- * if it forked (forked()).
+ * every signal once it finds no more work (block_signals()), and sets the
+ * next function's mask itself, so that a stream of functions costs one
+ * system call each for the mask, not two.  Meanwhile (the checks of
+ * still_fresh() and taking the next notification, a few microseconds) a
+ * signal that the function left unblocked can land on the thread, as on a
+ * created thread that has just returned from its function and is exiting;
+ * never while it looks for work or sleeps.  false if it forked (forked()).
  */
 static bool call_function(struct helper *self, struct aio__notification *n)
 {
@@ -324,21 +324,19 @@ static bool still_fresh(const struct helper *self)
 	       same_thread_state(&now, &self->fresh);
 }
 
-/* Before the thread sleeps: no process-directed signal may land on an idle one. */
-static void block_signals(bool *open)
+/* No process-directed signal may land on a thread that waits for work. */
+static void block_signals(void)
 {
 	sigset_t all;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, NULL);
-	*open = false;
 }
 
 static void *pool_thread(void *arg)
 {
 	struct helper self = { .tid = gettid() };
-	bool worked = false;
-	bool open = false;	/* the mask may let signals in: the last function's */
+	bool worked = false;	/* a function ran last, in its own signal mask */
 
 	(void)arg;
 	/* cancellable only inside a program's function */
@@ -358,7 +356,6 @@ static void *pool_thread(void *arg)
 			pthread_mutex_unlock(&pool.lock);
 			if (!call_function(&self, n))
 				return NULL;
-			open = true;
 			fresh = still_fresh(&self);
 			pthread_mutex_lock(&pool.lock);
 			/*
@@ -373,20 +370,18 @@ static void *pool_thread(void *arg)
 		}
 		if (pool.stopping || pool.idle >= IDLE_MAX)
 			break;
-		if (worked && !pool.spinning) {
+		if (worked) {	/* signals blocked, then a look for work, or one more */
+			bool spin = !pool.spinning;
+
 			worked = false;
-			pool.spinning = true;
+			pool.spinning |= spin;
 			pthread_mutex_unlock(&pool.lock);
-			look_for_work();
+			block_signals();
+			if (spin)
+				look_for_work();
 			pthread_mutex_lock(&pool.lock);
-			pool.spinning = false;
-			continue;
-		}
-		worked = false;
-		if (open) {	/* not under the lock: then look once more */
-			pthread_mutex_unlock(&pool.lock);
-			block_signals(&open);
-			pthread_mutex_lock(&pool.lock);
+			if (spin)
+				pool.spinning = false;
 			continue;
 		}
 		clock_gettime(CLOCK_REALTIME, &deadline);
