@@ -4,7 +4,11 @@ set -eu
 packages="autoconf automake libtool pkg-config make gcc g++ clang libclang-rt-dev check mandoc groff-base strace fio stress-ng liburing-dev\
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-i686-linux-gnu libc6-dev-i386-cross \
 	gcc-arm-linux-gnueabihf libc6-dev-armhf-cross qemu-user \
-	dpkg-dev debhelper lintian git openmpi-bin libopenmpi-dev"
+	dpkg-dev debhelper lintian git openmpi-bin libopenmpi-dev \
+	check:arm64 check:i386 check:armhf"
+# Check for the cross builds' suites under qemu-user (tests/cross.sh), from
+# Debian's own packages of those architectures (multiarch).
+foreign="arm64 i386 armhf"
 missing=
 for p in $packages; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
@@ -17,6 +21,9 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "setup-debian: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+for arch in $foreign; do
+	dpkg --print-foreign-architectures | grep -qx "$arch" || dpkg --add-architecture "$arch"
+done
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing

@@ -8,8 +8,40 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 
 #include "testutil.h"
+
+/*
+ * off_t's extremes at its width here: 32 bits on 32-bit architectures
+ * (the tests are built without _FILE_OFFSET_BITS=64, as many programs are).
+ */
+#define OFF_T_MAX SIGNED_MAX(off_t)
+#define OFF_T_MIN (-OFF_T_MAX - 1)
+
+/* An offset far past the end of any test file: 1 TiB, or 1 GiB with a 32-bit off_t. */
+static inline off_t far_offset(void)
+{
+	return (off_t)1 << (sizeof(off_t) == 8 ? 40 : 30);
+}
+
+/*
+ * For a test of reads that complete inside aio_read: true (the test then
+ * returns at once, having said why) where preadv2 refuses RWF_NOWAIT on fd
+ * (qemu-user; kernels and file systems without it), so that rtaio sends
+ * every read the asynchronous way.
+ */
+static inline bool skip_without_nowait_reads(int fd)
+{
+	char c;
+	struct iovec iov = { &c, 1 };
+
+	if (preadv2(fd, &iov, 1, 0, RWF_NOWAIT) >= 0 || errno != EOPNOTSUPP)
+		return false;
+	fprintf(stderr, "preadv2 refuses RWF_NOWAIT here (%s): no read completes inside "
+		"aio_read, the test is skipped\n", strerror(errno));
+	return true;
+}
 
 /* Does the page cache hold the page of fd at off? */
 static inline bool page_cached(int fd, off_t off)

@@ -5,13 +5,22 @@
 # architecture's libc.so.6, and run
 # tests/preload.sh under qemu-user: an unmodified program built against the
 # host's glibc, on glibc's AIO and on rtaio's through LD_PRELOAD, by every
-# name and version it references.  qemu-user has no io_uring, so rtaio runs
-# its thread backend there.  Exits 77 when a cross compiler or qemu is
-# missing (build-aux/setup-debian.sh installs them).  About two minutes per
-# host on 2 CPUs.
+# name and version it references; then the Check suites listed in $suites,
+# linked with the target's Check (Debian's multiarch check:arm64,
+# check:i386), with RTAIO_TEST_UNDER_QEMU=1, under which the tests that
+# need what qemu-user lacks skip with the reason (tests/testutil.h,
+# under_qemu).  qemu-user has no io_uring, so rtaio runs its thread backend
+# there.  Exits 77 when a cross compiler or qemu is missing
+# (build-aux/setup-debian.sh installs them).  About two minutes per host on
+# 2 CPUs.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -gt 0 ] || set -- aarch64-linux-gnu i686-linux-gnu arm-linux-gnueabihf
+# The POSIX AIO suites, and the engine's that build and hold on every
+# architecture (test_submit and test_volume name x86_64 system calls,
+# test_fork forks a process with threads).
+suites="test_aio_abi test_aio_rw test_aio_listio test_aio_suspend test_aio_cancel test_aio_notify
+	test_aio_concurrency test_chain test_wait test_cancel test_stats"
 status=0
 for host; do
 	cpu=${host%%-*}
@@ -26,6 +35,10 @@ for host; do
 	build=$(mktemp -d "${TMPDIR:-/tmp}/rtaio-cross.XXXXXX")
 	# shellcheck disable=SC2064
 	trap "rm -rf '$build'" EXIT
+	# The target's Check is in Debian's multiarch directory, which the
+	# compiler names (i386-linux-gnu for i686-linux-gnu); configure finds
+	# it there.
+	multiarch=$("$host-gcc" -print-multiarch)
 	if ! (cd "$build" && "$top/configure" -q --host="$host" --enable-werror >configure.log 2>&1 &&
 		make -s -j"$(nproc)" >make.log 2>&1 &&
 		make -s tests/glibc_aio_prog tests/time64_prog >>make.log 2>&1); then
@@ -47,6 +60,36 @@ for host; do
 		sh "$top/tests/preload.sh" || status=1
 	# a program built with _TIME_BITS=64 waits through asys
 	$qemu -L "/usr/$host" -E LD_LIBRARY_PATH=/lib "$build/tests/time64_prog" || status=1
+	if grep -q '^HAVE_CHECK_TRUE = #' "$build/Makefile"; then
+		echo "FAIL: no Check for $host in /usr/lib/$multiarch (build-aux/setup-debian.sh installs it)"
+		status=1
+	elif ! (cd "$build" && for s in $suites; do echo "tests/$s"; done |
+		xargs make -s -j"$(nproc)" >>make.log 2>&1); then
+		echo "FAIL: the $host Check suites do not build"
+		tail -n 20 "$build/make.log" | sed 's/^/# /'
+		status=1
+	else
+		# Check's libsubunit from the multiarch directory, after the
+		# target's libc in /lib (see above); the uninstalled librtaio.
+		# qemu is about ten times slower: RTAIO_TEST_SCALE shortens the
+		# loops, the timeouts are longer.
+		for s in $suites; do
+			rc=0
+			env RTAIO_TEST_UNDER_QEMU=1 RTAIO_TEST_SCALE=10 CK_TIMEOUT_MULTIPLIER=3 \
+				"$qemu" -L "/usr/$host" \
+				-E "LD_LIBRARY_PATH=/lib:$build/lib/.libs:/usr/lib/$multiarch" \
+				"$build/tests/.libs/$s" >"$build/$s.log" 2>&1 || rc=$?
+			case $rc in
+			0) echo "PASS: $s ($(grep -o 'Checks: [0-9]*' "$build/$s.log" | tr '\n' ' ')under $qemu)" ;;
+			77) echo "SKIP: $s under $qemu ($(sed -n 's/^SKIP: //p' "$build/$s.log" | head -n 1))" ;;
+			*)
+				echo "FAIL: $s under $qemu"
+				grep -v '^Running' "$build/$s.log" | tail -n 30 | sed 's/^/# /'
+				status=1
+				;;
+			esac
+		done
+	fi
 	rm -rf "$build"
 done
 exit "$status"

@@ -78,7 +78,8 @@ static bool thread_in_read(int fd)
 		f = fopen(path, "r");
 		if (!f)
 			continue;	/* the thread has exited */
-		if (fscanf(f, "%ld 0x%lx", &nr, &a0) == 2 && nr == SYS_read &&
+		/* under qemu-user: the emulator's own read, by the build machine's number */
+		if (fscanf(f, "%ld 0x%lx", &nr, &a0) == 2 && (nr == SYS_read || under_qemu()) &&
 		    a0 == (unsigned long)fd)
 			found = true;
 		fclose(f);
@@ -558,6 +559,11 @@ START_TEST(partly_cached_read_is_notcanceled)
 	struct aiocb cb;
 
 	ck_assert_ptr_nonnull(buf);
+	if (skip_without_nowait_reads(fd)) {
+		free(buf);
+		close(fd);
+		return;
+	}
 	use_backend("threads");
 	set_pool(1, 4);
 	start_blocker(&b, 1);

@@ -152,7 +152,7 @@ START_TEST(read_at_or_past_eof_is_short)
 	prep_aiocb(&cb, fd, buf, sizeof buf, 10000);
 	ck_assert_int_eq(aio_read(&cb), 0);
 	expect_done(&cb, 0, 0);
-	prep_aiocb(&cb, fd, buf, sizeof buf, (off_t)1 << 40);
+	prep_aiocb(&cb, fd, buf, sizeof buf, far_offset());
 	ck_assert_int_eq(aio_read(&cb), 0);
 	expect_done(&cb, 0, 0);
 	prep_aiocb(&cb, fd, buf, 0, 0);
@@ -530,7 +530,7 @@ END_TEST
 
 START_TEST(negative_offset_fails_through_aio_error)
 {
-	const off_t offs[] = { -1, -4096, LLONG_MIN };
+	const off_t offs[] = { -1, -4096, OFF_T_MIN };
 	int fd = pattern_file(4096);
 	unsigned char buf[64];
 	struct aiocb cb;
@@ -914,13 +914,19 @@ END_TEST
  */
 START_TEST(write_past_max_rw_count_is_cut_as_write)
 {
+	/* 2 GiB, or SSIZE_MAX on 32-bit architectures: past MAX_RW_COUNT either way */
+	const size_t len = ((size_t)1 << 31) - 1 < SSIZE_MAX ? (size_t)1 << 31 : SSIZE_MAX;
 	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	/* the system call itself: a sanitizer's write() would check the buffer */
-	long expect = syscall(SYS_write, fd, 4096L, 1L << 31);
+	long expect = syscall(SYS_write, fd, 4096L, (long)len);
 	struct aiocb cb;
 
+	if (skip_under_qemu("write(2) checks the buffer that /dev/null never reads")) {
+		close(fd);
+		return;
+	}
 	ck_assert_int_gt(expect, 0);
-	prep_aiocb(&cb, fd, (void *)4096, 1L << 31, 0);
+	prep_aiocb(&cb, fd, (void *)4096, len, 0);
 	ck_assert_int_eq(aio_write(&cb), 0);
 	expect_done(&cb, 0, (ssize_t)expect);
 	close(fd);
@@ -1641,6 +1647,8 @@ START_TEST(fork_child_uses_aio_while_parent_request_pending)
 	puts("fork_child_uses_aio_while_parent_request_pending: not under ASan (see above)");
 	return;
 #endif
+	if (skip_under_qemu("a fork in a process with threads aborts qemu 7.2"))
+		return;
 	ck_assert_int_eq(list_reads(fd), 0);	/* the parent has its rings */
 	make_pipe(p, 0);
 	prep_aiocb(&rd, p[0], &c, 1, 0);
@@ -1679,6 +1687,8 @@ START_TEST(fork_after_idle_worker_child_does_not_hang)
 	puts("fork_after_idle_worker_child_does_not_hang: not under ASan (see above)");
 	return;
 #endif
+	if (skip_under_qemu("a fork in a process with threads aborts qemu 7.2"))
+		return;
 	no_inline_reads();	/* the reads must go to a worker */
 	for (round = 0; round < rounds; round++) {
 		pid_t pid;
@@ -1767,6 +1777,10 @@ static void cached_reads(bool inline_reads)
 	struct aiocb cb[N];
 	siginfo_t si;
 
+	if (inline_reads && skip_without_nowait_reads(fd)) {
+		close(fd);
+		return;
+	}
 	if (!inline_reads)
 		no_inline_reads();
 	block_signal(SIGRTMIN + 3);
@@ -1810,6 +1824,10 @@ START_TEST(cached_read_not_held_by_pending_fsync)
 	struct aiocb sync_cb, rd;
 	struct blocker b;
 
+	if (skip_without_nowait_reads(fd)) {
+		close(fd);
+		return;
+	}
 	use_backend("threads");
 	set_pool(1, 4);
 	start_blocker(&b, 1);
@@ -1903,6 +1921,11 @@ START_TEST(fd_that_gains_o_direct_is_checked_again)
 	int fd;
 	void *buf = synced_file(&fd, 1 << 20);
 
+	if (skip_without_nowait_reads(fd)) {
+		free(buf);
+		close(fd);
+		return;
+	}
 	read_block(fd, buf, 0, true);
 	ck_assert_int_eq(rtaio_thread_count(), 0);
 	if (fcntl(fd, F_SETFL, O_DIRECT) < 0) {
@@ -2041,6 +2064,11 @@ START_TEST(fd_reused_with_o_direct_never_waits_for_the_device)
 	int fd, buffered, direct, round, slept = 0, device_sleeps = 0, i, cancelled = -1;
 	void *buf = synced_file(&fd, 1 << 20);
 
+	if (skip_without_nowait_reads(fd)) {
+		free(buf);
+		close(fd);
+		return;
+	}
 	ck_assert_int_eq(posix_memalign(&r.buf, 4096, 4 * 4096), 0);
 	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 	direct = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);

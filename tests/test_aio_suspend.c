@@ -333,7 +333,7 @@ END_TEST
  */
 START_TEST(huge_timeout_waits)
 {
-	const time_t max = (time_t)(~(unsigned long long)0 >> 1);
+	const time_t max = SIGNED_MAX(time_t);
 	const struct timespec huge[] = { { max, 999999999 }, { max - 1, 0 }, { max / 2, 0 } };
 	struct pending a;
 	const struct aiocb *list[1] = { &a.cb };

@@ -49,6 +49,12 @@ const char *__tsan_default_options(void)
 #endif
 
 /*
+ * The largest value of a signed integer type, whatever its width on the
+ * architecture (off_t, time_t: 32 or 64 bits).
+ */
+#define SIGNED_MAX(type) ((type)(((uintmax_t)1 << (sizeof(type) * 8 - 1)) - 1))
+
+/*
  * An unlinked, empty temporary file in $TMPDIR (or /tmp), open
  * O_RDWR|O_CLOEXEC; -1 (errno set) on failure.
  */
@@ -443,6 +449,34 @@ static inline bool uring_available(void)
 	if (fd < 0)
 		return false;
 	close((int)fd);
+	return true;
+}
+
+/*
+ * Does qemu-user run this program (tests/cross.sh sets
+ * RTAIO_TEST_UNDER_QEMU=1)?  The emulator is not the target's kernel: it
+ * has no io_uring, no RWF_NOWAIT, it checks buffers that the kernel would
+ * not touch, /proc/.../syscall shows its own system calls (the build
+ * machine's numbers), and Debian 12's qemu 7.2 aborts in a child forked by
+ * a process with threads (Check's own fork per test, from a process
+ * without threads, works).
+ */
+static inline bool under_qemu(void)
+{
+	const char *q = getenv("RTAIO_TEST_UNDER_QEMU");
+
+	return q && !strcmp(q, "1");
+}
+
+/*
+ * For a test that needs what qemu-user lacks (why: what): true (the test
+ * then returns at once, having said why) under qemu-user.
+ */
+static inline bool skip_under_qemu(const char *why)
+{
+	if (!under_qemu())
+		return false;
+	fprintf(stderr, "under qemu-user, %s: the test is skipped\n", why);
 	return true;
 }
 
