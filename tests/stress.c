@@ -446,15 +446,28 @@ static long first_diff(const unsigned char *a, const unsigned char *b, size_t le
 /* ---- notifications ---- */
 
 /*
- * A notification's sigev_value: type (4 bits), submitter (12), slot or
- * list (16), and the request's sequence number (32).
+ * A notification's sigev_value, as wide as a pointer: type, submitter,
+ * slot or list, and the request's sequence number.  With 64 bits: 4, 12,
+ * 16 and 32 bits; with 32 bits: 2, 6 (MAX_THREADS), 10 (MAX_WINDOW) and
+ * the sequence number's low 14 bits, which still tell a late notification
+ * from one for the request that the slot holds now.
  */
 enum { ID_REQ = 1, ID_LIST = 2, ID_CHILD = 3 };
+#define ID_WIDE (sizeof(uintptr_t) == 8)
+#define ID_SEQ_BITS (ID_WIDE ? 32 : 14)
+#define ID_IDX_BITS (ID_WIDE ? 16 : 10)
+#define ID_T_BITS (ID_WIDE ? 12 : 6)
+#define ID_IDX_SHIFT ID_SEQ_BITS
+#define ID_T_SHIFT (ID_IDX_SHIFT + ID_IDX_BITS)
+#define ID_TYPE_SHIFT (ID_T_SHIFT + ID_T_BITS)
+#define ID_MASK(bits) (((uintptr_t)1 << (bits)) - 1)
+_Static_assert(MAX_THREADS <= ID_MASK(ID_T_BITS) + 1 && MAX_WINDOW <= ID_MASK(ID_IDX_BITS) + 1,
+	       "a submitter or slot number does not fit in a notification's value");
 
 static void *make_id(unsigned type, unsigned t, unsigned idx, uint32_t seq)
 {
-	return (void *)(uintptr_t)(((uint64_t)type << 60) | ((uint64_t)t << 48) |
-				   ((uint64_t)idx << 32) | seq);
+	return (void *)(((uintptr_t)type << ID_TYPE_SHIFT) | ((uintptr_t)t << ID_T_SHIFT) |
+			((uintptr_t)idx << ID_IDX_SHIFT) | (seq & ID_MASK(ID_SEQ_BITS)));
 }
 
 /* In a fork child: one of its own requests was notified. */
@@ -469,7 +482,7 @@ static void child_note(unsigned idx, int src)
 /* A notification for notice n (what: whose) must be for its current request, as asked. */
 static void check_notice(const struct notice *n, uint32_t seq, int src, pid_t tid, const char *what)
 {
-	uint32_t cur = LOAD(&n->seq);
+	uint32_t cur = LOAD(&n->seq) & ID_MASK(ID_SEQ_BITS);
 
 	if (cur != seq)
 		die("%s: a %s notification for its request #%u, but it now holds #%u: a late or "
@@ -490,9 +503,10 @@ static void check_notice(const struct notice *n, uint32_t seq, int src, pid_t ti
  */
 static void note_arrived(uintptr_t id, int src, pid_t tid)
 {
-	unsigned type = (unsigned)(id >> 60), t = (unsigned)(id >> 48) & 0xfff;
-	unsigned idx = (unsigned)(id >> 32) & 0xffff, i;
-	uint32_t seq = (uint32_t)id;
+	unsigned type = (unsigned)(id >> ID_TYPE_SHIFT);
+	unsigned t = (unsigned)(id >> ID_T_SHIFT & ID_MASK(ID_T_BITS));
+	unsigned idx = (unsigned)(id >> ID_IDX_SHIFT & ID_MASK(ID_IDX_BITS)), i;
+	uint32_t seq = (uint32_t)(id & ID_MASK(ID_SEQ_BITS));
 	struct submitter *sb;
 	struct notice *n;
 	char what[64];
