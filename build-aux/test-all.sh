@@ -90,7 +90,8 @@ sh tests/fuzz.sh build/fuzz || status=1
 
 # Cross builds (tests/cross.sh): aarch64, i386 and armhf with Debian's cross
 # toolchains, their symbol versions against their libc.so.6, an unmodified
-# glibc program on them under qemu-user.
+# glibc program on them and the Check suites under qemu-user (about five
+# minutes for the three).
 echo "== cross (aarch64, i386, armhf, qemu-user)"
 sh tests/cross.sh aarch64-linux-gnu i686-linux-gnu arm-linux-gnueabihf || status=1
 
