@@ -2,25 +2,28 @@
 # tests/cross.sh [HOST...]: build rtaio with Debian's cross toolchain for
 # each HOST (default: aarch64-linux-gnu, i686-linux-gnu, arm-linux-gnueabihf),
 # check that the library carries exactly the symbol versions of that
-# architecture's libc.so.6, and run
-# tests/preload.sh under qemu-user: an unmodified program built against the
-# host's glibc, on glibc's AIO and on rtaio's through LD_PRELOAD, by every
-# name and version it references; then the Check suites listed in $suites,
-# linked with the target's Check (Debian's multiarch check:arm64,
-# check:i386), with RTAIO_TEST_UNDER_QEMU=1, under which the tests that
-# need what qemu-user lacks skip with the reason (tests/testutil.h,
-# under_qemu).  qemu-user has no io_uring, so rtaio runs its thread backend
-# there.  Exits 77 when a cross compiler or qemu is missing
-# (build-aux/setup-debian.sh installs them).  One and a half to two and a
-# half minutes per host on 2 CPUs, half of it the suites.
+# architecture's libc.so.6, and run under qemu-user tests/preload.sh (an
+# unmodified program built against the host's glibc, on glibc's AIO and on
+# rtaio's through LD_PRELOAD, by every name and version it references),
+# tests/time64_prog, then the Check suites listed in $suites (and $suites64
+# on 64-bit hosts), linked with the target's Check (Debian's multiarch
+# check:arm64, check:i386, check:armhf), with RTAIO_TEST_UNDER_QEMU=1: the
+# tests that need what qemu-user lacks skip with the reason
+# (tests/testutil.h, under_qemu).  qemu-user has no io_uring, so rtaio runs
+# its thread backend there.  Exits 77 when a cross compiler or qemu is
+# missing (build-aux/setup-debian.sh installs them).  One and a half to two
+# and a half minutes per host on 2 CPUs, half of it the suites.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -gt 0 ] || set -- aarch64-linux-gnu i686-linux-gnu arm-linux-gnueabihf
 # The POSIX AIO suites, and the engine's that build and hold on every
-# architecture (test_submit and test_volume name x86_64 system calls,
-# test_fork forks a process with threads).
+# architecture; test_submit and test_volume on 64-bit ones, whose struct
+# stat is the kernel's (their raw stat calls).  Not under qemu-user:
+# test_fork, test_pool, test_faults (forks of a process with threads),
+# test_backend, test_refusals (seccomp).
 suites="test_aio_abi test_aio_rw test_aio_listio test_aio_suspend test_aio_cancel test_aio_notify
 	test_aio_concurrency test_chain test_wait test_cancel test_stats"
+suites64="test_submit test_volume"
 status=0
 for host; do
 	cpu=${host%%-*}
@@ -39,6 +42,8 @@ for host; do
 	# compiler names (i386-linux-gnu for i686-linux-gnu); configure finds
 	# it there.
 	multiarch=$("$host-gcc" -print-multiarch)
+	tests=$suites
+	case $cpu in aarch64 | x86_64 | powerpc64* | s390x | riscv64) tests="$suites $suites64" ;; esac
 	# Where time_t has 32 bits, the library is built as Debian builds the
 	# packages of its 64-bit time_t architectures (armhf: dpkg-buildflags
 	# adds -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64), the tests as programs
@@ -71,7 +76,7 @@ for host; do
 	if grep -q '^HAVE_CHECK_TRUE = #' "$build/Makefile"; then
 		echo "FAIL: no Check for $host in /usr/lib/$multiarch (build-aux/setup-debian.sh installs it)"
 		status=1
-	elif ! (cd "$build" && for s in $suites; do echo "tests/$s"; done |
+	elif ! (cd "$build" && for s in $tests; do echo "tests/$s"; done |
 		xargs make -s -j"$(nproc)" >>make.log 2>&1); then
 		echo "FAIL: the $host Check suites do not build"
 		tail -n 20 "$build/make.log" | sed 's/^/# /'
@@ -81,7 +86,7 @@ for host; do
 		# target's libc in /lib (see above); the uninstalled librtaio.
 		# qemu is about ten times slower: RTAIO_TEST_SCALE shortens the
 		# loops, the timeouts are longer.
-		for s in $suites; do
+		for s in $tests; do
 			rc=0
 			env RTAIO_TEST_UNDER_QEMU=1 RTAIO_TEST_SCALE=10 CK_TIMEOUT_MULTIPLIER=3 \
 				"$qemu" -L "/usr/$host" \

@@ -824,7 +824,7 @@ START_TEST(calls_run_on_workers_with_signals_blocked)
 	prep_pipe_read(&c[3], p[0], &pb[0], 1, 0);
 	prep_pipe_read(&c[4], p[0], &pb[1], 1, 1);
 	asys_prep(&c[5], SYS_nanosleep, (long)&zero, 0, 0, 0, 0, 0);
-	asys_prep(&c[6], SYS_poll, (long)&pfd, 1, 0, 0, 0, 0);
+	asys_prep(&c[6], SYS_ppoll, (long)&pfd, 1, (long)&zero, 0, 0, 0);
 	/* a chain that passes an fd along: blocking class */
 	asys_prep(&c[7], SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0, 0);
 	asys_prep(&c[8], SYS_read, -1, (long)b, 4, 0, 0, 0);

@@ -71,11 +71,17 @@ END_TEST
 
 /* Calls that would change the process itself are refused, and nothing else in the list runs. */
 static const long refused[] = {
-	SYS_exit, SYS_exit_group, SYS_clone, SYS_clone3, SYS_fork, SYS_vfork, SYS_execve,
+	SYS_exit, SYS_exit_group, SYS_clone, SYS_clone3, SYS_execve,
 	SYS_execveat, SYS_mmap, SYS_munmap, SYS_mprotect, SYS_mremap, SYS_brk, SYS_setuid,
 	SYS_setgid, SYS_setresuid, SYS_kill, SYS_tgkill, SYS_rt_sigaction,
-	SYS_rt_sigprocmask, SYS_prctl, SYS_arch_prctl, SYS_ptrace, SYS_getpid, SYS_futex,
+	SYS_rt_sigprocmask, SYS_prctl, SYS_ptrace, SYS_getpid, SYS_futex,
 	SYS_io_uring_setup, SYS_chdir, SYS_unshare, SYS_setns, -1, 100000, LONG_MAX,
+#ifdef SYS_fork	/* not on the newer architectures (aarch64, riscv64) */
+	SYS_fork, SYS_vfork,
+#endif
+#ifdef SYS_arch_prctl	/* x86 */
+	SYS_arch_prctl,
+#endif
 };
 
 START_TEST(refused_syscalls_are_einval)
@@ -231,8 +237,10 @@ START_TEST(file_io_calls_run)
 	ck_assert_int_eq(run(SYS_preadv, fd, (long)iov, 2, 100, 0, 0), 8);
 	ck_assert_uint_eq((unsigned char)a[0], pattern_byte(100));
 	ck_assert_uint_eq((unsigned char)b[3], pattern_byte(107));
-	ck_assert_int_eq(run(SYS_preadv2, fd, (long)iov, 2, 200, 0, 0), 8);
-	ck_assert_uint_eq((unsigned char)a[0], pattern_byte(200));
+	if (!skip_under_qemu("preadv2 is missing (ENOSYS)")) {
+		ck_assert_int_eq(run(SYS_preadv2, fd, (long)iov, 2, 200, 0, 0), 8);
+		ck_assert_uint_eq((unsigned char)a[0], pattern_byte(200));
+	}
 	/* read/readv use and move the file offset */
 	ck_assert_int_eq(lseek(fd, 10, SEEK_SET), 10);
 	ck_assert_int_eq(run(SYS_read, fd, (long)a, 4, 0, 0, 0), 4);
@@ -245,7 +253,10 @@ START_TEST(file_io_calls_run)
 	memcpy(b, "EFGH", 4);
 	ck_assert_int_eq(run(SYS_pwrite64, fd, (long)"wxyz", 4, 0, 0, 0), 4);
 	ck_assert_int_eq(run(SYS_pwritev, fd, (long)iov, 2, 4, 0, 0), 8);
-	ck_assert_int_eq(run(SYS_pwritev2, fd, (long)iov, 1, 12, 0, 0), 4);
+	if (skip_under_qemu("pwritev2 is missing (ENOSYS), pwritev writes its bytes"))
+		ck_assert_int_eq(run(SYS_pwritev, fd, (long)iov, 1, 12, 0, 0), 4);
+	else
+		ck_assert_int_eq(run(SYS_pwritev2, fd, (long)iov, 1, 12, 0, 0), 4);
 	ck_assert_int_eq(lseek(fd, 16, SEEK_SET), 16);
 	ck_assert_int_eq(run(SYS_write, fd, (long)"12", 2, 0, 0, 0), 2);
 	ck_assert_int_eq(run(SYS_writev, fd, (long)iov, 1, 0, 0, 0), 4);
@@ -401,9 +412,11 @@ START_TEST(poll_and_sleep_calls_run)
 	ck_assert_int_eq(write(p[1], "x", 1), 1);
 	pfd.fd = p[0];
 	pfd.events = POLLIN;
+#ifdef SYS_poll	/* not on the newer architectures (aarch64, riscv64) */
 	ck_assert_int_eq(run(SYS_poll, (long)&pfd, 1, 1000, 0, 0, 0), 1);
 	ck_assert(pfd.revents & POLLIN);
 	pfd.revents = 0;
+#endif
 	ck_assert_int_eq(run(SYS_ppoll, (long)&pfd, 1, (long)&zero, 0, 8, 0), 1);
 	ck_assert(pfd.revents & POLLIN);
 	t0 = now_sec();
