@@ -24,6 +24,11 @@ export DEBIAN_FRONTEND=noninteractive
 for arch in $foreign; do
 	dpkg --print-foreign-architectures | grep -qx "$arch" || dpkg --add-architecture "$arch"
 done
-apt-get update -qq
+# An index that fails to download (a mirror caught mid-sync, as the
+# security archive's i386 and armhf lists were on 2026-12-06) must not stop
+# the install: apt then uses the lists it has, and a package truly missing
+# still fails below.
+apt-get update -qq ||
+	echo "setup-debian: apt-get update reported errors; installing from the lists it has" >&2
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing

@@ -1953,6 +1953,10 @@ START_TEST(fd_reused_by_a_pipe_reads_as_a_pipe)
 	char buf[4096];
 	struct aiocb cb;
 
+	if (skip_without_nowait_reads(fd)) {
+		close(fd);
+		return;
+	}
 	read_block(fd, buf, 0, true);
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	ck_assert_int_eq(dup3(p[0], fd, O_CLOEXEC), fd);

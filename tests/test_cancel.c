@@ -190,7 +190,7 @@ START_TEST(cancel_queued_call)
 
 	set_pool(1, 0);
 	start_blocker(&b, 1);
-	asys_prep(&v, SYS_pwrite64, fd, (long)"X", 1, 0, 0, 0);
+	prep_at(&v, SYS_pwrite64, fd, (long)"X", 1, 0);
 	with_hook(&v, &rv);
 	submit1(&v);
 	ck_assert_uint_eq(asys_state(&v), ASYS_QUEUED);
@@ -207,7 +207,7 @@ START_TEST(cancel_queued_call)
 	 * would have run by now.
 	 */
 	release_blocker(&b);
-	asys_prep(&fence, SYS_pwrite64, fd, (long)"F", 1, 1, 0, 0);
+	prep_at(&fence, SYS_pwrite64, fd, (long)"F", 1, 1);
 	with_hook(&fence, &rf);
 	submit1(&fence);
 	wait_done(&fence);
@@ -293,7 +293,7 @@ START_TEST(cancel_done_call_is_ealready)
 	struct rec r;
 	int fd = pattern_file(0);
 
-	asys_prep(&c, SYS_pwrite64, fd, (long)"abc", 3, 0, 0, 0);
+	prep_at(&c, SYS_pwrite64, fd, (long)"abc", 3, 0);
 	with_hook(&c, &r);
 	submit1(&c);
 	wait_done(&c);
@@ -349,7 +349,7 @@ START_TEST(second_cancel_is_ealready)
 
 	set_pool(1, 0);
 	start_blocker(&b, 1);
-	asys_prep(&v, SYS_pwrite64, fd, (long)"X", 1, 0, 0, 0);
+	prep_at(&v, SYS_pwrite64, fd, (long)"X", 1, 0);
 	with_hook(&v, &rv);
 	submit1(&v);
 	ck_assert_int_eq(asys_cancel(&v), 0);
@@ -396,7 +396,7 @@ START_TEST(cancel_wakes_waiter)
 
 	set_pool(1, 0);
 	start_blocker(&b, 1);
-	asys_prep(&v, SYS_pwrite64, fd, (long)"X", 1, 0, 0, 0);
+	prep_at(&v, SYS_pwrite64, fd, (long)"X", 1, 0);
 	submit1(&v);
 	ck_assert_int_eq(pthread_create(&th, NULL, wait_thread, &w), 0);
 	/* cancel once the waiter sleeps in asys_wait: the cancel must wake it */
@@ -427,7 +427,7 @@ START_TEST(resubmit_cancelled_call)
 
 	set_pool(1, 0);
 	start_blocker(&b, 1);
-	asys_prep(&v, SYS_pwrite64, fd, (long)"X", 1, 0, 0, 0);
+	prep_at(&v, SYS_pwrite64, fd, (long)"X", 1, 0);
 	with_hook(&v, &rv);
 	submit1(&v);
 	ck_assert_int_eq(asys_cancel(&v), 0);
@@ -467,7 +467,7 @@ START_TEST(cancel_leaves_rest_of_queue)
 	set_pool(1, 0);
 	start_blocker(&b, 1);
 	for (i = 0; i < N; i++) {
-		asys_prep(&v[i], SYS_pwrite64, fd, (long)"ABCDEFG" + i, 1, i, 0, 0);
+		prep_at(&v[i], SYS_pwrite64, fd, (long)"ABCDEFG" + i, 1, i);
 		with_hook(&v[i], &r[i]);
 		list[i] = &v[i];
 		want[i] = (char)('A' + i);
@@ -564,7 +564,7 @@ START_TEST(cancel_waiting_member_cancels_its_dependents)
 	set_pool(1, 0);
 	start_blocker(&b, 1);
 	for (i = 0; i < N; i++) {
-		asys_prep(&w[i], SYS_pwrite64, fd, (long)"ABCDE" + i, 1, i, 0, 0);
+		prep_at(&w[i], SYS_pwrite64, fd, (long)"ABCDE" + i, 1, i);
 		if (link_to[i] >= 0)
 			asys_link(&w[i], (unsigned)link_to[i], -1);
 		with_hook(&w[i], &r[i]);
@@ -609,9 +609,9 @@ START_TEST(cancel_member_keeps_result_passing)
 	set_pool(0, 1);
 	start_blocker(&b, 0);
 	asys_prep(&c[0], SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0, 0);
-	asys_prep(&c[1], SYS_pread64, -1, (long)b1, 8, 100, 0, 0);
+	prep_at(&c[1], SYS_pread64, -1, (long)b1, 8, 100);
 	asys_link(&c[1], 0, 0);
-	asys_prep(&c[2], SYS_pread64, -1, (long)b2, 8, 5000, 0, 0);
+	prep_at(&c[2], SYS_pread64, -1, (long)b2, 8, 5000);
 	asys_link(&c[2], 0, 0);
 	asys_prep(&c[3], SYS_close, -1, 0, 0, 0, 0, 0);
 	asys_link(&c[3], 0, 0);
@@ -656,9 +656,9 @@ START_TEST(cancel_members_behind_running_head)
 
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	prep_pipe_read(&c[0], p[0], &byte, 1, 0);
-	asys_prep(&c[1], SYS_pwrite64, fd, (long)"1", 1, 0, 0, 0);
+	prep_at(&c[1], SYS_pwrite64, fd, (long)"1", 1, 0);
 	asys_link(&c[1], 0, -1);
-	asys_prep(&c[2], SYS_pwrite64, fd, (long)"2", 1, 1, 0, 0);
+	prep_at(&c[2], SYS_pwrite64, fd, (long)"2", 1, 1);
 	asys_link(&c[2], 0, -1);
 	for (i = 0; i < 3; i++)
 		with_hook(&c[i], &r[i]);
@@ -854,12 +854,12 @@ START_TEST(race_cancel_against_workers)
 			case 0:
 			case 1:
 				out[i] = ((uint64_t)round << 8) | (uint64_t)i;
-				asys_prep(&c[i], SYS_pwrite64, fd, (long)&out[i], 8, 8 * i, 0, 0);
+				prep_at(&c[i], SYS_pwrite64, fd, (long)&out[i], 8, 8 * i);
 				break;
 			case 2:
 				for (k = 0; k < 8; k++)
 					in[i][k] = (unsigned char)~pattern_byte(DATA + 8 * i + k);
-				asys_prep(&c[i], SYS_pread64, fd, (long)in[i], 8, DATA + 8 * i, 0, 0);
+				prep_at(&c[i], SYS_pread64, fd, (long)in[i], 8, DATA + 8 * i);
 				break;
 			default:
 				asys_prep(&c[i], SYS_nanosleep, (long)&zero, 0, 0, 0, 0, 0);
@@ -991,11 +991,11 @@ START_TEST(race_cancel_against_chain)
 		memset(b1, 0xee, sizeof b1);
 		memset(b3, 0xee, sizeof b3);
 		asys_prep(&c[0], SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC, 0, 0, 0);
-		asys_prep(&c[1], SYS_pread64, -1, (long)b1, 8, 0, 0, 0);
+		prep_at(&c[1], SYS_pread64, -1, (long)b1, 8, 0);
 		asys_link(&c[1], 0, 0);
-		asys_prep(&c[2], SYS_pwrite64, marker, (long)&mark, 8, 0, 0, 0);
+		prep_at(&c[2], SYS_pwrite64, marker, (long)&mark, 8, 0);
 		asys_link(&c[2], 1, -1);
-		asys_prep(&c[3], SYS_pread64, -1, (long)b3, 8, 8, 0, 0);
+		prep_at(&c[3], SYS_pread64, -1, (long)b3, 8, 8);
 		asys_link(&c[3], 0, 0);
 		asys_prep(&c[4], SYS_close, -1, 0, 0, 0, 0, 0);
 		asys_link(&c[4], 0, 0);

@@ -13,7 +13,10 @@ static void hook(struct asys_call *c)
 
 static void prep(struct asys_call *c, long idx, long nr, long a0, long a1, long a2, long a3)
 {
-	asys_prep(c, nr, a0, a1, a2, a3, 0, 0);
+	if (nr == SYS_pread64 || nr == SYS_pwrite64)
+		prep_at(c, nr, a0, a1, a2, a3);	/* a3: the offset */
+	else
+		asys_prep(c, nr, a0, a1, a2, a3, 0, 0);
 	c->done = hook;
 	c->data = (void *)idx;
 }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "asys.h"
+#include "../lib/asys/sysarg.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define TSAN_BUILD 1
@@ -355,6 +356,17 @@ static inline void wait_done(struct asys_call *c)
  * written to.  With `bounded` it takes a bounded worker's slot (the flag's
  * promise is broken on purpose), which lets a test fill the bounded pool.
  */
+/*
+ * pread64 or pwrite64 at off: the offset where this architecture's kernel
+ * takes it (a register pair on i386, an aligned one on ARM EABI), as the
+ * library places its own.
+ */
+static inline void prep_at(struct asys_call *c, long nr, long fd, long buf, long len, int64_t off)
+{
+	asys_prep(c, nr, fd, buf, len, 0, 0, 0);
+	asys__arg64_put(c->arg, 3, off);
+}
+
 static inline void prep_pipe_read(struct asys_call *c, int rfd, void *buf, size_t len,
 				  int bounded)
 {
