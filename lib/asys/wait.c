@@ -62,7 +62,7 @@ static int wait_one(struct asys_call *call, const struct timespec *deadline)
 	}
 }
 
-static int wait_call(struct asys_call *call, const struct timespec *timeout)
+int asys_wait(struct asys_call *call, const struct timespec *timeout)
 {
 	struct timespec deadline;
 	int err;
@@ -73,11 +73,6 @@ static int wait_call(struct asys_call *call, const struct timespec *timeout)
 	if (!err)
 		err = wait_one(call, &deadline);
 	return err ? fail(err) : 0;
-}
-
-int asys_wait(struct asys_call *call, const struct timespec *timeout)
-{
-	return wait_call(call, timeout);
 }
 
 struct call_list {
@@ -106,7 +101,7 @@ static long find_final(const void *ctx)
 	return waitable ? -1 : -EINVAL;
 }
 
-static int wait_any(struct asys_call *const calls[], size_t n, const struct timespec *timeout)
+int asys_wait_any(struct asys_call *const calls[], size_t n, const struct timespec *timeout)
 {
 	struct call_list list = { calls, n };
 	struct timespec deadline;
@@ -126,11 +121,6 @@ static int wait_any(struct asys_call *const calls[], size_t n, const struct time
 	return r >= 0 ? (int)r : fail((int)r);
 }
 
-int asys_wait_any(struct asys_call *const calls[], size_t n, const struct timespec *timeout)
-{
-	return wait_any(calls, n, timeout);
-}
-
 #if __TIMESIZE == 32
 /* What <asys.h> names for programs built with _TIME_BITS=64 (time64.h). */
 int asys_wait_time64(struct asys_call *call, const struct asys__timespec64 *timeout);
@@ -141,7 +131,7 @@ int asys_wait_time64(struct asys_call *call, const struct asys__timespec64 *time
 {
 	struct timespec t;
 
-	return wait_call(call, asys__timeout_from64(timeout, &t));
+	return asys_wait(call, asys__timeout_from64(timeout, &t));
 }
 
 int asys_wait_any_time64(struct asys_call *const calls[], size_t n,
@@ -149,6 +139,6 @@ int asys_wait_any_time64(struct asys_call *const calls[], size_t n,
 {
 	struct timespec t;
 
-	return wait_any(calls, n, asys__timeout_from64(timeout, &t));
+	return asys_wait_any(calls, n, asys__timeout_from64(timeout, &t));
 }
 #endif
