@@ -591,6 +591,13 @@ START_TEST(threads_bounded_under_worker_churn)
 	printf("volume churn: %lu bursts of 8 on 2+2 workers idling out after 1 ms: "
 	       "peak %d threads (bound %d)\n", iterations, peak, start + 4);
 	fflush(stdout);
+	/*
+	 * qemu-user clears a thread's tid word, which pthread_join() waits
+	 * for, before its host thread exits, and that thread is not marked
+	 * exiting: /proc then lists threads the library has joined already.
+	 */
+	if (skip_under_qemu("the thread bound (joined threads linger in /proc)"))
+		return;
 	ck_assert_msg(peak <= start + 4,
 		      "%d threads seen, more than %d (%d before + max_threads 2 + "
 		      "max_blocking_threads 2): exiting workers are not counted", peak,
