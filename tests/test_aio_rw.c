@@ -866,30 +866,33 @@ END_TEST
  * second, as with write(2).  (io_uring ends such a write at the first short
  * count: 64 KiB of 'A', then 'B'.)
  */
-START_TEST(blocking_stream_writes_are_whole)
+/*
+ * Two 256 KiB writes queued at once on wfd, the second at offset `second`
+ * (a stream has none: equal offsets overlap, which on a file would hold the
+ * second back), read as they come from rfd: each whole, in order.
+ */
+static void stream_writes_are_whole(int rfd, int wfd, off_t second)
 {
 	enum { LEN = 256 * 1024, CHUNK = 1000 };
 	unsigned char *a = malloc(LEN), *b = malloc(LEN), *got = malloc(2 * LEN);
 	struct aiocb cbs[2];
 	size_t have = 0, k;
-	int p[2];
 	double end = now_sec() + WAIT_MS / 1000.0;
 
 	ck_assert(a && b && got);
 	memset(a, 'A', LEN);
 	memset(b, 'B', LEN);
-	make_pipe(p, _i);
-	prep_aiocb(&cbs[0], p[1], a, LEN, 0);
-	prep_aiocb(&cbs[1], p[1], b, LEN, 0);
+	prep_aiocb(&cbs[0], wfd, a, LEN, 0);
+	prep_aiocb(&cbs[1], wfd, b, LEN, second);
 	ck_assert_int_eq(aio_write(&cbs[0]), 0);
 	ck_assert_int_eq(aio_write(&cbs[1]), 0);
 	while (have < 2 * LEN) {
-		struct pollfd pfd = { p[0], POLLIN, 0 };
+		struct pollfd pfd = { rfd, POLLIN, 0 };
 		ssize_t r;
 
 		ck_assert_msg(now_sec() < end && poll(&pfd, 1, WAIT_MS) == 1,
 			      "the stream stalled after %zu bytes", have);
-		r = read(p[0], got + have, CHUNK < 2 * LEN - have ? CHUNK : 2 * LEN - have);
+		r = read(rfd, got + have, CHUNK < 2 * LEN - have ? CHUNK : 2 * LEN - have);
 		ck_assert_int_gt(r, 0);
 		have += (size_t)r;
 	}
@@ -901,8 +904,43 @@ START_TEST(blocking_stream_writes_are_whole)
 	free(got);
 	free(b);
 	free(a);
+}
+
+START_TEST(blocking_stream_writes_are_whole)
+{
+	int p[2];
+
+	make_pipe(p, _i);
+	stream_writes_are_whole(p[0], p[1], 0);
 	close(p[0]);
 	close(p[1]);
+}
+END_TEST
+
+/*
+ * A file's fd number, written a moment ago, closed and given to a pipe or
+ * a socket: rtaio may still take the number for a file (rtaio.7 says for
+ * how long), and its writes must be a stream's all the same, whole and in
+ * order; the second at the first's offset (which on a file would wait for
+ * the first) or past it (which would not).
+ */
+START_TEST(fd_reused_by_a_pipe_writes_as_a_pipe)
+{
+	int fd = pattern_file(65536), p[2];
+	char block[4096];
+	struct aiocb cb;
+
+	memset(block, 'F', sizeof block);
+	prep_aiocb(&cb, fd, block, sizeof block, 0);
+	ck_assert_int_eq(aio_write(&cb), 0);
+	wait_final(&cb, WAIT_MS);
+	expect_done(&cb, 0, sizeof block);
+	make_pipe(p, _i & 1);
+	ck_assert_int_eq(dup3(p[1], fd, O_CLOEXEC), fd);
+	close(p[1]);
+	stream_writes_are_whole(p[0], fd, _i & 2 ? 256 * 1024 : 0);
+	close(p[0]);
+	close(fd);
 }
 END_TEST
 
@@ -2274,6 +2312,7 @@ static Suite *rw_suite(void)
 	tcase_add_loop_test(order, stream_writes_run_in_submission_order, 0, 2);
 	tcase_add_loop_test(order, blocking_stream_writes_stay_in_order, 0, 2);
 	tcase_add_loop_test(order, blocking_stream_writes_are_whole, 0, 2);
+	tcase_add_loop_test(order, fd_reused_by_a_pipe_writes_as_a_pipe, 0, 4);
 	tcase_add_test(order, nonblocking_pipe_write_is_what_write_gives);
 	tcase_add_test(order, write_past_max_rw_count_is_cut_as_write);
 	tcase_add_loop_test(order, nonblocking_stream_read_is_eagain, 0, 2);
