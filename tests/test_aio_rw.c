@@ -9,6 +9,7 @@
  * report through their exit status only and are reaped with a deadline.
  */
 #include <aio.h>
+#include <rtaio.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -867,15 +868,16 @@ END_TEST
  * count: 64 KiB of 'A', then 'B'.)
  */
 /*
- * Two 256 KiB writes queued at once on wfd, the second at offset `second`
- * (a stream has none: equal offsets overlap, which on a file would hold the
- * second back), read as they come from rfd: each whole, in order.
+ * Two 256 KiB writes queued at once on wfd (by aio_write, or in one
+ * lio_listio list), the second at offset `second` (a stream has none: equal
+ * offsets overlap, which on a file would hold the second back), read as
+ * they come from rfd: each whole, in order.
  */
-static void stream_writes_are_whole(int rfd, int wfd, off_t second)
+static void stream_writes_are_whole(int rfd, int wfd, off_t second, bool list)
 {
 	enum { LEN = 256 * 1024, CHUNK = 1000 };
 	unsigned char *a = malloc(LEN), *b = malloc(LEN), *got = malloc(2 * LEN);
-	struct aiocb cbs[2];
+	struct aiocb cbs[2], *l[2] = { &cbs[0], &cbs[1] };
 	size_t have = 0, k;
 	double end = now_sec() + WAIT_MS / 1000.0;
 
@@ -884,8 +886,13 @@ static void stream_writes_are_whole(int rfd, int wfd, off_t second)
 	memset(b, 'B', LEN);
 	prep_aiocb(&cbs[0], wfd, a, LEN, 0);
 	prep_aiocb(&cbs[1], wfd, b, LEN, second);
-	ck_assert_int_eq(aio_write(&cbs[0]), 0);
-	ck_assert_int_eq(aio_write(&cbs[1]), 0);
+	cbs[0].aio_lio_opcode = cbs[1].aio_lio_opcode = LIO_WRITE;
+	if (list) {
+		ck_assert_int_eq(lio_listio(LIO_NOWAIT, l, 2, NULL), 0);
+	} else {
+		ck_assert_int_eq(aio_write(&cbs[0]), 0);
+		ck_assert_int_eq(aio_write(&cbs[1]), 0);
+	}
 	while (have < 2 * LEN) {
 		struct pollfd pfd = { rfd, POLLIN, 0 };
 		ssize_t r;
@@ -911,36 +918,162 @@ START_TEST(blocking_stream_writes_are_whole)
 	int p[2];
 
 	make_pipe(p, _i);
-	stream_writes_are_whole(p[0], p[1], 0);
+	stream_writes_are_whole(p[0], p[1], 0, false);
 	close(p[0]);
 	close(p[1]);
 }
 END_TEST
 
+/* The count after label in rtaio_stats()'s report. */
+static unsigned long reported(const char *label)
+{
+	char report[4096];
+	int out = temp_file();
+	ssize_t n;
+	const char *at;
+
+	ck_assert_int_eq(rtaio_stats(out), 0);
+	n = pread(out, report, sizeof report - 1, 0);
+	ck_assert_int_gt(n, 0);
+	report[n] = '\0';
+	close(out);
+	at = strstr(report, label);
+	ck_assert_msg(at, "no \"%s\" in the report:\n%s", label, report);
+	return strtoul(at + strlen(label), NULL, 10);
+}
+
 /*
  * A file's fd number, written a moment ago, closed and given to a pipe or
- * a socket: rtaio may still take the number for a file (rtaio.7 says for
- * how long), and its writes must be a stream's all the same, whole and in
+ * a socket: rtaio still takes the number for a file (rtaio.7 says for how
+ * long), and its writes must be a stream's all the same, whole and in
  * order; the second at the first's offset (which on a file would wait for
- * the first) or past it (which would not).
+ * the first) or past it (which would not).  The statistics tell that
+ * rtaio did take the number for a file: at least the first write found the
+ * stream; both, when they came in one list.
  */
 START_TEST(fd_reused_by_a_pipe_writes_as_a_pipe)
 {
-	int fd = pattern_file(65536), p[2];
+	enum { ROUNDS = 10 };
+	const char *label = "writes that found a stream where a file was: ";
+	bool list = _i & 4;
 	char block[4096];
 	struct aiocb cb;
+	unsigned long before = 0, found;
+	int round;
 
+	setenv("RTAIO_STATS", "/dev/null", 1);	/* before the first request */
 	memset(block, 'F', sizeof block);
-	prep_aiocb(&cb, fd, block, sizeof block, 0);
-	ck_assert_int_eq(aio_write(&cb), 0);
-	wait_final(&cb, WAIT_MS);
-	expect_done(&cb, 0, sizeof block);
-	make_pipe(p, _i & 1);
-	ck_assert_int_eq(dup3(p[1], fd, O_CLOEXEC), fd);
-	close(p[1]);
-	stream_writes_are_whole(p[0], fd, _i & 2 ? 256 * 1024 : 0);
-	close(p[0]);
-	close(fd);
+	for (round = 0; round < ROUNDS; round++) {
+		int fd = temp_file(), p[2];
+
+		prep_aiocb(&cb, fd, block, sizeof block, 0);
+		ck_assert_int_eq(aio_write(&cb), 0);
+		wait_final(&cb, WAIT_MS);
+		expect_done(&cb, 0, sizeof block);
+		make_pipe(p, _i & 1);
+		ck_assert_int_eq(dup3(p[1], fd, O_CLOEXEC), fd);
+		close(p[1]);
+		stream_writes_are_whole(p[0], fd, _i & 2 ? 256 * 1024 : 0, list);
+		found = reported(label) - before;
+		before += found;
+		if (list)
+			ck_assert_uint_eq(found, 2);
+		else
+			ck_assert_uint_ge(found, 1);
+		close(p[0]);
+		close(fd);
+	}
+}
+END_TEST
+
+/*
+ * The same reused number, nobody reading yet: a 256 KiB write fills the
+ * pipe and blocks, and the two queued behind it are cancelled, once the
+ * pipe is full or at once, while they may still be finding out what the fd
+ * is.  Each of them is cancelled (ECANCELED, none of its bytes written) or
+ * not (then whole, in its turn); the stream holds the first write whole,
+ * then whichever of the others ran, in order.
+ */
+START_TEST(writes_cancelled_on_a_reused_fd_leave_the_stream_whole)
+{
+	enum { LEN = 256 * 1024, ROUNDS = 5 };
+	const char *label = "writes that found a stream where a file was: ";
+	char *buf[3], *got = malloc(3 * LEN), block[4096];
+	struct aiocb cbs[3], cb;
+	unsigned long before = 0, found;
+	int round, i;
+
+	setenv("RTAIO_STATS", "/dev/null", 1);	/* before the first request */
+	memset(block, 'F', sizeof block);
+	for (i = 0; i < 3; i++) {
+		buf[i] = malloc(LEN);
+		ck_assert_ptr_nonnull(buf[i]);
+		memset(buf[i], 'A' + i, LEN);
+	}
+	ck_assert_ptr_nonnull(got);
+	for (round = 0; round < ROUNDS; round++) {
+		double end = now_sec() + WAIT_MS / 1000.0;
+		int fd = temp_file(), p[2], queued = 0, size;
+		bool ran[3] = { true, true, true };
+		size_t want = 0, have = 0, k, at;
+
+		prep_aiocb(&cb, fd, block, sizeof block, 0);
+		ck_assert_int_eq(aio_write(&cb), 0);
+		wait_final(&cb, WAIT_MS);
+		expect_done(&cb, 0, sizeof block);
+		ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+		ck_assert_int_eq(dup3(p[1], fd, O_CLOEXEC), fd);
+		close(p[1]);
+		size = fcntl(fd, F_GETPIPE_SZ);
+		for (i = 0; i < 3; i++) {
+			prep_aiocb(&cbs[i], fd, buf[i], LEN, (off_t)i * LEN);
+			ck_assert_int_eq(aio_write(&cbs[i]), 0);
+		}
+		while (_i == 0 && queued < size) {
+			ck_assert_msg(now_sec() < end, "the write filled %d bytes of the pipe", queued);
+			ck_assert_int_eq(ioctl(p[0], FIONREAD, &queued), 0);
+			sched_yield();
+		}
+		for (i = 1; i < 3; i++) {
+			int answer = aio_cancel(fd, &cbs[i]);
+
+			ck_assert_msg(answer == AIO_CANCELED || answer == AIO_NOTCANCELED,
+				      "aio_cancel of write %d: %d", i, answer);
+			ran[i] = answer == AIO_NOTCANCELED;
+			if (!ran[i])
+				expect_done(&cbs[i], ECANCELED, -1);
+		}
+		for (i = 0; i < 3; i++)
+			want += ran[i] ? LEN : 0;
+		while (have < want) {
+			struct pollfd pfd = { p[0], POLLIN, 0 };
+			ssize_t r;
+
+			ck_assert_msg(now_sec() < end && poll(&pfd, 1, WAIT_MS) == 1,
+				      "the stream stalled after %zu bytes", have);
+			r = read(p[0], got + have, want - have);
+			ck_assert_int_gt(r, 0);
+			have += (size_t)r;
+		}
+		for (i = 0, at = 0; i < 3; i++) {
+			if (!ran[i])
+				continue;
+			wait_final(&cbs[i], WAIT_MS);
+			expect_done(&cbs[i], 0, LEN);
+			for (k = 0; k < LEN; k++, at++)
+				if (got[at] != 'A' + i)
+					ck_abort_msg("byte %zu of the stream is '%c'", at, got[at]);
+		}
+		ck_assert_uint_eq(drain(p[0], got, LEN), 0);
+		found = reported(label) - before;
+		before += found;
+		ck_assert_uint_ge(found, 1);
+		close(p[0]);
+		close(fd);
+	}
+	for (i = 0; i < 3; i++)
+		free(buf[i]);
+	free(got);
 }
 END_TEST
 
@@ -2312,7 +2445,8 @@ static Suite *rw_suite(void)
 	tcase_add_loop_test(order, stream_writes_run_in_submission_order, 0, 2);
 	tcase_add_loop_test(order, blocking_stream_writes_stay_in_order, 0, 2);
 	tcase_add_loop_test(order, blocking_stream_writes_are_whole, 0, 2);
-	tcase_add_loop_test(order, fd_reused_by_a_pipe_writes_as_a_pipe, 0, 4);
+	tcase_add_loop_test(order, fd_reused_by_a_pipe_writes_as_a_pipe, 0, 8);
+	tcase_add_loop_test(order, writes_cancelled_on_a_reused_fd_leave_the_stream_whole, 0, 2);
 	tcase_add_test(order, nonblocking_pipe_write_is_what_write_gives);
 	tcase_add_test(order, write_past_max_rw_count_is_cut_as_write);
 	tcase_add_loop_test(order, nonblocking_stream_read_is_eagain, 0, 2);

@@ -229,6 +229,7 @@ START_TEST(exit_report_counts_known_work)
 	ck_assert_uint_eq(count_of(r, "fd kinds", "other"), 0);
 	ck_assert_uint_eq(count_of(r, "completed at submission", NULL), FILE_READS);
 	ck_assert_uint_eq(count_of(r, "lio_listio lists", NULL), 1);
+	ck_assert_uint_eq(count_of(r, "writes that found a stream where a file was", NULL), 0);
 	ck_assert_uint_eq(count_of(r, "refused by the engine", NULL), 0);
 	ck_assert_uint_ge(count_of(r, "pending", "peak"), 2);	/* waiting and behind */
 	ck_assert_uint_eq(count_of(r, "pending", "now"), 0);

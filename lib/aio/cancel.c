@@ -20,22 +20,26 @@ static enum outcome cancel_one(struct aio__request *r)
 	/* the buffer holds data already: the read cannot be undone */
 	if (r->partly_read)
 		return NOT_CANCELED;
-	if (aio__fd_unqueue(r)) {
-		aio__complete(r, -ECANCELED);
-		return CANCELED;
-	}
-	if (asys_cancel(&r->call) == 0)
-		return CANCELED;	/* the engine ran its completion hook */
-	/* EINVAL: a lio_listio element not handed to the engine yet */
-	if (errno == EBUSY || errno == EINVAL)
-		return NOT_CANCELED;
 	/*
-	 * The call is final but its completion hook may still be publishing
-	 * the status; AIO_ALLDONE must not be answered before aio_error agrees.
+	 * A call that is final while the request is not: its completion hook
+	 * is still publishing the status (AIO_ALLDONE must not be answered
+	 * before aio_error agrees), or turning an unverified write into the
+	 * stream's (aio__fd_restream), after which it waits or runs again.
 	 */
-	while (!__atomic_load_n(&r->published, __ATOMIC_ACQUIRE))
+	for (;;) {
+		if (aio__fd_unqueue(r)) {
+			aio__complete(r, -ECANCELED);
+			return CANCELED;
+		}
+		if (asys_cancel(&r->call) == 0)
+			return CANCELED;	/* the engine ran its completion hook */
+		/* EINVAL: a lio_listio element not handed to the engine yet */
+		if (errno == EBUSY || errno == EINVAL)
+			return NOT_CANCELED;
+		if (__atomic_load_n(&r->published, __ATOMIC_ACQUIRE))
+			return ALL_DONE;
 		sched_yield();
-	return ALL_DONE;
+	}
 }
 
 /* aio_cancel's answer, or -1 with errno. */

@@ -41,5 +41,10 @@ void aio__call_done(struct asys_call *call)
 	struct aio__request *r = (struct aio__request *)((char *)call -
 							 offsetof(struct aio__request, call));
 
+	if (r->unverified && call->result == -ESPIPE) {
+		aio__stat(AIO__EV_RESTREAMED);
+		aio__fd_restream(r);
+		return;
+	}
 	aio__complete(r, call->result);
 }

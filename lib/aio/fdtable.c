@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 
 #include "internal.h"
 
@@ -18,6 +19,7 @@ struct aio__fd {
 	struct aio__request *order_head, *order_tail;
 	bool ordered_running;
 	unsigned at_offset, writes;	/* unfinished requests at an offset, and writes of them */
+	unsigned unverified;		/* unverified writes, neither finished nor restreamed */
 };
 
 static struct bucket {
@@ -163,8 +165,25 @@ static void drop_if_idle(struct bucket *b, struct aio__fd *e)
 }
 
 /*
+ * Is an unverified write submitted before r still at its offset?  If the
+ * fd is a stream now, that write will be r's predecessor in the stream.
+ */
+static bool behind_unverified(const struct aio__fd *e, const struct aio__request *r)
+{
+	const struct aio__request *q;
+
+	if (!e->unverified)
+		return false;	/* the common case: nothing to look through */
+	for (q = e->head; q != r; q = q->fd_next)
+		if (q->unverified)
+			return true;
+	return false;
+}
+
+/*
  * With the bucket lock: start the fd's next ordered request if its turn has
- * come (an fsync's only once everything submitted before it has finished).
+ * come (an fsync's only once everything submitted before it has finished;
+ * any only once the unverified writes before it know what they are).
  * One the engine refuses is returned, not started, for the caller to
  * complete once the lock is released and then go on with the next: the
  * fd's requests complete in their order, and never two run at once.
@@ -174,7 +193,8 @@ static struct aio__request *start_next_ordered(struct aio__fd *e)
 	struct aio__request *r = e->order_head;
 	struct asys_call *call;
 
-	if (!r || e->ordered_running || (r->op >= AIO__FSYNC && e->head != r))
+	if (!r || e->ordered_running || (r->op >= AIO__FSYNC && e->head != r) ||
+	    behind_unverified(e, r))
 		return NULL;
 	e->order_head = r->order_next;
 	if (!e->order_head)
@@ -201,6 +221,7 @@ static void unlink_request(struct aio__fd *e, struct aio__request *r)
 		e->at_offset--;
 		e->writes -= r->op == LIO_WRITE;
 	}
+	e->unverified -= r->unverified;
 	if (r->fd_prev)
 		r->fd_prev->fd_next = r->fd_next;
 	else
@@ -268,6 +289,7 @@ int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 		r->held = r->blockers != 0;
 		e->at_offset++;
 		e->writes += r->op == LIO_WRITE;
+		e->unverified += r->unverified;
 		/* the caller submits it, after the unlock; a held one starts in release_held */
 		if (!r->held && batch) {
 			batch->reqs[batch->n] = r;
@@ -336,18 +358,75 @@ static void leave(struct aio__request *r, struct aio__request **refused)
  * engine's error before the next one is tried: a loop, not a recursion
  * through aio__complete, since a whole queue may be refused in turn.
  */
-void aio__fd_done(struct aio__request *r)
+static void complete_refused(struct aio__request *refused)
 {
-	struct aio__request *refused = NULL;
-
-	leave(r, &refused);
 	while (refused) {
-		r = refused;
+		struct aio__request *r = refused;
+
 		refused = r->order_next;
 		aio__report(r, r->call.result);
 		leave(r, &refused);
 		aio__request_put(r);
 	}
+}
+
+void aio__fd_done(struct aio__request *r)
+{
+	struct aio__request *refused = NULL;
+
+	leave(r, &refused);
+	complete_refused(refused);
+}
+
+/*
+ * With the bucket lock: put r in the order queue before the ordered
+ * requests submitted after it (the queue keeps the list's order), none of
+ * which has started (behind_unverified).
+ */
+static void enqueue_in_turn(struct aio__fd *e, struct aio__request *r)
+{
+	struct aio__request *later = r->fd_next, **p = &e->order_head;
+
+	while (later && !later->waiting)
+		later = later->fd_next;
+	while (*p != later)
+		p = &(*p)->order_next;
+	r->order_next = later;
+	*p = r;
+	if (!later)
+		e->order_tail = r;
+	r->waiting = true;
+}
+
+void aio__fd_restream(struct aio__request *r)
+{
+	struct bucket *b = bucket_of(r->fildes);
+	struct aio__request *refused = NULL, *next;
+	struct aio__fd *e = r->fd;
+
+	aio__fd_unsee(r->fildes);
+	pthread_mutex_lock(&b->lock);
+	/* no longer at an offset: what waited for its bytes waits no more */
+	e->at_offset--;
+	e->writes--;
+	release_held(r->fd_next, r, &refused);
+	e->unverified--;
+	r->unverified = false;
+	r->ordered = true;
+	/*
+	 * The engine has done with the call (this runs in its hook), but
+	 * aio_cancel may be reading its state, which stays final until the
+	 * call is submitted again: no asys_prep.  fd, buffer and length stay.
+	 */
+	r->call.nr = SYS_write;
+	r->call.arg[3] = r->call.arg[4] = r->call.arg[5] = 0;
+	r->call.flags = ASYS_UNBOUNDED;
+	enqueue_in_turn(e, r);
+	next = start_next_ordered(e);
+	if (next)
+		push_refused(next, &refused);
+	pthread_mutex_unlock(&b->lock);
+	complete_refused(refused);
 }
 
 size_t aio__fd_collect(int fd, const struct aiocb *cb, struct aio__request **out, size_t max,

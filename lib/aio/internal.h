@@ -80,6 +80,7 @@ struct aio__request {
 	bool started;		/* ordered: taken by the engine (its turn on the fd) */
 	bool partly_read;	/* aio_read copied a cached prefix: cancelling is too late */
 	bool held;		/* at an offset: waits for earlier overlapping requests */
+	bool unverified;	/* a write on a file seen lately: ESPIPE makes it a stream's */
 	uint32_t blockers;	/* held: how many of them are unfinished */
 	uint32_t published;	/* the status is in the aiocb */
 	uint32_t refs;
@@ -104,6 +105,7 @@ struct aio__fdtype {
 	int regular;		/* a regular file */
 	int stream;		/* a pipe or a socket (asked with seekable) */
 	int buffered;		/* seekable, no O_DIRECT: asked lately (nowait.c) */
+	int unverified;		/* seekable and regular from fdseen.c, not asked */
 };
 
 /*
@@ -190,8 +192,17 @@ ASYS__HIDDEN void aio__read_batch(struct aio__batch *batch);
  * of it), so that it cannot overtake them.
  */
 ASYS__HIDDEN void aio__read_batch_before(const struct aio__request *r, struct aio__batch *batch);
-/* t's fd was found other than a buffered file: its next read asks again. */
-ASYS__HIDDEN void aio__fd_not_buffered(const struct aio__fdtype *t);
+/*
+ * fdseen.c: what fstat and fcntl said of an fd lately.  aio__fd_seen: the
+ * AIO__SEEN_* bits of a regular file or block device seen less than a
+ * second ago, or -1.  aio__fd_see: t's fd was just found seekable (by
+ * fstat; its flags asked too).  aio__fd_unsee: it was found otherwise.
+ */
+#define AIO__SEEN_REGULAR 1u	/* a regular file, not a block device */
+#define AIO__SEEN_BUFFERED 2u	/* without O_DIRECT */
+ASYS__HIDDEN int aio__fd_seen(int fd);
+ASYS__HIDDEN void aio__fd_see(const struct aio__fdtype *t);
+ASYS__HIDDEN void aio__fd_unsee(int fd);
 
 /* init.c: once per process, before the first request. */
 ASYS__HIDDEN extern bool aio__inline_reads;	/* RTAIO_INLINE_READS, not 0 */
@@ -215,6 +226,12 @@ ASYS__HIDDEN void aio__call_done(struct asys_call *call);
  */
 ASYS__HIDDEN int aio__fd_add(struct aio__request *r, struct aio__batch *batch);
 ASYS__HIDDEN void aio__fd_done(struct aio__request *r);
+/*
+ * r, an unverified write, failed with ESPIPE: its fd is a pipe or socket
+ * now.  It becomes the stream's write(2), ordered at its place among the
+ * fd's requests, and goes on from there.
+ */
+ASYS__HIDDEN void aio__fd_restream(struct aio__request *r);
 /* Collect fd's unfinished requests (for cb, or all of them with cb NULL), referenced. */
 ASYS__HIDDEN size_t aio__fd_collect(int fd, const struct aiocb *cb, struct aio__request **out,
 				    size_t max, size_t *total);

@@ -15,21 +15,19 @@
  * device such as /dev/zero would stop its RWF_NOWAIT read at the kernel's
  * first reschedule point with what it has, where read(2) would go on (and
  * a read on it must not overtake an earlier write either).  Nor with
- * O_DIRECT, where the read goes to the device.  Asking (fstat, fcntl) cost
- * a third of a cached read's time, so an fd's answer is kept for a second
- * (seen_buffered), and may be stale: nothing tells a library that an fd
- * was closed or its flags changed.  A stale answer costs time, never data,
- * and never a wait for a device: a read that the ring sends to the device
- * (an fd number closed and opened again with O_DIRECT, or given O_DIRECT
- * by F_SETFL) is owed, and the engine finishes it as a running call, after
- * which the fd is asked again; a pipe or socket that now has the number
- * gives what read(2) would, and is forgotten once the usual way finds it
- * (aio__fd_not_buffered).  So the time an answer is kept only bounds how
- * long a stale one can cost a wasted try; it was 100 µs, which made a
- * program reading an fd every 100 µs or less often pay fstat and fcntl on
- * each read (a fifth of aio-bench sigev-thread's reads).  Without a ring
- * that can owe reads (no io_uring, or Linux older than 6.7), the answer is
- * not kept: F_GETFL is asked for each read, which is then a preadv2.
+ * O_DIRECT, where the read goes to the device.  What fstat and fcntl
+ * said of the fd is kept for a second (fdseen.c), and may be stale.  A
+ * stale answer costs time, never data, and never a wait for a device: a
+ * read that the ring sends to the device (an fd number closed and opened
+ * again with O_DIRECT, or given O_DIRECT by F_SETFL) is owed, and the
+ * engine finishes it as a running call, after which the fd is asked again;
+ * a pipe or socket that now has the number gives what read(2) would, and
+ * is forgotten once the usual way finds it.  The second was 100 µs, which
+ * made a program reading an fd every 100 µs or less often pay fstat and
+ * fcntl on each read (a fifth of aio-bench sigev-thread's reads).  Without
+ * a ring that can owe reads (no io_uring, or Linux older than 6.7), only
+ * the type is trusted: F_GETFL is asked for each read, which is then a
+ * preadv2.
  *
  * A read that finds only part of its data cached goes the asynchronous
  * way whole, a short read being what a program sees only at the end of a
@@ -40,70 +38,35 @@
  * (their page faults wait for a userfaultfd handler, say).
  */
 #include <fcntl.h>
-#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
-#include <time.h>
 
 #include "internal.h"
 
 /*
- * The files found without O_DIRECT lately: fd + 1 in the high half, in the
- * low half the time of the check in units of 1024 ns (wrapping).
- */
-#define SEEN_SLOTS 1024
-#define RECHECK_UNITS (1000000000 >> 10)	/* 1 s; the clock wraps after 73 minutes */
-static uint64_t seen_buffered[SEEN_SLOTS];
-
-static uint32_t now_units(void)
-{
-	struct timespec ts;
-
-	asys__now(&ts);
-	return (uint32_t)(((uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec) >> 10);
-}
-
-/* t's fd is asked again on its next read. */
-void aio__fd_not_buffered(const struct aio__fdtype *t)
-{
-	uint64_t *slot = &seen_buffered[(unsigned)t->fd % SEEN_SLOTS];
-	uint64_t e = __atomic_load_n(slot, __ATOMIC_RELAXED);
-
-	if (e >> 32 == (uint32_t)t->fd + 1)
-		__atomic_compare_exchange_n(slot, &e, 0, false, __ATOMIC_RELAXED,
-					    __ATOMIC_RELAXED);
-}
-
-/*
- * t's fd is a regular file or a block device without O_DIRECT, as far as a
- * check at most RECHECK_UNITS old knows; exactly, where a read on a stale
- * answer could wait for a device.
+ * t's fd is a regular file or a block device without O_DIRECT, as far as
+ * an answer at most a second old knows (fdseen.c); exactly, where a read
+ * on a stale answer could wait for a device.
  */
 static bool buffered(struct aio__fdtype *t)
 {
-	uint64_t *slot = &seen_buffered[(unsigned)t->fd % SEEN_SLOTS];
-	uint64_t e;
-	uint32_t now;
-	int flags;
+	int seen, flags;
 
 	if (t->buffered != -1)
 		return t->buffered;
-	e = __atomic_load_n(slot, __ATOMIC_RELAXED);
-	now = now_units();
-	t->buffered = t->fd >= 0 && e >> 32 == (uint32_t)t->fd + 1 &&
-		      now - (uint32_t)e < RECHECK_UNITS;
+	seen = aio__fd_seen(t->fd);
+	t->buffered = seen >= 0 && (seen & AIO__SEEN_BUFFERED);
 	if (t->buffered && asys__reads_owed())
 		return true;
-	if (!t->buffered && aio__fd_seekable(t) != 1) {
+	if (seen < 0 && aio__fd_seekable(t) != 1) {
 		t->buffered = false;
 		return false;
 	}
 	flags = aio__fd_flags(t);
 	t->buffered = flags >= 0 && !(flags & O_DIRECT);
-	if (t->buffered)
-		__atomic_store_n(slot, (uint64_t)((uint32_t)t->fd + 1) << 32 | now,
-				 __ATOMIC_RELAXED);
+	if (seen < 0 && flags >= 0)
+		aio__fd_see(t);
 	return t->buffered;
 }
 
@@ -154,7 +117,7 @@ static void owe(struct aio__request *r, const struct aiocb *cb, const struct aio
 		__atomic_store_n(&r->cb->__return_value, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&r->cb->__error_code, EINPROGRESS, __ATOMIC_RELEASE);
 	}
-	aio__fd_not_buffered(t);
+	aio__fd_unsee(t->fd);
 }
 
 /* A list element on a file waits in the batch for the others. */

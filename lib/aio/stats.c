@@ -419,6 +419,8 @@ static int write_report(int fd)
 	put_num(&o, get(&stats.events[AIO__EV_INLINE]));
 	put(&o, "\nlio_listio lists: ");
 	put_num(&o, get(&stats.events[AIO__EV_LIST]));
+	put(&o, "\nwrites that found a stream where a file was: ");
+	put_num(&o, get(&stats.events[AIO__EV_RESTREAMED]));
 	put(&o, "\nrefused by the engine: ");
 	put_num(&o, get(&stats.events[AIO__EV_REFUSED]));
 	put(&o, "\npending: peak ");

@@ -33,7 +33,7 @@ int aio__fd_seekable(struct aio__fdtype *t)
 		t->stream = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
 		t->seekable = t->regular || S_ISBLK(st.st_mode);
 		if (!t->seekable)
-			aio__fd_not_buffered(t);	/* a pipe, say, where a file was */
+			aio__fd_unsee(t->fd);	/* a pipe, say, where a file was */
 	}
 	return t->seekable;
 }
@@ -61,6 +61,37 @@ static off_t aiocb_offset(const struct aiocb *cb, bool wide)
 }
 
 /*
+ * Is a write's fd seekable (1, 0, -errno)?  A buffered write to a regular
+ * file trusts what was seen of the fd lately (fdseen.c) and is sent
+ * unverified: with ASYS_SERIAL it runs as a plain pwrite64 on a worker
+ * (the io_uring backend hands those to the thread backend too, where
+ * io_uring would ignore the offset of a pipe and write into it), and on a
+ * pipe or socket that has the number now, pwrite64 fails with ESPIPE,
+ * having written nothing (aio__fd_restream).  The flags are asked every
+ * time: an append must be known as one (its order), O_DIRECT and O_DSYNC
+ * writes go to the ring.
+ */
+static int write_seekable(struct aio__fdtype *t)
+{
+	int flags = aio__fd_flags(t), seen, seekable;
+
+	if (flags < 0 || t->seekable != -1)
+		return aio__fd_seekable(t);
+	if (!(flags & (O_APPEND | O_DIRECT | O_DSYNC))) {
+		seen = aio__fd_seen(t->fd);
+		if (seen >= 0 && (seen & AIO__SEEN_REGULAR)) {
+			t->seekable = t->regular = t->unverified = 1;
+			t->stream = 0;
+			return 1;
+		}
+	}
+	seekable = aio__fd_seekable(t);
+	if (seekable == 1)
+		aio__fd_see(t);
+	return seekable;
+}
+
+/*
  * Turn the request into its engine call, and decide whether it must wait
  * for its turn on the fd.  -errno for a request that fails at once.
  */
@@ -79,7 +110,7 @@ static int prepare_call(struct aio__request *r, const struct aiocb *cb, struct a
 		break;
 	case LIO_READ:
 	case LIO_WRITE:
-		seekable = aio__fd_seekable(t);
+		seekable = r->op == LIO_WRITE ? write_seekable(t) : aio__fd_seekable(t);
 		if (seekable < 0)
 			return seekable;
 		/* appends and non-seekable fds go in submission order, with read/write */
@@ -97,6 +128,7 @@ static int prepare_call(struct aio__request *r, const struct aiocb *cb, struct a
 		if (r->op == LIO_WRITE && !r->ordered && t->regular == 1 &&
 		    !(aio__fd_flags(t) & (O_DIRECT | O_DSYNC)))
 			r->call.flags |= ASYS_SERIAL;
+		r->unverified = !r->ordered && t->unverified == 1;
 		break;
 	default:
 		return -EINVAL;
@@ -128,7 +160,8 @@ static int refuse_request(struct aio__request *r, int err)
 /* Nothing asked of fd yet. */
 static void fdtype_reset(struct aio__fdtype *t, int fd)
 {
-	*t = (struct aio__fdtype){ fd, -1, -1, -1, -1, -1 };
+	*t = (struct aio__fdtype){ .fd = fd, .flags = -1, .seekable = -1, .regular = -1,
+				   .stream = -1, .buffered = -1 };
 }
 
 /* Empty, knowing no fd; not the arrays, which only the first n count. */
