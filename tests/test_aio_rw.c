@@ -987,6 +987,51 @@ START_TEST(fd_reused_by_a_pipe_writes_as_a_pipe)
 END_TEST
 
 /*
+ * The same reused number given to a socket, and one lio_listio list that
+ * writes to it and then reads from it: the write, which may take the
+ * number for a file, must not make the read take it for one (a read at an
+ * offset on a socket): the read returns what the peer sent, as read(2)
+ * would, and the peer gets the write whole.
+ */
+START_TEST(list_read_after_a_write_on_a_reused_fd_reads_the_stream)
+{
+	enum { ROUNDS = 10, LEN = 4096 };
+	char out[LEN], in[LEN], sent[LEN], got[LEN], block[4096];
+	struct aiocb cb, cbs[2], *l[2] = { &cbs[0], &cbs[1] };
+	int round;
+
+	memset(block, 'F', sizeof block);
+	memset(out, 'W', sizeof out);
+	for (round = 0; round < ROUNDS; round++) {
+		int fd = temp_file(), s[2];
+
+		prep_aiocb(&cb, fd, block, sizeof block, 0);
+		ck_assert_int_eq(aio_write(&cb), 0);
+		wait_final(&cb, WAIT_MS);
+		expect_done(&cb, 0, sizeof block);
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s), 0);
+		ck_assert_int_eq(dup3(s[0], fd, O_CLOEXEC), fd);
+		close(s[0]);
+		memset(sent, 'a' + round, sizeof sent);
+		ck_assert_int_eq(write(s[1], sent, sizeof sent), (ssize_t)sizeof sent);
+		memset(in, 0, sizeof in);
+		prep_aiocb(&cbs[0], fd, out, LEN, 0);
+		cbs[0].aio_lio_opcode = LIO_WRITE;
+		prep_aiocb(&cbs[1], fd, in, LEN, 8192);
+		cbs[1].aio_lio_opcode = LIO_READ;
+		ck_assert_int_eq(lio_listio(LIO_WAIT, l, 2, NULL), 0);
+		expect_done(&cbs[0], 0, LEN);
+		expect_done(&cbs[1], 0, LEN);
+		ck_assert_int_eq(memcmp(in, sent, LEN), 0);
+		ck_assert_int_eq(read(s[1], got, sizeof got), (ssize_t)sizeof got);
+		ck_assert_int_eq(memcmp(got, out, LEN), 0);
+		close(s[1]);
+		close(fd);
+	}
+}
+END_TEST
+
+/*
  * The same reused number, nobody reading yet: a 256 KiB write fills the
  * pipe and blocks, and the two queued behind it are cancelled, once the
  * pipe is full or at once, while they may still be finding out what the fd
@@ -2446,6 +2491,7 @@ static Suite *rw_suite(void)
 	tcase_add_loop_test(order, blocking_stream_writes_stay_in_order, 0, 2);
 	tcase_add_loop_test(order, blocking_stream_writes_are_whole, 0, 2);
 	tcase_add_loop_test(order, fd_reused_by_a_pipe_writes_as_a_pipe, 0, 8);
+	tcase_add_test(order, list_read_after_a_write_on_a_reused_fd_reads_the_stream);
 	tcase_add_loop_test(order, writes_cancelled_on_a_reused_fd_leave_the_stream_whole, 0, 2);
 	tcase_add_test(order, nonblocking_pipe_write_is_what_write_gives);
 	tcase_add_test(order, write_past_max_rw_count_is_cut_as_write);

@@ -110,7 +110,8 @@ static int fd_kind(struct aio__fdtype *t)
 {
 	int seekable, flags;
 
-	if (t->buffered == 1)
+	/* what submission took it for, without asking: asking would change its path */
+	if (t->buffered == 1 || t->unverified == 1)
 		return KIND_FILE;
 	seekable = aio__fd_seekable(t);
 	if (seekable < 0)

@@ -26,7 +26,10 @@ int aio__fd_seekable(struct aio__fdtype *t)
 {
 	struct stat st;
 
-	if (t->seekable == -1) {
+	/* asked, unless a write trusted fdseen.c: nothing else may */
+	if (t->seekable == -1 || t->unverified == 1) {
+		t->unverified = 0;
+		t->seekable = -1;
 		if (fstat(t->fd, &st) < 0)
 			return -errno;
 		t->regular = S_ISREG(st.st_mode);
@@ -75,6 +78,8 @@ static int write_seekable(struct aio__fdtype *t)
 {
 	int flags = aio__fd_flags(t), seen, seekable;
 
+	if (t->unverified == 1)
+		return 1;	/* as for the list's write before */
 	if (flags < 0 || t->seekable != -1)
 		return aio__fd_seekable(t);
 	if (!(flags & (O_APPEND | O_DIRECT | O_DSYNC))) {
