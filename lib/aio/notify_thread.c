@@ -384,10 +384,9 @@ static void *pool_thread(void *arg)
 				pool.spinning = false;
 			continue;
 		}
-		clock_gettime(CLOCK_REALTIME, &deadline);
-		deadline.tv_sec += IDLE_SEC;
+		asys__deadline(&(struct timespec){ IDLE_SEC, 0 }, &deadline);
 		pool.idle++;
-		rc = pthread_cond_timedwait(&pool.wake, &pool.lock, &deadline);
+		rc = pthread_cond_clockwait(&pool.wake, &pool.lock, CLOCK_MONOTONIC, &deadline);
 		if (pool.wakeups)
 			pool.wakeups--;
 		else
@@ -575,16 +574,12 @@ static void wait_threads_left(void)
 {
 	struct timespec grace;
 
-	clock_gettime(CLOCK_REALTIME, &grace);
-	grace.tv_nsec += GRACE_NSEC;
-	if (grace.tv_nsec >= 1000000000L) {
-		grace.tv_sec++;
-		grace.tv_nsec -= 1000000000L;
-	}
+	asys__deadline(&(struct timespec){ 0, GRACE_NSEC }, &grace);
 	while (pool.threads) {
 		if (pool.threads > pool.running)
 			pthread_cond_wait(&pool.gone, &pool.lock);
-		else if (pthread_cond_timedwait(&pool.gone, &pool.lock, &grace) == ETIMEDOUT)
+		else if (pthread_cond_clockwait(&pool.gone, &pool.lock, CLOCK_MONOTONIC, &grace) ==
+			 ETIMEDOUT)
 			break;
 	}
 }
@@ -600,12 +595,7 @@ static void wait_tids_gone(void)
 	pid_t pid = getpid();
 	unsigned i;
 
-	asys__now(&end);
-	end.tv_nsec += GRACE_NSEC;
-	if (end.tv_nsec >= 1000000000L) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000L;
-	}
+	asys__deadline(&(struct timespec){ 0, GRACE_NSEC }, &end);
 	for (i = 0; i < LEFT_TIDS && i < pool.nleft; i++) {
 		while (pool.left[i] && syscall(SYS_tgkill, pid, pool.left[i], 0) == 0) {
 			asys__now(&now);

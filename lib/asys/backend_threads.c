@@ -372,13 +372,9 @@ static void *worker(struct asys__member *self)
 			pool.busy[class]--;
 			continue;
 		}
-		asys__now(&deadline);
-		deadline.tv_sec += asys__engine.config.idle_msec / 1000;
-		deadline.tv_nsec += (asys__engine.config.idle_msec % 1000) * 1000000L;
-		if (deadline.tv_nsec >= 1000000000) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000;
-		}
+		asys__deadline(&(struct timespec){ asys__engine.config.idle_msec / 1000,
+						   (asys__engine.config.idle_msec % 1000) * 1000000L },
+			       &deadline);
 		if (asys__crew_stopping(&pool.crew))
 			break;
 		if ((!sleep_idle(&me, &deadline) && !runnable()) || asys__crew_stopping(&pool.crew))

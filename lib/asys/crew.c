@@ -138,16 +138,12 @@ void asys__crew_dismiss(struct asys__crew *c, const unsigned *members)
 		return;
 	}
 	__atomic_store_n(&c->stopping, true, __ATOMIC_SEQ_CST);
-	clock_gettime(CLOCK_REALTIME, &grace);
-	grace.tv_nsec += GRACE_NSEC;
-	if (grace.tv_nsec >= 1000000000L) {
-		grace.tv_sec++;
-		grace.tv_nsec -= 1000000000L;
-	}
+	asys__deadline(&(struct timespec){ 0, GRACE_NSEC }, &grace);
 	while (*members) {
 		if (*members > __atomic_load_n(&c->away, __ATOMIC_SEQ_CST))
 			pthread_cond_wait(&c->gone, c->lock);
-		else if (pthread_cond_timedwait(&c->gone, c->lock, &grace) == ETIMEDOUT)
+		else if (pthread_cond_clockwait(&c->gone, c->lock, CLOCK_MONOTONIC, &grace) ==
+			 ETIMEDOUT)
 			break;
 	}
 	asys__crew_reap(c);
