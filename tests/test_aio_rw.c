@@ -943,6 +943,27 @@ static unsigned long reported(const char *label)
 }
 
 /*
+ * A file that rtaio has just written to, so that it takes the number for a
+ * file for a while (rtaio.7), the number then given to `end` (closed):
+ * the number.
+ */
+static int file_number_given_to(int end)
+{
+	char block[4096];
+	struct aiocb cb;
+	int fd = temp_file();
+
+	memset(block, 'F', sizeof block);
+	prep_aiocb(&cb, fd, block, sizeof block, 0);
+	ck_assert_int_eq(aio_write(&cb), 0);
+	wait_final(&cb, WAIT_MS);
+	expect_done(&cb, 0, sizeof block);
+	ck_assert_int_eq(dup3(end, fd, O_CLOEXEC), fd);
+	close(end);
+	return fd;
+}
+
+/*
  * A file's fd number, written a moment ago, closed and given to a pipe or
  * a socket: rtaio still takes the number for a file (rtaio.7 says for how
  * long), and its writes must be a stream's all the same, whole and in
@@ -956,23 +977,15 @@ START_TEST(fd_reused_by_a_pipe_writes_as_a_pipe)
 	enum { ROUNDS = 10 };
 	const char *label = "writes that found a stream where a file was: ";
 	bool list = _i & 4;
-	char block[4096];
-	struct aiocb cb;
 	unsigned long before = 0, found;
 	int round;
 
 	setenv("RTAIO_STATS", "/dev/null", 1);	/* before the first request */
-	memset(block, 'F', sizeof block);
 	for (round = 0; round < ROUNDS; round++) {
-		int fd = temp_file(), p[2];
+		int p[2], fd;
 
-		prep_aiocb(&cb, fd, block, sizeof block, 0);
-		ck_assert_int_eq(aio_write(&cb), 0);
-		wait_final(&cb, WAIT_MS);
-		expect_done(&cb, 0, sizeof block);
 		make_pipe(p, _i & 1);
-		ck_assert_int_eq(dup3(p[1], fd, O_CLOEXEC), fd);
-		close(p[1]);
+		fd = file_number_given_to(p[1]);
 		stream_writes_are_whole(p[0], fd, _i & 2 ? 256 * 1024 : 0, list);
 		found = reported(label) - before;
 		before += found;
@@ -996,22 +1009,16 @@ END_TEST
 START_TEST(list_read_after_a_write_on_a_reused_fd_reads_the_stream)
 {
 	enum { ROUNDS = 10, LEN = 4096 };
-	char out[LEN], in[LEN], sent[LEN], got[LEN], block[4096];
-	struct aiocb cb, cbs[2], *l[2] = { &cbs[0], &cbs[1] };
+	char out[LEN], in[LEN], sent[LEN], got[LEN];
+	struct aiocb cbs[2], *l[2] = { &cbs[0], &cbs[1] };
 	int round;
 
-	memset(block, 'F', sizeof block);
 	memset(out, 'W', sizeof out);
 	for (round = 0; round < ROUNDS; round++) {
-		int fd = temp_file(), s[2];
+		int s[2], fd;
 
-		prep_aiocb(&cb, fd, block, sizeof block, 0);
-		ck_assert_int_eq(aio_write(&cb), 0);
-		wait_final(&cb, WAIT_MS);
-		expect_done(&cb, 0, sizeof block);
-		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s), 0);
-		ck_assert_int_eq(dup3(s[0], fd, O_CLOEXEC), fd);
-		close(s[0]);
+		make_pipe(s, 1);
+		fd = file_number_given_to(s[0]);
 		memset(sent, 'a' + round, sizeof sent);
 		ck_assert_int_eq(write(s[1], sent, sizeof sent), (ssize_t)sizeof sent);
 		memset(in, 0, sizeof in);
@@ -1043,13 +1050,12 @@ START_TEST(writes_cancelled_on_a_reused_fd_leave_the_stream_whole)
 {
 	enum { LEN = 256 * 1024, ROUNDS = 5 };
 	const char *label = "writes that found a stream where a file was: ";
-	char *buf[3], *got = malloc(3 * LEN), block[4096];
-	struct aiocb cbs[3], cb;
+	char *buf[3], *got = malloc(3 * LEN);
+	struct aiocb cbs[3];
 	unsigned long before = 0, found;
 	int round, i;
 
 	setenv("RTAIO_STATS", "/dev/null", 1);	/* before the first request */
-	memset(block, 'F', sizeof block);
 	for (i = 0; i < 3; i++) {
 		buf[i] = malloc(LEN);
 		ck_assert_ptr_nonnull(buf[i]);
@@ -1058,17 +1064,12 @@ START_TEST(writes_cancelled_on_a_reused_fd_leave_the_stream_whole)
 	ck_assert_ptr_nonnull(got);
 	for (round = 0; round < ROUNDS; round++) {
 		double end = now_sec() + WAIT_MS / 1000.0;
-		int fd = temp_file(), p[2], queued = 0, size;
+		int p[2], fd, queued = 0, size;
 		bool ran[3] = { true, true, true };
 		size_t want = 0, have = 0, k, at;
 
-		prep_aiocb(&cb, fd, block, sizeof block, 0);
-		ck_assert_int_eq(aio_write(&cb), 0);
-		wait_final(&cb, WAIT_MS);
-		expect_done(&cb, 0, sizeof block);
-		ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-		ck_assert_int_eq(dup3(p[1], fd, O_CLOEXEC), fd);
-		close(p[1]);
+		make_pipe(p, 0);
+		fd = file_number_given_to(p[1]);
 		size = fcntl(fd, F_GETPIPE_SZ);
 		for (i = 0; i < 3; i++) {
 			prep_aiocb(&cbs[i], fd, buf[i], LEN, (off_t)i * LEN);
