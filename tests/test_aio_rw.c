@@ -689,6 +689,34 @@ END_TEST
 
 /* ------------------------------------------------------------- ordering */
 
+/*
+ * A file that rtaio has just written to, so that it takes the number for a
+ * file for a while (rtaio.7), the number then given to `end` (closed):
+ * the number.
+ */
+static int file_number_given_to(int end)
+{
+	char block[4096];
+	struct aiocb cb;
+	int fd = temp_file();
+
+	memset(block, 'F', sizeof block);
+	prep_aiocb(&cb, fd, block, sizeof block, 0);
+	ck_assert_int_eq(aio_write(&cb), 0);
+	wait_final(&cb, WAIT_MS);
+	expect_done(&cb, 0, sizeof block);
+	ck_assert_int_eq(dup3(end, fd, O_CLOEXEC), fd);
+	close(end);
+	return fd;
+}
+
+/*
+ * 200 writes through an O_APPEND descriptor land in submission order.  The
+ * descriptor gains O_APPEND by F_SETFL (_i 0), by F_SETFL right after rtaio
+ * wrote to it as a plain file (_i 1), or is the file opened again with
+ * O_APPEND in that number right after (_i 2): rtaio, which may take the
+ * number for a file it knows (rtaio.7), must still see the append.
+ */
 START_TEST(append_writes_complete_in_submission_order)
 {
 	enum { REC = 9 };
@@ -696,12 +724,33 @@ START_TEST(append_writes_complete_in_submission_order)
 	int fd = pattern_file(0);
 	struct aiocb *cbs = calloc(n, sizeof *cbs);
 	char *recs = malloc(n * REC + 1), *back = malloc(n * REC + 1);
+	off_t base = _i ? 4096 : 0;
 	struct stat st;
 
 	ck_assert_ptr_nonnull(cbs);
 	ck_assert_ptr_nonnull(recs);
 	ck_assert_ptr_nonnull(back);
-	ck_assert_int_eq(fcntl(fd, F_SETFL, O_APPEND), 0);
+	if (_i == 2) {
+		char path[64];
+		int appender;
+
+		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+		appender = file_number_given_to(open(path, O_RDWR | O_APPEND | O_CLOEXEC));
+		close(fd);
+		fd = appender;
+		ck_assert_int_eq(fstat(fd, &st), 0);
+		ck_assert_int_eq(st.st_size, 0);	/* the file written is another */
+		base = 0;
+	} else if (_i == 1) {
+		char block[4096];
+
+		memset(block, 'F', sizeof block);
+		prep_aiocb(&cbs[0], fd, block, sizeof block, 0);
+		ck_assert_int_eq(aio_write(&cbs[0]), 0);
+		expect_done(&cbs[0], 0, sizeof block);
+	}
+	if (_i != 2)
+		ck_assert_int_eq(fcntl(fd, F_SETFL, O_APPEND), 0);
 	for (i = 0; i < n; i++)
 		snprintf(recs + i * REC, REC + 1, "rec%05zu\n", i);
 	for (i = 0; i < n; i++) {
@@ -712,8 +761,8 @@ START_TEST(append_writes_complete_in_submission_order)
 	for (i = 0; i < n; i++)
 		expect_done(&cbs[i], 0, REC);
 	ck_assert_int_eq(fstat(fd, &st), 0);
-	ck_assert_int_eq(st.st_size, (off_t)(n * REC));
-	ck_assert_int_eq(pread(fd, back, n * REC, 0), (ssize_t)(n * REC));
+	ck_assert_int_eq(st.st_size, base + (off_t)(n * REC));
+	ck_assert_int_eq(pread(fd, back, n * REC, base), (ssize_t)(n * REC));
 	for (i = 0; i < n; i++)
 		ck_assert_msg(memcmp(back + i * REC, recs + i * REC, REC) == 0,
 			      "record %zu in the file is %.8s", i, back + i * REC);
@@ -940,27 +989,6 @@ static unsigned long reported(const char *label)
 	at = strstr(report, label);
 	ck_assert_msg(at, "no \"%s\" in the report:\n%s", label, report);
 	return strtoul(at + strlen(label), NULL, 10);
-}
-
-/*
- * A file that rtaio has just written to, so that it takes the number for a
- * file for a while (rtaio.7), the number then given to `end` (closed):
- * the number.
- */
-static int file_number_given_to(int end)
-{
-	char block[4096];
-	struct aiocb cb;
-	int fd = temp_file();
-
-	memset(block, 'F', sizeof block);
-	prep_aiocb(&cb, fd, block, sizeof block, 0);
-	ck_assert_int_eq(aio_write(&cb), 0);
-	wait_final(&cb, WAIT_MS);
-	expect_done(&cb, 0, sizeof block);
-	ck_assert_int_eq(dup3(end, fd, O_CLOEXEC), fd);
-	close(end);
-	return fd;
 }
 
 /*
@@ -2486,7 +2514,7 @@ static Suite *rw_suite(void)
 	tcase_add_test(check, zeroed_sigevent_means_no_notification);
 	tcase_add_test(check, sigev_thread_null_function_is_einval);
 	tcase_add_test(check, uninitialised_private_fields_are_ignored);
-	tcase_add_test(order, append_writes_complete_in_submission_order);
+	tcase_add_loop_test(order, append_writes_complete_in_submission_order, 0, 3);
 	tcase_add_loop_test(order, stream_reads_run_in_submission_order, 0, 2);
 	tcase_add_loop_test(order, stream_writes_run_in_submission_order, 0, 2);
 	tcase_add_loop_test(order, blocking_stream_writes_stay_in_order, 0, 2);
