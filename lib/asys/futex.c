@@ -1,6 +1,7 @@
 /* Futex primitives, deadlines and completion sequences: see futex.h. */
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/time_types.h>
 #include <stdbool.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -16,9 +17,35 @@ void asys__now(struct timespec *ts)
 	clock_gettime(CLOCK_MONOTONIC, ts);
 }
 
+/*
+ * futex(2), 0 or -1 with errno.  Where time_t has 32 bits, futex_time64
+ * (Linux 5.1) first: a kernel built without CONFIG_COMPAT_32BIT_TIME has
+ * no futex at all there, and the library keeps the 32-bit time_t of the
+ * programs it serves (time_bits.h); futex when the kernel is older.
+ */
+static long futex(uint32_t *word, int op, uint32_t val, const struct timespec *deadline,
+		  uint32_t val3)
+{
+#ifdef SYS_futex_time64
+	static int time64 = 1;	/* 0 once the kernel said ENOSYS */
+
+	if (sizeof(time_t) < 8 && __atomic_load_n(&time64, __ATOMIC_RELAXED)) {
+		struct __kernel_timespec t = { deadline ? deadline->tv_sec : 0,
+					       deadline ? deadline->tv_nsec : 0 };
+		long r = syscall(SYS_futex_time64, word, op, val, deadline ? &t : NULL, NULL,
+				 val3);
+
+		if (r != -1 || errno != ENOSYS)
+			return r;
+		__atomic_store_n(&time64, 0, __ATOMIC_RELAXED);
+	}
+#endif
+	return syscall(SYS_futex, word, op, val, deadline, NULL, val3);
+}
+
 void asys__wake(uint32_t *word)
 {
-	syscall(SYS_futex, word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, INT_MAX, NULL, NULL, 0);
+	futex(word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, INT_MAX, NULL, 0);
 }
 
 /*
@@ -27,8 +54,8 @@ void asys__wake(uint32_t *word)
  */
 int asys__futex_wait(uint32_t *word, uint32_t val, const struct timespec *deadline)
 {
-	if (syscall(SYS_futex, word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, val,
-		    deadline, NULL, FUTEX_BITSET_MATCH_ANY) == 0)
+	if (futex(word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, val, deadline,
+		  FUTEX_BITSET_MATCH_ANY) == 0)
 		return 0;
 	return errno == EAGAIN ? 0 : -errno;	/* EAGAIN: the word had changed */
 }
