@@ -110,32 +110,43 @@ static int pwrite_error(int fd, const void *buf, size_t len, off_t off)
  * Past the largest file size the file system allows (1 PiB here), a write
  * fails with EFBIG and a read finds the end of the file; where the offset
  * plus the length overflows, both fail with EINVAL.  The same as pwrite
- * and pread say.
+ * and pread say.  With a 32-bit off_t neither offset exists: there the
+ * largest one, which the kernel takes as a 64-bit loff_t (no overflow),
+ * must give what pwrite and pread give there (EFBIG natively, the file
+ * being open without O_LARGEFILE; a write under qemu-user, whose 64-bit
+ * host kernel forces O_LARGEFILE).
  */
 START_TEST(offset_past_max_file_size)
 {
-	static const struct {
+	const bool wide = sizeof(off_t) == 8;
+	const struct {
 		off_t off;
 		int write_err, read_err;
-	} cases[] = { { (off_t)1 << 50, EFBIG, 0 }, { LLONG_MAX - 100, EINVAL, EINVAL } };
+	} cases[] = { { (off_t)1 << (wide ? 50 : 0), EFBIG, 0 }, { OFF_T_MAX - 100, EINVAL, EINVAL } };
 	static char buf[4096];
 	int fd = pattern_file(4096), i;
 	struct aiocb cb;
 
-	for (i = 0; i < 2; i++) {
+	for (i = wide ? 0 : 1; i < 2; i++) {
 		off_t off = cases[i].off;
-
 		int werr = cases[i].write_err, rerr = cases[i].read_err;
+		ssize_t wret, rret;
 
+		if (!wide) {
+			werr = -pwrite_error(fd, buf, sizeof buf, off);
+			rerr = pread(fd, buf, sizeof buf, off) < 0 ? errno : 0;
+		}
 		ck_assert_int_eq(pwrite_error(fd, buf, sizeof buf, off), -werr);
+		wret = werr ? -1 : (ssize_t)sizeof buf;
 		prep_aiocb(&cb, fd, buf, sizeof buf, off);
 		ck_assert_int_eq(aio_write(&cb), 0);
-		assert_final(&cb, werr, -1);
+		assert_final(&cb, werr, wret);
 
-		ck_assert_int_eq(pread(fd, buf, sizeof buf, off), rerr ? -1 : 0);
+		rret = pread(fd, buf, sizeof buf, off);
+		ck_assert_int_eq(rret, rerr ? -1 : wide ? 0 : rret);
 		prep_aiocb(&cb, fd, buf, sizeof buf, off);
 		ck_assert_int_eq(aio_read(&cb), 0);
-		assert_final(&cb, rerr, rerr ? -1 : 0);
+		assert_final(&cb, rerr, rerr ? -1 : rret);
 	}
 	close(fd);
 }
@@ -623,14 +634,16 @@ static int close_everything_child(int unused)
 	cb.aio_fildes = fd;
 	if (!child_list_reads(fd) || aio_fsync(O_SYNC, &cb) || !child_done(&cb, 0))
 		return 8;
-	pid = fork();
-	if (pid == 0) {
-		cb = r1;
-		_exit(write(p1[1], "4", 1) != 1 || aio_read(&cb) || !child_done(&cb, 1) ||
-		      !child_list_reads(fd) || fcntl(nulls[0], F_GETFD) < 0);
+	if (!skip_under_qemu("a fork of a process with threads (qemu 7.2 aborts in the child)")) {
+		pid = fork();
+		if (pid == 0) {
+			cb = r1;
+			_exit(write(p1[1], "4", 1) != 1 || aio_read(&cb) || !child_done(&cb, 1) ||
+			      !child_list_reads(fd) || fcntl(nulls[0], F_GETFD) < 0);
+		}
+		if (pid < 0 || wait_child(pid, 20000) != 0)
+			return 9;
 	}
-	if (pid < 0 || wait_child(pid, 20000) != 0)
-		return 9;
 	for (i = 0; i < 8; i++)
 		if (fcntl(nulls[i], F_GETFD) < 0)
 			return 10;
@@ -758,9 +771,10 @@ static Suite *faults_suite(void)
 	tcase_add_loop_test(tc, fork_from_sigev_thread_function, 0, 3);
 	tcase_add_test(tc, closing_every_fd_loses_no_completion);
 	tcase_add_test(tc, exit_does_not_wait_for_a_stuck_call);
-	if (geteuid() == 0)
+	if (geteuid() == 0 && !skip_under_qemu("userfaultfd (ENOSYS), exit with a write stuck on "
+					       "a userfaultfd page"))
 		tcase_add_loop_test(tc, exit_does_not_wait_for_a_stuck_call, 1, 2);
-	else
+	else if (geteuid() != 0)
 		printf("Not root: exit with a write stuck on a userfaultfd page is left out\n");
 	suite_add_tcase(s, tc);
 	return s;

@@ -74,8 +74,8 @@ static void child_preads(int fd, unsigned n, unsigned seed, int use_any)
 
 	CREQ(calls && ptrs && bufs);
 	for (i = 0; i < n; i++) {
-		asys_prep(&calls[i], SYS_pread64, fd, (long)(bufs + (size_t)i * CHUNK), CHUNK,
-			  (long)chunk_offset(seed, i), 0, 0);
+		prep_at(&calls[i], SYS_pread64, fd, (long)(bufs + (size_t)i * CHUNK), CHUNK,
+			(int64_t)chunk_offset(seed, i));
 		ptrs[i] = &calls[i];
 	}
 	CREQ(asys_submit(ptrs, n) == 0);
@@ -258,8 +258,8 @@ START_TEST(child_works_parent_busy)
 		pid_t pid;
 
 		for (i = 0; i < N; i++) {
-			asys_prep(&calls[i], SYS_pread64, g_fd, (long)bufs[i], CHUNK,
-				  (long)chunk_offset(round, i), 0, 0);
+			prep_at(&calls[i], SYS_pread64, g_fd, (long)bufs[i], CHUNK,
+				(int64_t)chunk_offset(round, i));
 			ptrs[i] = &calls[i];
 		}
 		ck_assert_int_eq(asys_submit(ptrs, N), 0);
@@ -302,8 +302,8 @@ static int park_parent_calls(struct asys_config *old, int pipefd[2])
 	}
 	wait_state(&pipe_call, ASYS_RUNNING);
 	for (i = 0; i < QN; i++) {
-		asys_prep(&queued[i], SYS_pread64, g_fd, (long)qbufs[i], CHUNK,
-			  (long)chunk_offset(77, i), 0, 0);
+		prep_at(&queued[i], SYS_pread64, g_fd, (long)qbufs[i], CHUNK,
+			(int64_t)chunk_offset(77, i));
 		l[i] = &queued[i];
 	}
 	ck_assert_int_eq(asys_submit(l, QN), 0);
@@ -396,8 +396,8 @@ static void child_copied_calls(void *arg)
 		}
 	}
 	for (i = 0; i < 3; i++) {
-		asys_prep(&own[i], SYS_pread64, g_fd, (long)own_bufs[i], CHUNK,
-			  (long)chunk_offset(9, i), 0, 0);
+		prep_at(&own[i], SYS_pread64, g_fd, (long)own_bufs[i], CHUNK,
+			(int64_t)chunk_offset(9, i));
 		l[i] = &own[i];
 	}
 	CREQ(asys_submit(l, 3) == 0);
@@ -514,7 +514,7 @@ START_TEST(fork_with_idle_workers)
 	ck_assert_int_eq(asys_configure(&set, &old), 0);
 	start_all_workers();
 	/* One call, waited for: its worker is now idle, not gone. */
-	asys_prep(&c, SYS_pread64, g_fd, (long)buf, CHUNK, (long)chunk_offset(14, 0), 0, 0);
+	prep_at(&c, SYS_pread64, g_fd, (long)buf, CHUNK, (int64_t)chunk_offset(14, 0));
 	{
 		struct asys_call *l[] = { &c };
 
@@ -601,8 +601,8 @@ static void *submitter_main(void *arg)
 	     round++) {
 		n = 1 + (unsigned)(round % SUB_N);
 		for (i = 0; i < n; i++) {
-			asys_prep(&s->calls[i], SYS_pread64, g_fd, (long)s->bufs[i], 512,
-				  (long)sub_offset(s, round, i), 0, 0);
+			prep_at(&s->calls[i], SYS_pread64, g_fd, (long)s->bufs[i], 512,
+				(int64_t)sub_offset(s, round, i));
 			ptrs[i] = &s->calls[i];
 		}
 		if (asys_submit(ptrs, n) != 0) {
@@ -781,7 +781,7 @@ static void *init_engine_thread(void *arg)
 	struct timespec t = ms_ts(10000);
 	double end;
 
-	asys_prep(&c, SYS_pread64, g_fd, (long)buf, CHUNK, (long)chunk_offset(16, 0), 0, 0);
+	prep_at(&c, SYS_pread64, g_fd, (long)buf, CHUNK, (int64_t)chunk_offset(16, 0));
 	if (asys_submit(l, 1) != 0 || asys_wait(&c, &t) != 0 || c.result != CHUNK)
 		return arg;
 	__atomic_store_n(&init_flag, 1, __ATOMIC_RELAXED);

@@ -206,7 +206,7 @@ START_TEST(growth_is_bounded)
 		      count_state(blk, NB, ASYS_RUNNING));
 
 	for (i = 0; i < NF; i++) {
-		asys_prep(&file[i], SYS_pread64, fd, (long)&fbuf[i], 8, 8 * i, 0, 0);
+		prep_at(&file[i], SYS_pread64, fd, (long)&fbuf[i], 8, 8 * i);
 		lf[i] = &file[i];
 	}
 	submit(lf, NF);
@@ -291,7 +291,7 @@ START_TEST(idle_workers_exit)
 	ck_assert_int_eq(thread_count(), base);
 
 	/* the pool starts again from nothing, and shrinks again */
-	asys_prep(&f, SYS_pread64, fd, (long)&v, 8, 0, 0, 0);
+	prep_at(&f, SYS_pread64, fd, (long)&v, 8, 0);
 	submit1(&f);
 	wait_done(&f);
 	ck_assert_int_eq(f.result, 8);
@@ -337,7 +337,7 @@ static void file_io_not_starved(int nreads, unsigned blocking)
 		      count_state(r, nreads, ASYS_RUNNING), running);
 	ck_assert_int_eq(count_state(r, nreads, ASYS_QUEUED), nreads - running);
 
-	asys_prep(&f, SYS_pread64, fd, (long)data, sizeof data, 40000, 0, 0);
+	prep_at(&f, SYS_pread64, fd, (long)data, sizeof data, 40000);
 	submit1(&f);
 	wait_within(&f, 5000);
 	ck_assert_int_eq(f.result, sizeof data);
@@ -379,7 +379,7 @@ START_TEST(unbounded_flag_takes_a_blocking_worker)
 	prep_pipe_read(&hold, p[0], &byte, 1, 1);	/* holds the bounded worker */
 	submit1(&hold);
 	ck_assert(wait_running(&hold, 1, 1, 30000, NULL));
-	asys_prep(&f, SYS_pread64, fd, (long)data, sizeof data, 4096, 0, 0);
+	prep_at(&f, SYS_pread64, fd, (long)data, sizeof data, 4096);
 	f.flags = ASYS_UNBOUNDED;
 	submit1(&f);
 	wait_within(&f, 5000);
@@ -600,7 +600,7 @@ START_TEST(fork_child_serial_call_runs)
 
 		if (dup2(fd, t.p[0]) < 0)
 			_exit(2);
-		asys_prep(&c, SYS_pread64, t.p[0], (long)&b, 1, 7, 0, 0);
+		prep_at(&c, SYS_pread64, t.p[0], (long)&b, 1, 7);
 		c.flags = ASYS_SERIAL;
 		if (asys_submit(l, 1) < 0 || asys_wait(&c, &ten) < 0)
 			_exit(3);
@@ -712,7 +712,7 @@ START_TEST(raising_limits_starts_queued_calls)
 	ck_assert(wait_running(&hb, 1, 1, 10000, NULL));
 	ck_assert(wait_running(&hw, 1, 1, 10000, NULL));
 
-	asys_prep(&vf, SYS_pread64, fd, (long)&v, 8, 0, 0, 0);
+	prep_at(&vf, SYS_pread64, fd, (long)&v, 8, 0);
 	ck_assert_int_eq(write(pp[1], "p", 1), 1);
 	prep_pipe_read(&vp, pp[0], &cp, 1, 0);	/* data waiting: it completes once it starts */
 	submit1(&vf);
@@ -820,7 +820,7 @@ START_TEST(calls_run_on_workers_with_signals_blocked)
 	asys_prep(&c[0], SYS_fsync, fd, 0, 0, 0, 0, 0);
 	asys_prep(&c[1], SYS_readlinkat, AT_FDCWD, (long)"/proc/thread-self", (long)link1,
 		  sizeof link1 - 1, 0, 0);
-	asys_prep(&c[2], SYS_pread64, fd, (long)&v, 8, 0, 0, 0);
+	prep_at(&c[2], SYS_pread64, fd, (long)&v, 8, 0);
 	prep_pipe_read(&c[3], p[0], &pb[0], 1, 0);
 	prep_pipe_read(&c[4], p[0], &pb[1], 1, 1);
 	asys_prep(&c[5], SYS_nanosleep, (long)&zero, 0, 0, 0, 0, 0);

@@ -114,7 +114,7 @@ static void prep_read(struct asys_call *c, struct slot *s, unsigned char *buf, u
 	s->off = xorshift(rng) % FILE_SIZE;
 	s->callno = callno;
 	memset(buf, 0xa5, s->len);	/* stale data must not pass for a read */
-	asys_prep(c, SYS_pread64, g_fd, (long)buf, (long)s->len, (long)s->off, 0, 0);
+	prep_at(c, SYS_pread64, g_fd, (long)buf, (long)s->len, (int64_t)s->off);
 }
 
 static void run_window(unsigned window, unsigned long total, const char *label)
@@ -295,7 +295,7 @@ struct batch {
 	struct mixed_call m[BATCH];
 	unsigned char bufs[BATCH][CHAIN_LEN];
 	struct iovec iov[BATCH][2];
-	struct stat st[BATCH];
+	kstat_t st[BATCH];
 };
 
 static char g_path[256];
@@ -346,8 +346,8 @@ static void prep_batch(struct batch *b, uint64_t *rng)
 		m[i + 1].len = 1 + (size_t)(xorshift(rng) % CHAIN_LEN);
 		m[i + 1].off = xorshift(rng) % ((1u << 20) - CHAIN_LEN);
 		asys_prep(&c[i], SYS_openat, AT_FDCWD, (long)g_path, O_RDONLY | O_CLOEXEC, 0, 0, 0);
-		asys_prep(&c[i + 1], SYS_pread64, -1, (long)b->bufs[i + 1], (long)m[i + 1].len,
-			  (long)m[i + 1].off, 0, 0);
+		prep_at(&c[i + 1], SYS_pread64, -1, (long)b->bufs[i + 1], (long)m[i + 1].len,
+			(int64_t)m[i + 1].off);
 		asys_link(&c[i + 1], i, 0);
 		asys_prep(&c[i + 2], SYS_close, -1, 0, 0, 0, 0, 0);
 		asys_link(&c[i + 2], i, 0);
@@ -357,7 +357,7 @@ static void prep_batch(struct batch *b, uint64_t *rng)
 	m[i + 1].kind = K_BAD_READ;
 	m[i + 2].kind = K_BAD_CLOSE;
 	asys_prep(&c[i], SYS_openat, AT_FDCWD, (long)"/nonexistent-rtaio-dir/x", O_RDONLY, 0, 0, 0);
-	asys_prep(&c[i + 1], SYS_pread64, -1, (long)b->bufs[i + 1], 16, 0, 0, 0);
+	prep_at(&c[i + 1], SYS_pread64, -1, (long)b->bufs[i + 1], 16, 0);
 	asys_link(&c[i + 1], i, 0);
 	asys_prep(&c[i + 2], SYS_close, -1, 0, 0, 0, 0, 0);
 	asys_link(&c[i + 2], i, 0);
@@ -366,8 +366,8 @@ static void prep_batch(struct batch *b, uint64_t *rng)
 		m[i].kind = K_PREAD;
 		m[i].len = 1 + (size_t)(xorshift(rng) % CHAIN_LEN);
 		m[i].off = xorshift(rng) % (FILE_SIZE - CHAIN_LEN);
-		asys_prep(&c[i], SYS_pread64, g_fd, (long)b->bufs[i], (long)m[i].len,
-			  (long)m[i].off, 0, 0);
+		prep_at(&c[i], SYS_pread64, g_fd, (long)b->bufs[i], (long)m[i].len,
+			(int64_t)m[i].off);
 	}
 	for (k = 0; k < 4; k++, i++) {
 		size_t half = CHAIN_LEN / 2;
@@ -385,12 +385,12 @@ static void prep_batch(struct batch *b, uint64_t *rng)
 	for (k = 0; k < 2; k++, i++) {
 		m[i].kind = K_STATAT;
 		memset(&b->st[i], 0, sizeof b->st[i]);
-		asys_prep(&c[i], SYS_newfstatat, AT_FDCWD, (long)g_path, (long)&b->st[i], 0, 0, 0);
+		asys_prep(&c[i], SYS_fstatat_k, AT_FDCWD, (long)g_path, (long)&b->st[i], 0, 0, 0);
 	}
 	for (k = 0; k < 2; k++, i++) {
 		m[i].kind = K_FSTAT;
 		memset(&b->st[i], 0, sizeof b->st[i]);
-		asys_prep(&c[i], SYS_fstat, g_fd, (long)&b->st[i], 0, 0, 0, 0);
+		asys_prep(&c[i], SYS_fstat_k, g_fd, (long)&b->st[i], 0, 0, 0, 0);
 	}
 	ck_assert_uint_eq(i, BATCH);
 	for (i = 0; i < BATCH; i++) {
@@ -568,8 +568,8 @@ START_TEST(threads_bounded_under_worker_churn)
 		/* Four bounded calls (file reads), four blocking ones (sleeps). */
 		for (i = 0; i < 8; i++) {
 			if (i < 4)
-				asys_prep(&c[i], SYS_pread64, g_fd, (long)buf[i], 64,
-					  (long)(i * 4096), 0, 0);
+				prep_at(&c[i], SYS_pread64, g_fd, (long)buf[i], 64,
+					(int64_t)i * 4096);
 			else
 				asys_prep(&c[i], SYS_nanosleep, (long)&tiny, 0, 0, 0, 0, 0);
 			l[i] = &c[i];
@@ -632,7 +632,7 @@ START_TEST(pending_pipe_reads_never_hold_up_files)
 	}
 	ck_assert_int_eq(asys_submit(l, n), 0);
 	ck_assert_int_eq(write(ready[1], "r", 1), 1);
-	asys_prep(&file[0], SYS_pread64, g_fd, (long)buf, sizeof buf, 8192, 0, 0);
+	prep_at(&file[0], SYS_pread64, g_fd, (long)buf, sizeof buf, 8192);
 	asys_prep(&file[1], SYS_fsync, g_fd, 0, 0, 0, 0, 0);
 	asys_prep(&file[2], SYS_read, ready[0], (long)&got, 1, 0, 0, 0);
 	ck_assert_int_eq(asys_submit(fl, backend_is_uring() ? 3 : 2), 0);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -361,11 +362,64 @@ static inline void wait_done(struct asys_call *c)
  * takes it (a register pair on i386, an aligned one on ARM EABI), as the
  * library places its own.
  */
+static inline void prep_wide(struct asys_call *c, long nr, unsigned wide, unsigned n,
+			     const int64_t *v);
+
 static inline void prep_at(struct asys_call *c, long nr, long fd, long buf, long len, int64_t off)
 {
-	asys_prep(c, nr, fd, buf, len, 0, 0, 0);
-	asys__arg64_put(c->arg, 3, off);
+	const int64_t v[] = { fd, buf, len, off };
+
+	prep_wide(c, nr, 1u << 3, 4, v);
 }
+
+/*
+ * A system call whose C prototype has n arguments v, those whose bit is set
+ * in wide 64-bit (loff_t: fallocate, readahead, fadvise64_64,
+ * sync_file_range), each placed as this architecture's kernel takes it: one
+ * long on 64-bit architectures, a register pair on i386, an aligned pair on
+ * ARM EABI (sysarg.h), the arguments after it shifted accordingly.
+ */
+static inline void prep_wide(struct asys_call *c, long nr, unsigned wide, unsigned n,
+			     const int64_t *v)
+{
+	unsigned i, k = 0;
+
+	/*
+	 * No Check call: fork children use it (a passing ck_assert writes to
+	 * Check's channel, whose lock another thread may hold at the fork).
+	 * Arguments past the sixth long are a caller's mistake: abort().
+	 */
+	asys_prep(c, nr, 0, 0, 0, 0, 0, 0);
+	for (i = 0; i < n; i++) {
+		if (wide & (1u << i)) {
+			if (asys__arg64_next(k) > ASYS_MAX_ARGS)
+				abort();
+			asys__arg64_put(c->arg, k, v[i]);
+			k = asys__arg64_next(k);
+		} else {
+			if (k >= ASYS_MAX_ARGS)
+				abort();
+			c->arg[k++] = (long)v[i];
+		}
+	}
+}
+
+/*
+ * fstat and fstatat as the engine runs them (raw system calls): on 64-bit
+ * architectures fstat and newfstatat, which fill glibc's struct stat (the
+ * kernel's); on 32-bit ones fstat64 and fstatat64, which fill struct stat64
+ * (their fstat fills an older struct with a 32-bit size, and they have no
+ * newfstatat).
+ */
+#ifdef SYS_newfstatat
+#define SYS_fstat_k SYS_fstat
+#define SYS_fstatat_k SYS_newfstatat
+typedef struct stat kstat_t;
+#else
+#define SYS_fstat_k SYS_fstat64
+#define SYS_fstatat_k SYS_fstatat64
+typedef struct stat64 kstat_t;
+#endif
 
 static inline void prep_pipe_read(struct asys_call *c, int rfd, void *buf, size_t len,
 				  int bounded)
