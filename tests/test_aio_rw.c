@@ -1892,7 +1892,7 @@ START_TEST(fork_child_uses_aio_while_parent_request_pending)
 	puts("fork_child_uses_aio_while_parent_request_pending: not under ASan (see above)");
 	return;
 #endif
-	if (skip_under_qemu("a fork in a process with threads aborts qemu 7.2"))
+	if (skip_under_qemu(QEMU_FORK_WITH_THREADS))
 		return;
 	ck_assert_int_eq(list_reads(fd), 0);	/* the parent has its rings */
 	make_pipe(p, 0);
@@ -1932,7 +1932,7 @@ START_TEST(fork_after_idle_worker_child_does_not_hang)
 	puts("fork_after_idle_worker_child_does_not_hang: not under ASan (see above)");
 	return;
 #endif
-	if (skip_under_qemu("a fork in a process with threads aborts qemu 7.2"))
+	if (skip_under_qemu(QEMU_FORK_WITH_THREADS))
 		return;
 	no_inline_reads();	/* the reads must go to a worker */
 	for (round = 0; round < rounds; round++) {

@@ -634,7 +634,7 @@ static int close_everything_child(int unused)
 	cb.aio_fildes = fd;
 	if (!child_list_reads(fd) || aio_fsync(O_SYNC, &cb) || !child_done(&cb, 0))
 		return 8;
-	if (!skip_under_qemu("a fork of a process with threads (qemu 7.2 aborts in the child)")) {
+	if (!skip_under_qemu(QEMU_FORK_WITH_THREADS)) {
 		pid = fork();
 		if (pid == 0) {
 			cb = r1;

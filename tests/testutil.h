@@ -534,6 +534,16 @@ static inline bool under_qemu(void)
 	return q && !strcmp(q, "1");
 }
 
+/* What a test that forks a process with threads says under qemu-user (see above). */
+#define QEMU_FORK_WITH_THREADS "a fork in a process with threads aborts qemu 7.2"
+
+/*
+ * The program itself run again (execve of /proc/self/exe), as a probe in a
+ * fresh process: qemu-user hands the target's executable to the build
+ * machine's kernel, which cannot run it (no binfmt_misc entry for qemu).
+ */
+#define QEMU_EXEC_SELF "execve of the target's program (the host kernel cannot run it)"
+
 /*
  * For a test, or a part of one, that needs what qemu-user lacks (why:
  * what): true (the test then leaves that out, having said why) under
