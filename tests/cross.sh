@@ -11,8 +11,8 @@
 # tests that need what qemu-user lacks skip with the reason
 # (tests/testutil.h, under_qemu).  qemu-user has no io_uring, so rtaio runs
 # its thread backend there.  Exits 77 when a cross compiler or qemu is
-# missing (build-aux/setup-debian.sh installs them).  One and a half to two
-# and a half minutes per host on 2 CPUs, half of it the suites.
+# missing (build-aux/setup-debian.sh installs them).  About two and a half
+# to four minutes per host on 2 busy CPUs, most of it the suites.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -gt 0 ] || set -- aarch64-linux-gnu i686-linux-gnu arm-linux-gnueabihf
