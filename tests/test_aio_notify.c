@@ -10,6 +10,7 @@
  * deadline, and nothing sleeps to synchronise.
  */
 #include <aio.h>
+#include <dlfcn.h>
 #include <limits.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -590,6 +591,81 @@ START_TEST(sigev_thread_attributes)
 		ck_assert_int_ne(s.tid, gettid());
 	}
 	pthread_attr_destroy(&attr);
+	close(fd);
+}
+END_TEST
+
+/*
+ * This program's pthread_create comes before libc's for librtaio.  When
+ * slow_create is set it stays in it 300 ms after the thread was made, as
+ * glibc's may (it reads the attributes after the clone), with in_create
+ * set meanwhile.
+ */
+static int slow_create, in_create;
+
+int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+	static int (*libc_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *),
+				  void *);
+	bool slow = __atomic_load_n(&slow_create, __ATOMIC_ACQUIRE);
+	int err;
+
+	if (!libc_create)
+		*(void **)&libc_create = dlsym(RTLD_NEXT, "pthread_create");
+	if (slow)
+		__atomic_store_n(&in_create, 1, __ATOMIC_RELEASE);
+	err = libc_create(t, attr, fn, arg);
+	if (slow) {
+		struct timespec nap = ms_ts(300);
+
+		nanosleep(&nap, NULL);
+		__atomic_store_n(&in_create, 0, __ATOMIC_RELEASE);
+	}
+	return err;
+}
+
+static int create_done_seen = -1;
+
+static void on_done_while_creating(union sigval v)
+{
+	__atomic_store_n(&create_done_seen, !__atomic_load_n(&in_create, __ATOMIC_ACQUIRE),
+			 __ATOMIC_RELEASE);
+	sem_post(v.sival_ptr);
+}
+
+/*
+ * The function on a thread made with the program's attributes runs only
+ * once pthread_create has returned: it may tell the program that the
+ * notification came, and the program then destroys the attributes, or
+ * reuses their memory, while pthread_create could still read them (an
+ * abort in glibc's pthread_create under qemu-riscv64).
+ */
+START_TEST(sigev_thread_attributes_free_once_function_runs)
+{
+	static char buf[16];
+	struct aiocb cb;
+	pthread_attr_t attr;
+	struct timespec t;
+	sem_t done;
+	int fd = pattern_file(4096);
+
+	ck_assert_int_eq(sem_init(&done, 0, 0), 0);
+	ck_assert_int_eq(pthread_attr_init(&attr), 0);
+	ck_assert_int_eq(pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED), 0);
+	prep_aiocb(&cb, fd, buf, sizeof buf, 0);
+	cb.aio_sigevent.sigev_notify = SIGEV_THREAD;
+	cb.aio_sigevent.sigev_notify_function = on_done_while_creating;
+	cb.aio_sigevent.sigev_value.sival_ptr = &done;
+	cb.aio_sigevent.sigev_notify_attributes = &attr;
+	__atomic_store_n(&slow_create, 1, __ATOMIC_RELEASE);
+	submit_read(&cb);
+	t = deadline_rt(WAIT_MS);
+	ck_assert_int_eq(sem_timedwait(&done, &t), 0);
+	__atomic_store_n(&slow_create, 0, __ATOMIC_RELEASE);
+	ck_assert_msg(__atomic_load_n(&create_done_seen, __ATOMIC_ACQUIRE) == 1,
+		      "the function ran while pthread_create was still using the attributes");
+	pthread_attr_destroy(&attr);
+	sem_destroy(&done);
 	close(fd);
 }
 END_TEST
@@ -1700,6 +1776,7 @@ static Suite *make_suite(void)
 	tcase_add_test(tc, sigev_thread_many_reuse_threads);
 	tcase_add_test(tc, sigev_thread_not_held_up_by_running_function);
 	tcase_add_test(tc, sigev_thread_attributes);
+	tcase_add_test(tc, sigev_thread_attributes_free_once_function_runs);
 	tcase_add_test(tc, sigev_thread_with_all_signals_blocked);
 	suite_add_tcase(s, tc);
 

@@ -59,6 +59,7 @@ struct aio__notification {
 	struct sigevent sev;
 	struct aio__notification *next;		/* in the notification queue */
 	void (*release)(struct aio__notification *n);
+	uint32_t created;	/* a thread of its own: its pthread_create has returned */
 };
 
 struct aio__list;

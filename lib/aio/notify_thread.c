@@ -450,12 +450,30 @@ static void spawned_thread_ended(void *arg)
  * RTAIO_SIGEV_THREAD=spawn): nothing to account for, only the record to
  * release.
  */
+/* aio__notification.created, for spawned_thread() */
+enum { CREATED_NOT_YET, CREATED_WAITING, CREATED_YES };
+
 static void *spawned_thread(void *arg)
 {
 	struct helper self = { .work = arg, .forks = __atomic_load_n(&pool.forks,
 								     __ATOMIC_RELAXED) };
+	uint32_t created = CREATED_NOT_YET;
 	sigset_t none;
 
+	/*
+	 * The function may tell the program that the notification came, and
+	 * the program may then destroy or reuse the attributes at once; but
+	 * glibc's pthread_create still reads them after the thread has
+	 * started (an assertion on their flags aborted the process under
+	 * qemu-riscv64).  The function waits until pthread_create returned.
+	 */
+	if (__atomic_compare_exchange_n(&self.work->created, &created, CREATED_WAITING, false,
+					__ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
+		created = CREATED_WAITING;
+	while (created != CREATED_YES) {
+		asys__futex_wait(&self.work->created, CREATED_WAITING, NULL);
+		created = __atomic_load_n(&self.work->created, __ATOMIC_ACQUIRE);
+	}
 	prctl(PR_SET_NAME, NAME);	/* not the name of the thread that created it */
 	sigemptyset(&none);
 	pthread_cleanup_push(spawned_thread_ended, &self);
@@ -542,9 +560,20 @@ void aio__notify_thread(struct aio__notification *n)
 	bool missing, submit;
 
 	/* failing that, a pooled thread, or the queue until a thread can be had */
-	if ((n->sev.sigev_notify_attributes || aio__spawn_notifications) &&
-	    create(n->sev.sigev_notify_attributes, spawned_thread, n) == 0)
-		return;
+	if (n->sev.sigev_notify_attributes || aio__spawn_notifications) {
+		__atomic_store_n(&n->created, CREATED_NOT_YET, __ATOMIC_RELAXED);
+		if (create(n->sev.sigev_notify_attributes, spawned_thread, n) == 0) {
+			/*
+			 * The thread may release n as soon as it sees
+			 * CREATED_YES: a wake after that finds a word of the
+			 * pool's records, whose waiters check it again.
+			 */
+			if (__atomic_exchange_n(&n->created, CREATED_YES, __ATOMIC_RELEASE) ==
+			    CREATED_WAITING)
+				asys__wake(&n->created);
+			return;
+		}
+	}
 	pthread_mutex_lock(&pool.lock);
 	if (pool.stopping) {
 		/* a request left pending across dlclose(): no thread may start now */
