@@ -353,26 +353,6 @@ static inline void wait_done(struct asys_call *c)
 }
 
 /*
- * A read on the read end of a pipe: it occupies a worker until the pipe is
- * written to.  With `bounded` it takes a bounded worker's slot (the flag's
- * promise is broken on purpose), which lets a test fill the bounded pool.
- */
-/*
- * pread64 or pwrite64 at off: the offset where this architecture's kernel
- * takes it (a register pair on i386, an aligned one on ARM EABI), as the
- * library places its own.
- */
-static inline void prep_wide(struct asys_call *c, long nr, unsigned wide, unsigned n,
-			     const int64_t *v);
-
-static inline void prep_at(struct asys_call *c, long nr, long fd, long buf, long len, int64_t off)
-{
-	const int64_t v[] = { fd, buf, len, off };
-
-	prep_wide(c, nr, 1u << 3, 4, v);
-}
-
-/*
  * A system call whose C prototype has n arguments v, those whose bit is set
  * in wide 64-bit (loff_t: fallocate, readahead, fadvise64_64,
  * sync_file_range), each placed as this architecture's kernel takes it: one
@@ -405,6 +385,18 @@ static inline void prep_wide(struct asys_call *c, long nr, unsigned wide, unsign
 }
 
 /*
+ * pread64 or pwrite64 at off: the offset where this architecture's kernel
+ * takes it (a register pair on i386, an aligned one on ARM EABI), as the
+ * library places its own.
+ */
+static inline void prep_at(struct asys_call *c, long nr, long fd, long buf, long len, int64_t off)
+{
+	const int64_t v[] = { fd, buf, len, off };
+
+	prep_wide(c, nr, 1u << 3, 4, v);
+}
+
+/*
  * fstat and fstatat as the engine runs them (raw system calls): on 64-bit
  * architectures fstat and newfstatat, which fill glibc's struct stat (the
  * kernel's); on 32-bit ones fstat64 and fstatat64, which fill struct stat64
@@ -421,6 +413,11 @@ typedef struct stat kstat_t;
 typedef struct stat64 kstat_t;
 #endif
 
+/*
+ * A read on the read end of a pipe: it occupies a worker until the pipe is
+ * written to.  With `bounded` it takes a bounded worker's slot (the flag's
+ * promise is broken on purpose), which lets a test fill the bounded pool.
+ */
 static inline void prep_pipe_read(struct asys_call *c, int rfd, void *buf, size_t len,
 				  int bounded)
 {
