@@ -467,13 +467,10 @@ static void *spawned_thread(void *arg)
 	 * started (an assertion on their flags aborted the process under
 	 * qemu-riscv64).  The function waits until pthread_create returned.
 	 */
-	if (__atomic_compare_exchange_n(&self.work->created, &created, CREATED_WAITING, false,
-					__ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
-		created = CREATED_WAITING;
-	while (created != CREATED_YES) {
+	__atomic_compare_exchange_n(&self.work->created, &created, CREATED_WAITING, false,
+				    __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE);
+	while (__atomic_load_n(&self.work->created, __ATOMIC_ACQUIRE) != CREATED_YES)
 		asys__futex_wait(&self.work->created, CREATED_WAITING, NULL);
-		created = __atomic_load_n(&self.work->created, __ATOMIC_ACQUIRE);
-	}
 	prctl(PR_SET_NAME, NAME);	/* not the name of the thread that created it */
 	sigemptyset(&none);
 	pthread_cleanup_push(spawned_thread_ended, &self);
