@@ -2119,22 +2119,6 @@ static void *synced_file(int *fd, size_t size)
 	return buf;
 }
 
-/* The calling thread's voluntary context switches so far: each sleep in the kernel counts. */
-static long sleeps_so_far(void)
-{
-	char line[128];
-	long n = -1;
-	FILE *f = fopen("/proc/thread-self/status", "r");
-
-	ck_assert_ptr_nonnull(f);
-	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
-			break;
-	fclose(f);
-	ck_assert_int_ge(n, 0);
-	return n;
-}
-
 /*
  * Do O_DIRECT reads of direct (at its first 10 blocks, into buf) make the
  * reader sleep, waiting for the device?  Not on a device fast enough to
@@ -2147,10 +2131,10 @@ static bool direct_reads_sleep(int direct, void *buf)
 	int round, device_sleeps = 0;
 
 	for (round = 0; round < 10; round++) {
-		long before = sleeps_so_far();
+		long before = thread_sleeps(gettid());
 
 		ck_assert_int_eq(pread(direct, buf, 4096, round * 4096), 4096);
-		device_sleeps += sleeps_so_far() > before;
+		device_sleeps += thread_sleeps(gettid()) > before;
 	}
 	if (device_sleeps < 5)
 		printf("SKIP: an O_DIRECT read here does not wait for a device\n");
@@ -2285,12 +2269,12 @@ static void *submit_reused(void *arg)
 		r->cb[i].aio_lio_opcode = LIO_READ;
 		list[i] = &r->cb[i];
 	}
-	before = sleeps_so_far();
+	before = thread_sleeps(gettid());
 	if (r->list)
 		ck_assert_int_eq(lio_listio(LIO_NOWAIT, list, n, NULL), 0);
 	else
 		ck_assert_int_eq(aio_read(&r->cb[0]), 0);
-	r->sleeps = sleeps_so_far() - before;
+	r->sleeps = thread_sleeps(gettid()) - before;
 	return NULL;
 }
 

@@ -315,6 +315,24 @@ static inline void spin_random(unsigned *seed, unsigned max)
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
+/* Thread `tid`'s voluntary context switches so far: each sleep in the kernel counts. */
+static inline long thread_sleeps(pid_t tid)
+{
+	char path[64], line[128];
+	long n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/self/task/%d/status", (int)tid);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
+			break;
+	fclose(f);
+	ck_assert_int_ge(n, 0);
+	return n;
+}
+
 /*
  * Poll until thread `tid` of this process sleeps (state S in
  * /proc/self/task/<tid>/stat), for at most `ms` milliseconds: 1 if it does,

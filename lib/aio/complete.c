@@ -16,10 +16,9 @@ void aio__report(struct aio__request *r, long result)
 	aio__stat_done(r, result);
 	/* atomic: an aiocb submitted again while in progress has two writers */
 	__atomic_store_n(&cb->__return_value, result < 0 ? -1 : result, __ATOMIC_RELAXED);
-	__atomic_store_n(&cb->__error_code, result < 0 ? (int)-result : 0, __ATOMIC_SEQ_CST);
+	aio__set_status(cb, result < 0 ? (int)-result : 0);
 	/* From here on the aiocb is the program's again. */
 	__atomic_store_n(&r->published, 1, __ATOMIC_RELEASE);
-	asys__seq_bump(&aio__completions);
 	if (r->note.sev.sigev_notify == SIGEV_THREAD)
 		aio__request_ref(r);	/* dropped by r->note.release */
 	aio__notify(&r->note);

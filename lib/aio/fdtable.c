@@ -256,7 +256,7 @@ int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 	}
 	/* in progress from here, where a fork would see the request */
 	__atomic_store_n(&r->cb->__return_value, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&r->cb->__error_code, EINPROGRESS, __ATOMIC_RELEASE);
+	aio__set_status(r->cb, EINPROGRESS);
 	r->fd = e;
 	r->fd_next = NULL;
 	r->fd_prev = e->tail;

@@ -9,12 +9,13 @@
  * call and a snapshot of what completion needs (the sigevent, the list it
  * belongs to), because once a request's status is published in its aiocb
  * the program may free or reuse the aiocb at once: completion never reads
- * the aiocb, and writes only its __return_value and then __error_code.
+ * the aiocb, and writes only its __return_value and then __error_code
+ * (with the padding beside it, status.c).
  *
  * Completion, on the thread that completed the engine call (a worker, or
  * the caller of aio_cancel) or at submission for requests that fail there,
- * goes: status (__return_value, then __error_code with release), wake
- * aio_suspend waiters, notification from the snapshot, list accounting, fd
+ * goes: status (__return_value, then __error_code), which wakes the
+ * aio_suspend callers that listed the aiocb, notification from the snapshot, list accounting, fd
  * bookkeeping (which may start the fd's next ordered request), release.
  *
  * Per-fd order (fdtable.c): requests on regular files and block devices run
@@ -270,6 +271,14 @@ ASYS__HIDDEN void aio__notify_unload(void);
 
 /* suspend.c */
 ASYS__HIDDEN extern struct asys__seq aio__completions;
+
+/*
+ * status.c: every write of an aiocb's __error_code, which wakes the
+ * aio_suspend callers that watch it; aio__watch marks an aiocb for
+ * aio_suspend, false once its status is final.
+ */
+ASYS__HIDDEN void aio__set_status(struct aiocb *cb, int error);
+ASYS__HIDDEN bool aio__watch(const struct aiocb *cb);
 
 /* listio.c: a list element finished (or, held, was counted in). */
 ASYS__HIDDEN void aio__list_hold(struct aio__list *l);

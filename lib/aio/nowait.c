@@ -115,7 +115,7 @@ static void owe(struct aio__request *r, const struct aiocb *cb, const struct aio
 	if (aio__fd_add(r, NULL)) {
 		/* no room in the fd table: in progress all the same, unlisted */
 		__atomic_store_n(&r->cb->__return_value, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&r->cb->__error_code, EINPROGRESS, __ATOMIC_RELEASE);
+		aio__set_status(r->cb, EINPROGRESS);
 	}
 	aio__fd_unsee(t->fd);
 }

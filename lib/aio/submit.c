@@ -146,7 +146,7 @@ static int prepare_call(struct aio__request *r, const struct aiocb *cb, struct a
 static int refuse(struct aiocb *cb, int err)
 {
 	__atomic_store_n(&cb->__return_value, -1, __ATOMIC_RELAXED);
-	__atomic_store_n(&cb->__error_code, -err, __ATOMIC_RELEASE);
+	aio__set_status(cb, -err);
 	return err;
 }
 

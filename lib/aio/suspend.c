@@ -1,6 +1,6 @@
 /*
- * aio_suspend: futex waits on the layer's completion sequence, which a
- * completion advances after publishing a status if somebody sleeps here.
+ * aio_suspend: futex waits on the layer's completion sequence, which the
+ * completion of an aiocb that a waiter here marked advances (status.c).
  * No lock, no allocation: async-signal-safe.  A cancellation point: the
  * sleep runs in asynchronous cancellation mode, as glibc's cancellable
  * system calls do.
@@ -25,8 +25,7 @@ static long scan(const void *ctx)
 	int i;
 
 	for (i = 0; i < l->n; i++)
-		if (l->list[i] &&
-		    __atomic_load_n(&l->list[i]->__error_code, __ATOMIC_SEQ_CST) != EINPROGRESS)
+		if (l->list[i] && !aio__watch(l->list[i]))
 			return 0;
 	for (i = 0; i < l->n; i++)
 		if (l->list[i])

@@ -1,0 +1,84 @@
+/*
+ * An aiocb's status, and whether an aio_suspend sleeps on it.
+ *
+ * aio_suspend sleeps until a request it lists completes, not until any
+ * request does: a program waiting for one aiocb of 32 in flight (fio's
+ * posixaio engine lists one) must not be woken, scan and sleep again for
+ * each of the other 31.  So a waiter marks every aiocb it lists, and a
+ * completion wakes the waiters only if its aiocb was marked.
+ *
+ * The mark is read in the same atomic step that publishes the status: once
+ * the status is final the aiocb is the program's, to free or reuse, and
+ * completion may not look at it again.  On 64-bit targets glibc's layout
+ * leaves 4 bytes of padding after __error_code; the mark lives there and
+ * the pair is exchanged as one 8-byte word, so __error_code itself stays
+ * exactly what glibc would have it be (code that reads it through glibc's
+ * own aio_error agrees).  32-bit layouts have no such padding: there every
+ * completion wakes every waiter.
+ *
+ * A Dekker pair with the waiter's side in asys__seq_wait(): the waiter
+ * announces its sleep in the sequence, then marks and looks; completion
+ * publishes (reading the mark), then looks at the sequence.
+ */
+#include <stddef.h>
+
+#include "internal.h"
+
+#if __SIZEOF_LONG__ == 8
+#define WATCHABLE 1
+
+union status_word {
+	struct {
+		int error;	/* __error_code */
+		int watched;	/* the padding after it */
+	} half;
+	uint64_t word;
+};
+
+typedef uint64_t __attribute__((may_alias)) status_word_t;
+
+_Static_assert(offsetof(struct aiocb, __error_code) % 8 == 0 &&
+		       offsetof(struct aiocb, __return_value) ==
+			       offsetof(struct aiocb, __error_code) + 8,
+	       "an aiocb's __error_code is followed by 4 bytes of padding");
+
+static status_word_t *word_of(const struct aiocb *cb)
+{
+	return (status_word_t *)(void *)&((struct aiocb *)cb)->__error_code;
+}
+#endif
+
+void aio__set_status(struct aiocb *cb, int error)
+{
+#ifdef WATCHABLE
+	union status_word now = { .half = { error, 0 } }, was;
+
+	was.word = __atomic_exchange_n(word_of(cb), now.word, __ATOMIC_SEQ_CST);
+	/* a waiter also rescans when an aiocb it watches is submitted again */
+	if (was.half.watched)
+		asys__seq_bump(&aio__completions);
+#else
+	__atomic_store_n(&cb->__error_code, error, __ATOMIC_SEQ_CST);
+	if (error != EINPROGRESS)
+		asys__seq_bump(&aio__completions);
+#endif
+}
+
+bool aio__watch(const struct aiocb *cb)
+{
+#ifdef WATCHABLE
+	union status_word v, marked;
+
+	v.word = __atomic_load_n(word_of(cb), __ATOMIC_SEQ_CST);
+	while (v.half.error == EINPROGRESS && !v.half.watched) {
+		marked = v;
+		marked.half.watched = 1;
+		if (__atomic_compare_exchange_n(word_of(cb), &v.word, marked.word, false,
+						__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			return true;
+	}
+	return v.half.error == EINPROGRESS;
+#else
+	return __atomic_load_n(&cb->__error_code, __ATOMIC_SEQ_CST) == EINPROGRESS;
+#endif
+}
