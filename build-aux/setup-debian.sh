@@ -3,12 +3,13 @@
 set -eu
 packages="autoconf automake libtool pkg-config make gcc g++ clang libclang-rt-dev check mandoc groff-base strace fio stress-ng liburing-dev\
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-i686-linux-gnu libc6-dev-i386-cross \
-	gcc-arm-linux-gnueabihf libc6-dev-armhf-cross qemu-user \
+	gcc-arm-linux-gnueabihf libc6-dev-armhf-cross gcc-s390x-linux-gnu libc6-dev-s390x-cross \
+	qemu-user \
 	dpkg-dev debhelper lintian git openmpi-bin libopenmpi-dev \
-	check:arm64 check:i386 check:armhf"
+	check:arm64 check:i386 check:armhf check:s390x"
 # Check for the cross builds' suites under qemu-user (tests/cross.sh), from
 # Debian's own packages of those architectures (multiarch).
-foreign="arm64 i386 armhf"
+foreign="arm64 i386 armhf s390x"
 missing=
 for p in $packages; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

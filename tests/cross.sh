@@ -1,6 +1,7 @@
 #!/bin/sh
 # tests/cross.sh [HOST...]: build rtaio with Debian's cross toolchain for
-# each HOST (default: aarch64-linux-gnu, i686-linux-gnu, arm-linux-gnueabihf),
+# each HOST (default: aarch64-linux-gnu, i686-linux-gnu, arm-linux-gnueabihf,
+# s390x-linux-gnu),
 # check that the library carries exactly the symbol versions of that
 # architecture's libc.so.6, and run under qemu-user tests/preload.sh (an
 # unmodified program built against the host's glibc, on glibc's AIO and on
@@ -16,7 +17,7 @@
 # to four minutes per host on 2 busy CPUs, most of it the suites.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-[ $# -gt 0 ] || set -- aarch64-linux-gnu i686-linux-gnu arm-linux-gnueabihf
+[ $# -gt 0 ] || set -- aarch64-linux-gnu i686-linux-gnu arm-linux-gnueabihf s390x-linux-gnu
 # The POSIX AIO suites and the engine's, on every architecture.  What
 # qemu-user lacks (a fork of a process with threads, seccomp, userfaultfd,
 # running the target's program again) each test leaves out, saying so.
