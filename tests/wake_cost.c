@@ -9,8 +9,9 @@
  * which have finished before the caller could sleep: in that phase there
  * is nobody to wake at all.  Last, reads that complete together at
  * submission while another thread sleeps in aio_suspend for something
- * else: they may wake it once for each time it went to sleep, not once
- * each.
+ * else: they do not wake it where the aiocb has room for a waiter's mark
+ * (64-bit layouts), and elsewhere may wake it once for each time it went
+ * to sleep, not once each; then its own read completes, which wakes it.
  */
 #include <aio.h>
 #include <errno.h>
@@ -162,12 +163,13 @@ static void reads_while_suspended(int fd)
 	while (!(tid = __atomic_load_n(&waiter_tid, __ATOMIC_ACQUIRE)))
 		sched_yield();
 	until_asleep(tid);
-	printf("waiter %d\n", tid);
+	printf("waiter %d\nmarks %d\n", tid, (int)(sizeof(long) == 8));
 	fflush(stdout);
 	marker("F\n");
 	for (n = 0; n < READS / BURST; n++)
 		read_list(fd, BURST);
 	marker("G\n");
+	/* the read it waits for: the wake-up that shows the script sees them */
 	if (write(pipe_fds[1], "x", 1) != 1 || pthread_join(t, NULL)) {
 		perror("wake_cost: ending the aio_suspend thread");
 		exit(1);
