@@ -2370,6 +2370,8 @@ int main(int argc, char **argv)
 	if (skip_under_qemu(QEMU_I386_SIGRETURN_TLS))
 		opt.interrupts = false;
 #endif
+	if (opt.fork_ms && skip_under_qemu("fork children: " QEMU_FORK_WITH_THREADS))
+		opt.fork_ms = 0;
 	setup_signals();
 	creport = mmap(NULL, sizeof *creport, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
 		       -1, 0);
