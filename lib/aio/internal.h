@@ -15,8 +15,9 @@
  * Completion, on the thread that completed the engine call (a worker, or
  * the caller of aio_cancel) or at submission for requests that fail there,
  * goes: status (__return_value, then __error_code), which wakes the
- * aio_suspend callers that listed the aiocb, notification from the snapshot, list accounting, fd
- * bookkeeping (which may start the fd's next ordered request), release.
+ * aio_suspend callers that listed the aiocb, notification from the
+ * snapshot, list accounting, fd bookkeeping (which may start the fd's next
+ * ordered request), release.
  *
  * Per-fd order (fdtable.c): requests on regular files and block devices run
  * concurrently, except that a request whose bytes overlap those of an
