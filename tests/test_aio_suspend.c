@@ -422,9 +422,9 @@ END_TEST
 
 /*
  * A waiter sleeps through the completions of requests it does not list:
- * a program waiting for one of its 32 requests in flight (fio's posixaio
- * engine lists one) is not woken, to scan and sleep again, for each of the
- * other 31.  This thread polls its own 2000 reads with aio_error, so that
+ * a program that lists some of its requests in flight (fio's posixaio
+ * engine lists 8 of 32) is not woken, to scan and sleep again, for each of
+ * the others.  This thread polls its own 2000 reads with aio_error, so that
  * nothing else waits.  32-bit layouts have no room in the aiocb for the
  * mark that says a waiter watches it: there every completion wakes every
  * waiter, and only the outcome is checked.

@@ -2,9 +2,9 @@
  * An aiocb's status, and whether an aio_suspend sleeps on it.
  *
  * aio_suspend sleeps until a request it lists completes, not until any
- * request does: a program waiting for one aiocb of 32 in flight (fio's
- * posixaio engine lists one) must not be woken, scan and sleep again for
- * each of the other 31.  So a waiter marks every aiocb it lists, and a
+ * request does: a program that lists some of its requests in flight (fio's
+ * posixaio engine lists 8 of 32) must not be woken, scan and sleep again
+ * for each of the others.  So a waiter marks every aiocb it lists, and a
  * completion wakes the waiters only if its aiocb was marked.
  *
  * The mark is read in the same atomic step that publishes the status: once
