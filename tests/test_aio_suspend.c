@@ -49,13 +49,19 @@ static void start_pending(struct pending *pd)
 	ck_assert_int_eq(aio_error(&pd->cb), EINPROGRESS);
 }
 
-static void finish_pending(struct pending *pd)
+/* The pending read, its byte written: done, with that byte. */
+static void reap_pending(struct pending *pd)
 {
-	ck_assert_int_eq(write(pd->p[1], "!", 1), 1);
 	ck_assert_int_eq(spin_cb(&pd->cb), 0);
 	ck_assert_int_eq(aio_return(&pd->cb), 1);
 	close(pd->p[0]);
 	close(pd->p[1]);
+}
+
+static void finish_pending(struct pending *pd)
+{
+	ck_assert_int_eq(write(pd->p[1], "!", 1), 1);
+	reap_pending(pd);
 }
 
 /* A request that is done (successfully) when this returns. */
@@ -138,6 +144,15 @@ static void join_waiter(struct waiter *w, long ms)
 	err = pthread_timedjoin_np(w->thread, NULL, &deadline);
 	ck_assert_msg(err == 0, "aio_suspend did not return within %ld ms (join: %s)", ms,
 		      strerror(err));
+}
+
+/* Complete the pending read that waiter w waits for: w returns 0. */
+static void finish_waited(struct pending *pd, struct waiter *w)
+{
+	ck_assert_int_eq(write(pd->p[1], "!", 1), 1);
+	join_waiter(w, WAIT_MS);
+	ck_assert_int_eq(w->ret, 0);
+	reap_pending(pd);
 }
 
 /* aio_suspend in a thread, bounded by WAIT_MS; its return value, errno in *err. */
@@ -344,12 +359,7 @@ START_TEST(huge_timeout_waits)
 	waiter_asleep(&w);
 	ck_assert_msg(!waiter_done(&w), "{%lld, %ld} returned %d at once: %s",
 		      (long long)huge[_i].tv_sec, huge[_i].tv_nsec, w.ret, strerror(w.err));
-	ck_assert_int_eq(write(a.p[1], "h", 1), 1);
-	join_waiter(&w, WAIT_MS);
-	ck_assert_int_eq(w.ret, 0);
-	ck_assert_int_eq(spin_cb(&a.cb), 0);
-	close(a.p[0]);
-	close(a.p[1]);
+	finish_waited(&a, &w);
 }
 END_TEST
 
@@ -464,12 +474,7 @@ START_TEST(unlisted_completions_do_not_wake_the_waiter)
 	fprintf(stderr, "32-bit aiocb, no room for a waiter's mark: the waiter slept %ld times in "
 		"%d other completions: not checked\n", woken, OTHERS);
 #endif
-	ck_assert_int_eq(write(a.p[1], "!", 1), 1);
-	join_waiter(&w, WAIT_MS);
-	ck_assert_int_eq(w.ret, 0);
-	ck_assert_int_eq(spin_cb(&a.cb), 0);
-	close(a.p[0]);
-	close(a.p[1]);
+	finish_waited(&a, &w);
 	close(fd);
 }
 END_TEST
