@@ -180,10 +180,24 @@ static bool behind_unverified(const struct aio__fd *e, const struct aio__request
 	return false;
 }
 
+/* With the bucket lock: take r out of its fd's order queue. */
+static void dequeue(struct aio__fd *e, struct aio__request *r)
+{
+	struct aio__request **p, *prev = NULL;
+
+	for (p = &e->order_head; *p != r; p = &(*p)->order_next)
+		prev = *p;
+	*p = r->order_next;
+	if (e->order_tail == r)
+		e->order_tail = prev;
+	r->waiting = false;
+}
+
 /*
  * With the bucket lock: start the fd's next ordered request if its turn has
  * come (an fsync's only once everything submitted before it has finished;
- * any only once the unverified writes before it know what they are).
+ * any only once the unverified writes before it know what they are; none
+ * while the one at the head is being cancelled: its ECANCELED comes first).
  * One the engine refuses is returned, not started, for the caller to
  * complete once the lock is released and then go on with the next: the
  * fd's requests complete in their order, and never two run at once.
@@ -193,7 +207,7 @@ static struct aio__request *start_next_ordered(struct aio__fd *e)
 	struct aio__request *r = e->order_head;
 	struct asys_call *call;
 
-	if (!r || e->ordered_running || (r->op >= AIO__FSYNC && e->head != r) ||
+	if (!r || e->ordered_running || r->cancelling || (r->op >= AIO__FSYNC && e->head != r) ||
 	    behind_unverified(e, r))
 		return NULL;
 	e->order_head = r->order_next;
@@ -342,6 +356,9 @@ static void leave(struct aio__request *r, struct aio__request **refused)
 	pthread_mutex_lock(&b->lock);
 	next = r->fd_next;
 	unlink_request(e, r);
+	/* cancelled while waiting: it kept its place in the order queue till now */
+	if (r->waiting)
+		dequeue(e, r);
 	if (at_offset(r))
 		release_held(next, r, refused);
 	if (r->ordered && r->started)
@@ -456,7 +473,6 @@ size_t aio__fd_collect(int fd, const struct aiocb *cb, struct aio__request **out
 bool aio__fd_unqueue(struct aio__request *r)
 {
 	struct bucket *b = bucket_of(r->fildes);
-	struct aio__request **p, *prev = NULL;
 	bool was_waiting = false;
 
 	pthread_mutex_lock(&b->lock);
@@ -464,15 +480,14 @@ bool aio__fd_unqueue(struct aio__request *r)
 		/* its completion (ECANCELED) takes it out of the list */
 		r->held = false;
 		was_waiting = true;
-	} else if (r->waiting) {
-		struct aio__fd *e = r->fd;
-
-		for (p = &e->order_head; *p != r; p = &(*p)->order_next)
-			prev = *p;
-		*p = r->order_next;
-		if (e->order_tail == r)
-			e->order_tail = prev;
-		r->waiting = false;
+	} else if (r->waiting && !r->cancelling) {
+		/*
+		 * It stays in the order queue, where nothing after it may
+		 * start, until its completion (ECANCELED, published first)
+		 * takes it out (leave): else a later request of the fd could
+		 * start and finish while this one still says EINPROGRESS.
+		 */
+		r->cancelling = true;
 		was_waiting = true;
 	}
 	pthread_mutex_unlock(&b->lock);

@@ -81,6 +81,7 @@ struct aio__request {
 	bool ordered;
 	bool waiting;		/* in its fd's order queue (ordered, not started yet) */
 	bool started;		/* ordered: taken by the engine (its turn on the fd) */
+	bool cancelling;	/* waiting: aio_cancel completes it, and it keeps its turn till then */
 	bool partly_read;	/* aio_read copied a cached prefix: cancelling is too late */
 	bool held;		/* at an offset: waits for earlier overlapping requests */
 	bool unverified;	/* a write on a file seen lately: ESPIPE makes it a stream's */
@@ -247,7 +248,10 @@ ASYS__HIDDEN size_t aio__fd_collect(int fd, const struct aiocb *cb, struct aio__
 ASYS__HIDDEN bool aio__fd_reads_wait(int fd, off_t off, size_t len);
 /*
  * Take a request that has not started out of its wait (an ordered one in its
- * order queue, or one held behind overlapping requests): true if it waited.
+ * order queue, or one held behind overlapping requests): true if it waited,
+ * and the caller completes it (ECANCELED).  An ordered one keeps its place
+ * in the order queue until that completion has published its status: the
+ * later requests of its fd must not start, and finish, before that.
  */
 ASYS__HIDDEN bool aio__fd_unqueue(struct aio__request *r);
 /* fork: hold every fd lock across it; the child disowns the parent's requests. */
