@@ -705,6 +705,54 @@ START_TEST(configure_rejects_out_of_range)
 END_TEST
 
 /*
+ * A worker that has just finished a call counts, for a submission made at
+ * that moment, as one about to take the next; the slot it frees a moment
+ * later must get a worker too.  A bounded pread, and as soon as it is
+ * final 4 bounded pipe reads, with 4 slots: all 4 run.  Before the fix, in
+ * about one round in four only 3 ran, the 4th waiting beside a sleeping
+ * worker until some other call finished.
+ */
+START_TEST(slot_freed_by_a_finishing_worker_is_filled)
+{
+	enum { ROUNDS = 50 };
+	int fd, p[2], round, i;
+
+	if (!own_process("slot_freed_by_a_finishing_worker_is_filled"))
+		return;
+	fd = pattern_file(8);
+	set_config(4, 8, 60000);
+	for (round = 0; round < ROUNDS; round++) {
+		struct asys_call f, r[4], *list[4];
+		uint64_t word;
+		char buf[4];
+
+		ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+		prep_at(&f, SYS_pread64, fd, (long)&word, 8, 0);
+		f.flags |= ASYS_BOUNDED;
+		submit1(&f);
+		wait_done(&f);
+		ck_assert_int_eq(f.result, 8);
+		for (i = 0; i < 4; i++) {
+			prep_pipe_read(&r[i], p[0], &buf[i], 1, 1);
+			list[i] = &r[i];
+		}
+		submit(list, 4);
+		ck_assert_msg(wait_running(r, 4, 4, 10000, NULL),
+			      "round %d: %d of 4 bounded calls running, with 4 slots", round,
+			      count_state(r, 4, ASYS_RUNNING));
+		fill_pipe(p[1], 4);
+		for (i = 0; i < 4; i++) {
+			wait_done(&r[i]);
+			ck_assert_int_eq(r[i].result, 1);
+		}
+		close(p[0]);
+		close(p[1]);
+	}
+	close(fd);
+}
+END_TEST
+
+/*
  * With one worker of each class busy, a queued call of each class waits;
  * raising that class's limit starts it at once, and only that class's.
  */
@@ -1383,6 +1431,7 @@ static Suite *pool_suite(void)
 	tcase_add_test(conf, configure_returns_old_values_and_zero_keeps);
 	tcase_add_test(conf, configure_rejects_out_of_range);
 	tcase_add_test(conf, raising_limits_starts_queued_calls);
+	tcase_add_test(conf, slot_freed_by_a_finishing_worker_is_filled);
 	tcase_set_timeout(conf, 60);
 	suite_add_tcase(s, conf);
 	tcase_add_test(workers, calls_run_on_workers_with_signals_blocked);

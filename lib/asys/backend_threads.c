@@ -370,6 +370,14 @@ static void *worker(struct asys__member *self)
 					kick();
 			}
 			pool.busy[class]--;
+			/*
+			 * Its slot is free now.  A submission that counted it
+			 * as about to take a call (finishing) left its slot out
+			 * of the calls that could start, and woke one worker
+			 * too few: with 4 slots, 3 calls ran and the 4th waited
+			 * beside a sleeping worker until the next completion.
+			 */
+			kick();
 			continue;
 		}
 		asys__deadline(&(struct timespec){ asys__engine.config.idle_msec / 1000,
