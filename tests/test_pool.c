@@ -722,7 +722,7 @@ START_TEST(slot_freed_by_a_finishing_worker_is_filled)
 	fd = pattern_file(8);
 	set_config(4, 8, 60000);
 	for (round = 0; round < ROUNDS; round++) {
-		struct asys_call f, r[4], *list[4];
+		struct asys_call f, r[4];
 		uint64_t word;
 		char buf[4];
 
@@ -732,14 +732,7 @@ START_TEST(slot_freed_by_a_finishing_worker_is_filled)
 		submit1(&f);
 		wait_done(&f);
 		ck_assert_int_eq(f.result, 8);
-		for (i = 0; i < 4; i++) {
-			prep_pipe_read(&r[i], p[0], &buf[i], 1, 1);
-			list[i] = &r[i];
-		}
-		submit(list, 4);
-		ck_assert_msg(wait_running(r, 4, 4, 10000, NULL),
-			      "round %d: %d of 4 bounded calls running, with 4 slots", round,
-			      count_state(r, 4, ASYS_RUNNING));
+		occupy_workers(r, buf, 4, p[0], 1);
 		fill_pipe(p[1], 4);
 		for (i = 0; i < 4; i++) {
 			wait_done(&r[i]);
