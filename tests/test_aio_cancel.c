@@ -12,8 +12,10 @@
  * deadline.
  */
 #include <aio.h>
+#include <dlfcn.h>
 #include <limits.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/mman.h>
@@ -746,6 +748,179 @@ START_TEST(regression_cancel_queue_head_strands_later_requests)
 }
 END_TEST
 
+/*
+ * pthread_mutex_unlock, interposed (the library calls it through its PLT):
+ * a thread that armed itself stops right after its n-th unlock, until the
+ * test lets it go on.  So a test can act at each point where aio_cancel
+ * has just released a lock, without a hook in the library.
+ */
+static __thread unsigned stop_after;	/* 0: disarmed */
+static __thread unsigned unlocks;
+static sem_t stopped, go_on;
+
+int pthread_mutex_unlock(pthread_mutex_t *m)
+{
+	static int (*real)(pthread_mutex_t *);
+	int (*f)(pthread_mutex_t *) = __atomic_load_n(&real, __ATOMIC_RELAXED);
+	int rc;
+
+	if (!f) {
+		/* the next definition: libc's, or a sanitizer's interceptor */
+		*(void **)&f = dlsym(RTLD_NEXT, "pthread_mutex_unlock");
+		__atomic_store_n(&real, f, __ATOMIC_RELAXED);
+	}
+	rc = f(m);
+	if (stop_after && ++unlocks == stop_after) {
+		sem_post(&stopped);
+		while (sem_wait(&go_on) < 0)
+			;
+	}
+	return rc;
+}
+
+struct stopping_cancel {
+	int fd;
+	struct aiocb *cb;
+	unsigned stop_after;
+	int answer;
+	sem_t finished;
+};
+
+static void *cancel_with_a_stop(void *arg)
+{
+	struct stopping_cancel *c = arg;
+
+	unlocks = 0;
+	stop_after = c->stop_after;
+	c->answer = aio_cancel(c->fd, c->cb);
+	stop_after = 0;
+	sem_post(&c->finished);
+	return NULL;
+}
+
+/*
+ * Stopped (true) or returned, whichever first; fails the test after ms.  A
+ * stopped canceller cannot return until go_on: if it returned, it did not
+ * stop.
+ */
+static bool stops_or_finishes(struct stopping_cancel *c, long ms)
+{
+	double end = now_sec() + (double)ms / 1000.0;
+
+	for (;;) {
+		struct timespec tick = deadline_rt(1);
+
+		if (sem_timedwait(&stopped, &tick) == 0)
+			return true;
+		if (sem_trywait(&c->finished) == 0)
+			return false;
+		ck_assert_msg(now_sec() < end, "aio_cancel neither stopped nor returned in %ld ms",
+			      ms);
+	}
+}
+
+/* Is cb final within ms?  (No assertion: a stopped canceller may hold up its completion.) */
+static bool final_within(const struct aiocb *cb, long ms)
+{
+	const struct aiocb *list[1] = { cb };
+	struct timespec t = ms_ts(ms);
+
+	if (aio_error(cb) != EINPROGRESS)
+		return true;
+	aio_suspend(list, 1, &t);
+	return aio_error(cb) != EINPROGRESS;
+}
+
+/*
+ * Regression (7f50693): aio_cancel of an ordered request that has not
+ * started took it out of its fd's order queue and released the fd's lock
+ * before it published ECANCELED.  In between, the request after it could
+ * start, run and publish: a program saw a later read of the stream final
+ * while the earlier one, whose turn it had taken, still said EINPROGRESS.
+ *
+ * Three one-byte reads of a pipe: the 1st runs (the pipe is empty), the
+ * 2nd and 3rd wait for their turn, and another thread cancels the 2nd.
+ * For each n, that thread stops after its n-th mutex unlock; meanwhile
+ * the pipe gets two bytes, the 1st read finishes, and the 3rd must not
+ * finish while the 2nd is in progress.  The time given the 3rd is a
+ * deadline for something that must not happen: before the fix, it
+ * finished within microseconds.  The stops go up through every unlock
+ * of the call, and one of them must have fallen in the window: the 2nd
+ * read in progress at the stop, the 1st finished during it, and
+ * aio_cancel then answering AIO_CANCELED.
+ */
+START_TEST(cancelled_read_is_final_before_the_next_starts)
+{
+	unsigned n, windows = 0;
+
+	ck_assert_int_eq(sem_init(&stopped, 0, 0), 0);
+	ck_assert_int_eq(sem_init(&go_on, 0, 0), 0);
+	for (n = 1;; n++) {
+		struct stopping_cancel c = { .stop_after = n };
+		struct aiocb q[3];
+		char buf[3] = { 0 };
+		bool stop, second_running_at_stop = false, first_done = false;
+		pthread_t th;
+		int p[2], i;
+
+		ck_assert_msg(n < 1000, "aio_cancel released a lock 1000 times");
+		ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+		for (i = 0; i < 3; i++) {
+			prep_aiocb(&q[i], p[0], &buf[i], 1, 0);
+			submit_read(&q[i]);
+		}
+		if (!backend_is_uring())
+			wait_in_read(p[0]);
+		c.fd = p[0];
+		c.cb = &q[1];
+		ck_assert_int_eq(sem_init(&c.finished, 0, 0), 0);
+		ck_assert_int_eq(pthread_create(&th, NULL, cancel_with_a_stop, &c), 0);
+		stop = stops_or_finishes(&c, WAIT_MS);
+		ck_assert_int_eq(write(p[1], "ab", 2), 2);
+		if (stop) {
+			second_running_at_stop = aio_error(&q[1]) == EINPROGRESS;
+			first_done = final_within(&q[0], 1000);
+			if (first_done && final_within(&q[2], 300))
+				ck_assert_msg(aio_error(&q[1]) != EINPROGRESS,
+					      "stop %u: read 3 finished ('%c') while read 2, "
+					      "being cancelled, was still in progress",
+					      n, buf[2]);
+			sem_post(&go_on);
+		}
+		join_within(th, WAIT_MS);
+		wait_final(&q[0], WAIT_MS);
+		assert_done(&q[0], 1);
+		ck_assert_int_eq(buf[0], 'a');
+		if (c.answer == AIO_CANCELED) {
+			assert_canceled(&q[1]);
+			wait_final(&q[2], WAIT_MS);
+			assert_done(&q[2], 1);
+			ck_assert_int_eq(buf[2], 'b');
+			windows += second_running_at_stop && first_done;
+		} else {
+			/* the 2nd had started (its turn came during a stop before the decision) */
+			ck_assert_msg(c.answer == AIO_NOTCANCELED || c.answer == AIO_ALLDONE,
+				      "aio_cancel answered %d", c.answer);
+			ck_assert_int_eq(write(p[1], "c", 1), 1);
+			wait_final(&q[1], WAIT_MS);
+			wait_final(&q[2], WAIT_MS);
+			assert_done(&q[1], 1);
+			assert_done(&q[2], 1);
+			ck_assert_int_eq(buf[1], 'b');
+			ck_assert_int_eq(buf[2], 'c');
+		}
+		sem_destroy(&c.finished);
+		close(p[0]);
+		close(p[1]);
+		if (!stop)
+			break;	/* every unlock of the call had its stop */
+	}
+	fprintf(stderr, "cancelled_read_is_final_before_the_next_starts: %u stops, %u in the window\n",
+		n - 1, windows);
+	ck_assert_msg(windows > 0, "no stop fell between the cancel's decision and its ECANCELED");
+}
+END_TEST
+
 /* Cancel the head and the tail of the waiting queue, then queue more. */
 START_TEST(cancel_head_and_tail_then_submit)
 {
@@ -1291,6 +1466,7 @@ static Suite *make_suite(void)
 	tcase_add_checked_fixture(tc, reset_events, NULL);
 	tcase_add_test(tc, regression_cancel_queue_head_strands_later_requests);
 	tcase_add_test(tc, cancel_head_and_tail_then_submit);
+	tcase_add_test(tc, cancelled_read_is_final_before_the_next_starts);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("races");
