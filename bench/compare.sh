@@ -8,9 +8,11 @@
 #          against fio --ioengine=io_uring on the same job
 #   micro: bench/aio-bench (glibc, rtaio threads, rtaio io_uring) against
 #          bench/uring-ref (liburing) where io_uring has an equivalent
+#   psync: the rows that the kernel bounds, again on fio --ioengine=psync
+#          (see ceilings below), in a second table
 #
 # --quick: one round of the main workloads, under a minute.  The default:
-# three rounds of everything, about 14 minutes on 2 cores; --rounds N for
+# three rounds of everything, about 15 minutes on 2 cores; --rounds N for
 # more (or fewer) rounds of everything.  --baseline LIB:
 # another librtaio.so (an older commit's, say) runs each workload under both
 # backends right after this one, and a second table compares the two: this
@@ -61,7 +63,7 @@ run() {
 	config=$1
 	shift
 	case $config in
-	glibc | ref) "$@" ;;
+	glibc | ref | psync) "$@" ;;
 	threads) LD_PRELOAD=$lib RTAIO_BACKEND=threads "$@" ;;
 	uring) LD_PRELOAD=$lib RTAIO_BACKEND=uring "$@" ;;
 	threads-base) LD_PRELOAD=$baseline RTAIO_BACKEND=threads "$@" ;;
@@ -112,6 +114,23 @@ workloads() {
 	[ $quick = 1 ] || echo "seqread-128k-qd32 cached --rw=read --bs=128k --iodepth=32"
 	[ $quick = 1 ] || echo "2jobs-cached-randread-qd32 two --rw=randread --bs=4k --iodepth=32 --numjobs=2"
 	[ $quick = 1 ] || echo "2jobs-randwrite-qd32 two --rw=randwrite --bs=4k --iodepth=32 --numjobs=2"
+}
+
+# Where the kernel is what bounds a row: the same job on fio's psync engine,
+# one thread (per job) making its own system calls, with no queue and no
+# hand-off.  A buffered write takes its inode's lock, so no number of
+# threads writing one file outruns one thread's pwrite loop (the last line
+# runs two on one file to show it); a cached read at qd 1 costs one system
+# call at least; an O_DIRECT read at qd 1 is the device's latency.  Not
+# the 128 KiB reads: psync copies into one buffer, which stays in the CPU's
+# cache, where qd 32 cycles through 4 MiB of them.
+ceilings() {
+	echo "cached-randread-qd1 cached --rw=randread --bs=4k"
+	[ $quick = 1 ] || echo "direct-randread-qd1 direct --rw=randread --bs=4k --direct=1"
+	[ $quick = 1 ] || echo "randwrite-qd32 cached --rw=randwrite --bs=4k"
+	[ $quick = 1 ] || echo "2jobs-randwrite-qd32 two --rw=randwrite --bs=4k --numjobs=2"
+	[ $quick = 1 ] ||
+		echo "randwrite-2threads-1file cached --rw=randwrite --bs=4k --numjobs=2 --thread --group_reporting"
 }
 
 # micro CONFIG: the micro-benchmarks, as "name value unit" lines
@@ -165,6 +184,12 @@ while [ $round -le $rounds ]; do
 		# shellcheck disable=SC2086
 		fio_job "$name" "$tmp/$file" io_uring ref --size=$size $cache $args
 	done
+	ceilings | while read -r name file args; do
+		size=64m cache=--pre_read=1
+		[ "$file" = direct ] && size=512m cache=
+		# shellcheck disable=SC2086
+		fio_job "$name" "$tmp/$file" psync psync --size=$size $cache $args
+	done
 	for config in $configs; do
 		micro "$config"
 	done
@@ -197,11 +222,25 @@ END {
 		k = order[r]
 		g = median(k SUBSEP "glibc"); t = median(k SUBSEP "threads")
 		u = median(k SUBSEP "uring"); f = median(k SUBSEP "ref")
+		if (g == "") continue	# a psync job alone: in the table below
 		name = k (k in unit ? " (" unit[k] ")" : "")
 		printf "%-28s %11s %11s %11s %11s %9s %9s %9s\n", name, g, t, u,
 		       f == "" ? "-" : f, ratio(t, g), ratio(u, g), ratio(u, f)
 	}
 	print "ratios are value / value: above 1 is better for IOPS and per_s, worse for us and bytes"
+	print ""
+	print "== the same jobs on fio --ioengine=psync: one thread per job, making its own system calls"
+	printf "%-28s %11s %11s %11s %11s %11s\n", "workload (fio: IOPS)", "psync",
+	       "glibc/psync", "thr/psync", "urg/psync", "ring/psync"
+	for (r = 1; r <= rows; r++) {
+		k = order[r]
+		p = median(k SUBSEP "psync")
+		if (p == "") continue
+		g = median(k SUBSEP "glibc"); t = median(k SUBSEP "threads")
+		u = median(k SUBSEP "uring"); f = median(k SUBSEP "ref")
+		printf "%-28s %11s %11s %11s %11s %11s\n", k, p, ratio(g, p), ratio(t, p),
+		       ratio(u, p), ratio(f, p)
+	}
 }' "$results"
 
 [ -n "$baseline" ] || exit 0
@@ -229,6 +268,7 @@ END {
 	       "thr/base", "uring", "uring-base", "urg/base"
 	for (r = 1; r <= rows; r++) {
 		k = order[r]
+		if (!((k SUBSEP "threads") in vals)) continue
 		printf "%-28s %22s %22s %8s %22s %22s %8s\n", k,
 		       cell(k SUBSEP "threads"), cell(k SUBSEP "threads-base"),
 		       ratio(med(k SUBSEP "threads"), med(k SUBSEP "threads-base")),
