@@ -903,7 +903,8 @@ static int uring_submit(struct asys_call *const calls[], size_t n)
 			ready = ring_ready();
 			asked = true;
 		}
-		c->__bstate = route(c, op, ready);
+		/* atomic: a canceller may look at it (internal.h, on __saved) */
+		__atomic_store_n(&c->__bstate, route(c, op, ready), __ATOMIC_RELAXED);
 		if (c->__bstate) {
 			*ring_tail = c;
 			ring_tail = &c->__qnext;
@@ -1012,7 +1013,7 @@ static void uring_requeue(struct asys_call *c)
 	int op = ring_op(c);
 
 	pthread_mutex_lock(&uring.lock);
-	c->__bstate = route(c, op, op >= 0 && ring_ready());
+	__atomic_store_n(&c->__bstate, route(c, op, op >= 0 && ring_ready()), __ATOMIC_RELAXED);
 	if (c->__bstate) {
 		enqueue(c);
 		flush();

@@ -43,7 +43,7 @@ static int interrupt(struct asys_call *call)
 
 int asys_cancel(struct asys_call *call)
 {
-	uint32_t s;
+	uint32_t s, saved;
 	bool chained;
 	int err;
 
@@ -56,13 +56,14 @@ int asys_cancel(struct asys_call *call)
 	 * QUEUED or RUNNING without SUBMITTING, which the load acquires.
 	 */
 	s = asys__load(call) & ~ASYS__WAITERS;
-	if (s == ASYS_RUNNING && (call->__saved & ASYS__GEN_MASK) == asys__engine.generation)
+	saved = __atomic_load_n(&call->__saved, __ATOMIC_RELAXED);
+	if (s == ASYS_RUNNING && (saved & ASYS__GEN_MASK) == asys__engine.generation)
 		return interrupt(call);
-	if (s != ASYS_QUEUED || (call->__saved & ASYS__GEN_MASK) != asys__engine.generation) {
+	if (s != ASYS_QUEUED || (saved & ASYS__GEN_MASK) != asys__engine.generation) {
 		errno = state_error(call);
 		return -1;
 	}
-	chained = call->__saved & ASYS__IN_CHAIN;
+	chained = saved & ASYS__IN_CHAIN;
 	if (chained)
 		pthread_mutex_lock(&asys__engine.chain_lock);
 	if (chained && call->__cprev)

@@ -63,7 +63,14 @@ enum asys__class {
 	ASYS__NCLASSES
 };
 
-/* __saved bits (fixed while the call is pending) */
+/*
+ * __saved bits (fixed while the call is pending).  A canceller reads them,
+ * and the backends' __class and __bstate, after loading the state, and by
+ * then the call may have finished and been submitted again (the POSIX
+ * layer resubmits a write that found a stream while aio_cancel looks at
+ * it): submission writes those fields as atomics, and what the canceller
+ * does with either value, the state machine then decides.
+ */
 #define ASYS__IN_CHAIN 0x100u	/* part of a chain of two or more calls */
 #define ASYS__PREV_MASK 0xffu	/* the state before submission, for rollback */
 #define ASYS__GEN_MASK 0xffff0000u /* the engine generation (fork) it was submitted in */

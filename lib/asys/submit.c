@@ -66,7 +66,8 @@ static int claim(struct asys_call *const calls[], size_t n)
 						      ASYS_QUEUED | ASYS__SUBMITTING,
 						      false, __ATOMIC_ACQ_REL,
 						      __ATOMIC_ACQUIRE));
-		c->__saved = (s & ASYS__PREV_MASK) | asys__engine.generation;
+		__atomic_store_n(&c->__saved, (s & ASYS__PREV_MASK) | asys__engine.generation,
+				 __ATOMIC_RELAXED);
 	}
 	return 0;
 }
@@ -106,8 +107,10 @@ static void classify_all(struct asys_call *const calls[], size_t n)
 
 		c->__qnext = c->__qprev = c->__cnext = c->__cprev = c->__src = NULL;
 		c->__input = 0;
-		c->__bstate = c->__serial = 0;
-		c->__class = classify(c);
+		/* atomics: a canceller may still be looking at its last submission (internal.h) */
+		__atomic_store_n(&c->__bstate, 0, __ATOMIC_RELAXED);
+		c->__serial = 0;
+		__atomic_store_n(&c->__class, classify(c), __ATOMIC_RELAXED);
 	}
 }
 
