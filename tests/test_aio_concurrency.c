@@ -175,6 +175,110 @@ START_TEST(read_beside_a_pending_write_is_served_at_once)
 }
 END_TEST
 
+/* A write of len bytes of `byte` at off, from buf, queued. */
+static void queue_write(struct aiocb *cb, int fd, char *buf, size_t len, off_t off, char byte)
+{
+	memset(buf, byte, len);
+	prep_aiocb(cb, fd, buf, len, off);
+	ck_assert_int_eq(aio_write(cb), 0);
+}
+
+/*
+ * A read must wait for every earlier unfinished write of some of its bytes,
+ * however the fd's table finds them: rtaio counts an fd's requests by 4 KiB
+ * chunk in 256 slots once it has 4 at an offset, and looks through them
+ * only when a slot of the new request's chunks counts something, or when a
+ * request of more than 16 chunks is unfinished.  Here a write whose source
+ * page userfaultfd holds back keeps the fd's writes from running (they run
+ * one at a time), and the pool has one more worker for the reads.  Reads
+ * of bytes that queued writes write must not run: one on the 2nd chunk of
+ * a write across two, one on a write 3 MiB into the file (its chunk's
+ * slot that of chunk 5), and, once a write of 256 KiB is queued, one
+ * inside it.  After each, a read of other bytes in a slot that counts
+ * something (chunk 5, 1 MiB away from nothing it shares a byte with)
+ * runs and returns the file's bytes: the one worker runs reads in turn,
+ * so a read that had not waited would have run before it.  Then the page
+ * is released, and every read returns the bytes of the write before it.
+ */
+START_TEST(reads_wait_for_writes_found_by_their_chunks)
+{
+	enum { MB = 1 << 20 };
+	int uffd = open_uffd(), fd = pattern_file(4 * MB);
+	char *src = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	static char data[PAGE], small[4][PAGE], wide[256 << 10];
+	static char across_got[1], far_got[16], wide_got[PAGE], other_got[2][PAGE];
+	struct uffdio_register reg = {
+		.range = { (unsigned long)src, PAGE },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	struct uffdio_copy copy = { (unsigned long)src, (unsigned long)data, PAGE, 0, 0 };
+	struct aiocb first, w[4], ww, across, far, in_wide, other[2];
+	const off_t far_off = 3 * MB + 5 * PAGE, wide_off = 2 * MB;
+	int i, k;
+
+	ck_assert_int_ge(uffd, 0);
+	ck_assert_ptr_ne(src, MAP_FAILED);
+	ck_assert_int_eq(ioctl(uffd, UFFDIO_REGISTER, &reg), 0);
+	set_pool(2, 4);
+	prep_aiocb(&first, fd, src, PAGE, 0);
+	ck_assert_int_eq(aio_write(&first), 0);
+	ck_assert_msg(fault_seen(uffd, src), "the write never touched its source page");
+	queue_write(&w[0], fd, small[0], 20, 2 * PAGE - 10, 'A');	/* chunks 1 and 2 */
+	queue_write(&w[1], fd, small[1], PAGE, far_off, 'F');		/* chunk 773: slot 5 */
+	queue_write(&w[2], fd, small[2], PAGE, 24 * PAGE, 'x');
+	queue_write(&w[3], fd, small[3], PAGE, 40 * PAGE, 'y');
+
+	prep_aiocb(&across, fd, across_got, sizeof across_got, 2 * PAGE + 5);
+	ck_assert_int_eq(aio_read(&across), 0);
+	prep_aiocb(&far, fd, far_got, sizeof far_got, far_off + 100);
+	ck_assert_int_eq(aio_read(&far), 0);
+	prep_aiocb(&other[0], fd, other_got[0], PAGE, 5 * PAGE);
+	ck_assert_int_eq(aio_read(&other[0]), 0);
+	wait_final(&other[0], 10000);
+	ck_assert_int_eq(aio_return(&other[0]), PAGE);
+	ck_assert_msg(aio_error(&across) == EINPROGRESS,
+		      "a read of the 2nd chunk of a queued write ran before it");
+	ck_assert_msg(aio_error(&far) == EINPROGRESS,
+		      "a read of a queued write 3 MiB into the file ran before it");
+
+	queue_write(&ww, fd, wide, sizeof wide, wide_off, 'W');
+	prep_aiocb(&in_wide, fd, wide_got, PAGE, wide_off + (128 << 10) + 7);
+	ck_assert_int_eq(aio_read(&in_wide), 0);
+	prep_aiocb(&other[1], fd, other_got[1], PAGE, 5 * PAGE);
+	ck_assert_int_eq(aio_read(&other[1]), 0);
+	wait_final(&other[1], 10000);
+	ck_assert_int_eq(aio_return(&other[1]), PAGE);
+	ck_assert_msg(aio_error(&in_wide) == EINPROGRESS,
+		      "a read inside a queued 256 KiB write ran before it");
+	ck_assert_int_eq(aio_error(&first), EINPROGRESS);
+
+	memset(data, 'P', sizeof data);
+	ck_assert_int_eq(ioctl(uffd, UFFDIO_COPY, &copy), 0);
+	wait_final(&first, 10000);
+	for (i = 0; i < 4; i++)
+		wait_final(&w[i], 10000);
+	wait_final(&ww, 10000);
+	wait_final(&across, 10000);
+	wait_final(&far, 10000);
+	wait_final(&in_wide, 10000);
+	ck_assert_int_eq(aio_return(&across), 1);
+	ck_assert_int_eq(across_got[0], 'A');
+	ck_assert_int_eq(aio_return(&far), (ssize_t)sizeof far_got);
+	for (k = 0; k < (int)sizeof far_got; k++)
+		ck_assert_int_eq(far_got[k], 'F');
+	ck_assert_int_eq(aio_return(&in_wide), PAGE);
+	for (k = 0; k < PAGE; k++)
+		ck_assert_int_eq(wide_got[k], 'W');
+	for (i = 0; i < 2; i++)
+		for (k = 0; k < PAGE; k++)
+			ck_assert_uint_eq((unsigned char)other_got[i][k],
+					  pattern_byte(5 * PAGE + (uint64_t)k));
+	munmap(src, PAGE);
+	close(uffd);
+	close(fd);
+}
+END_TEST
+
 static Suite *concurrency_suite(void)
 {
 	Suite *s = suite_create("aio concurrency");
@@ -182,6 +286,7 @@ static Suite *concurrency_suite(void)
 
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, reads_on_one_file_run_concurrently);
+	tcase_add_test(t, reads_wait_for_writes_found_by_their_chunks);
 	tcase_add_test(t, read_beside_a_pending_write_is_served_at_once);
 	suite_add_tcase(s, t);
 	return s;

@@ -85,6 +85,7 @@ struct aio__request {
 	bool partly_read;	/* aio_read copied a cached prefix: cancelling is too late */
 	bool held;		/* at an offset: waits for earlier overlapping requests */
 	bool unverified;	/* a write on a file seen lately: ESPIPE makes it a stream's */
+	bool counted;		/* at an offset: in its fd's chunk counts (fdtable.c) */
 	uint32_t blockers;	/* held: how many of them are unfinished */
 	uint32_t published;	/* the status is in the aiocb */
 	uint32_t refs;
