@@ -175,6 +175,26 @@ START_TEST(read_beside_a_pending_write_is_served_at_once)
 }
 END_TEST
 
+/* A read of len bytes at off into buf, queued. */
+static void queue_read(struct aiocb *cb, int fd, char *buf, size_t len, off_t off)
+{
+	prep_aiocb(cb, fd, buf, len, off);
+	ck_assert_int_eq(aio_read(cb), 0);
+}
+
+/*
+ * A read of chunk 5, which shares its slot with chunk 773 and no byte with
+ * any write, queued after the reads that must wait: it runs, and the one
+ * worker for reads takes them in turn, so a read queued before it that had
+ * not waited would have run first.
+ */
+static void read_of_other_bytes_runs(struct aiocb *cb, int fd, char *buf)
+{
+	queue_read(cb, fd, buf, PAGE, 5 * PAGE);
+	wait_final(cb, 10000);
+	ck_assert_int_eq(aio_return(cb), PAGE);
+}
+
 /* A write of len bytes of `byte` at off, from buf, queued. */
 static void queue_write(struct aiocb *cb, int fd, char *buf, size_t len, off_t off, char byte)
 {
@@ -195,9 +215,7 @@ static void queue_write(struct aiocb *cb, int fd, char *buf, size_t len, off_t o
  * a write across two, one on a write 3 MiB into the file (its chunk's
  * slot that of chunk 5), and, once a write of 256 KiB is queued, one
  * inside it.  After each, a read of other bytes in a slot that counts
- * something (chunk 5, 1 MiB away from nothing it shares a byte with)
- * runs and returns the file's bytes: the one worker runs reads in turn,
- * so a read that had not waited would have run before it.  Then the page
+ * something runs (read_of_other_bytes_runs).  Then the page
  * is released, and every read returns the bytes of the write before it.
  */
 START_TEST(reads_wait_for_writes_found_by_their_chunks)
@@ -228,26 +246,17 @@ START_TEST(reads_wait_for_writes_found_by_their_chunks)
 	queue_write(&w[2], fd, small[2], PAGE, 24 * PAGE, 'x');
 	queue_write(&w[3], fd, small[3], PAGE, 40 * PAGE, 'y');
 
-	prep_aiocb(&across, fd, across_got, sizeof across_got, 2 * PAGE + 5);
-	ck_assert_int_eq(aio_read(&across), 0);
-	prep_aiocb(&far, fd, far_got, sizeof far_got, far_off + 100);
-	ck_assert_int_eq(aio_read(&far), 0);
-	prep_aiocb(&other[0], fd, other_got[0], PAGE, 5 * PAGE);
-	ck_assert_int_eq(aio_read(&other[0]), 0);
-	wait_final(&other[0], 10000);
-	ck_assert_int_eq(aio_return(&other[0]), PAGE);
+	queue_read(&across, fd, across_got, sizeof across_got, 2 * PAGE + 5);
+	queue_read(&far, fd, far_got, sizeof far_got, far_off + 100);
+	read_of_other_bytes_runs(&other[0], fd, other_got[0]);
 	ck_assert_msg(aio_error(&across) == EINPROGRESS,
 		      "a read of the 2nd chunk of a queued write ran before it");
 	ck_assert_msg(aio_error(&far) == EINPROGRESS,
 		      "a read of a queued write 3 MiB into the file ran before it");
 
 	queue_write(&ww, fd, wide, sizeof wide, wide_off, 'W');
-	prep_aiocb(&in_wide, fd, wide_got, PAGE, wide_off + (128 << 10) + 7);
-	ck_assert_int_eq(aio_read(&in_wide), 0);
-	prep_aiocb(&other[1], fd, other_got[1], PAGE, 5 * PAGE);
-	ck_assert_int_eq(aio_read(&other[1]), 0);
-	wait_final(&other[1], 10000);
-	ck_assert_int_eq(aio_return(&other[1]), PAGE);
+	queue_read(&in_wide, fd, wide_got, PAGE, wide_off + (128 << 10) + 7);
+	read_of_other_bytes_runs(&other[1], fd, other_got[1]);
 	ck_assert_msg(aio_error(&in_wide) == EINPROGRESS,
 		      "a read inside a queued 256 KiB write ran before it");
 	ck_assert_int_eq(aio_error(&first), EINPROGRESS);
