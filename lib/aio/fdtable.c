@@ -126,24 +126,31 @@ static unsigned chunks_of(const struct aio__request *r, uint64_t *first)
 	return last - *first < WIDE_CHUNKS ? (unsigned)(last - *first + 1) : WIDE_CHUNKS + 1;
 }
 
+/* Add delta (1 or -1) to the counts of the slots of r's n chunks from first. */
+static void add_chunks(struct chunk_counts *c, const struct aio__request *r, uint64_t first,
+		       unsigned n, int delta)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		c->any[(first + i) % CHUNK_SLOTS] += delta;
+		c->writes[(first + i) % CHUNK_SLOTS] += r->op == LIO_WRITE ? delta : 0;
+	}
+}
+
 /* Count r, at an offset, in e's chunk counts, or as wide. */
 static void count_chunks(struct aio__fd *e, struct aio__request *r)
 {
 	uint64_t first = 0;
 	unsigned n = chunks_of(r, &first), i;
-	bool write = r->op == LIO_WRITE;
 
 	r->counted = n <= WIDE_CHUNKS;
 	for (i = 0; r->counted && i < n; i++)
 		r->counted = e->chunks->any[(first + i) % CHUNK_SLOTS] < UINT16_MAX;
-	if (!r->counted) {
+	if (r->counted)
+		add_chunks(e->chunks, r, first, n, 1);
+	else
 		e->wide++;
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		e->chunks->any[(first + i) % CHUNK_SLOTS]++;
-		e->chunks->writes[(first + i) % CHUNK_SLOTS] += write;
-	}
 }
 
 /* r, the fd's last request, is at an offset from now on. */
@@ -167,21 +174,18 @@ static void offset_enter(struct aio__fd *e, struct aio__request *r)
 static void offset_leave(struct aio__fd *e, const struct aio__request *r)
 {
 	uint64_t first = 0;
-	unsigned n = chunks_of(r, &first), i;
-	bool write = r->op == LIO_WRITE;
+	unsigned n;
 
 	e->at_offset--;
-	e->writes -= write;
+	e->writes -= r->op == LIO_WRITE;
 	if (!e->chunks)
 		return;
 	if (!r->counted) {
 		e->wide--;
 		return;
 	}
-	for (i = 0; i < n; i++) {
-		e->chunks->any[(first + i) % CHUNK_SLOTS]--;
-		e->chunks->writes[(first + i) % CHUNK_SLOTS] -= write;
-	}
+	n = chunks_of(r, &first);
+	add_chunks(e->chunks, r, first, n, -1);
 }
 
 /* Might r overlap an unfinished request that it must wait for? */
@@ -459,17 +463,17 @@ static void push_refused(struct aio__request *r, struct aio__request **refused)
 static void release_held(struct aio__request *after, const struct aio__request *r,
 			 struct aio__request **refused)
 {
-	struct aio__fd *e = r->fd;
 	struct aio__request *q;
 
-	/* none held, as when no request overlaps another: nothing to look through */
-	for (q = e->held ? after : NULL; q; q = q->fd_next) {
+	if (!r->fd->held)
+		return;	/* as when no request overlaps another: nothing to look through */
+	for (q = after; q; q = q->fd_next) {
 		struct asys_call *call = &q->call;
 
 		if (!q->held || !conflict(r, q) || --q->blockers)
 			continue;
 		q->held = false;
-		e->held--;
+		r->fd->held--;
 		if (asys_submit(&call, 1) < 0) {
 			q->call.result = -errno;
 			push_refused(q, refused);
