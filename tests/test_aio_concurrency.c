@@ -288,6 +288,85 @@ START_TEST(reads_wait_for_writes_found_by_their_chunks)
 }
 END_TEST
 
+/*
+ * 100,000 reads of one page queued behind a write of it that userfaultfd
+ * holds in the kernel, with a write of the page between the first read and
+ * the others, and one after them all.  The fd's table found what each new
+ * request waits for, and what each finished one lets start, by walking all
+ * the fd's requests: this program took a minute, quadratic in the reads.
+ * The middle write is cancelled: the reads after it then wait for the
+ * first write only, and the read before it still waits (the cancelled
+ * write let only later requests go).  Then the first write is released:
+ * every read returns its bytes, and the last write lands after them all.
+ */
+START_TEST(hundred_thousand_reads_of_a_page_behind_its_writes)
+{
+	enum { N_READS = 100000, LEN = 64 };
+	int uffd = open_uffd(), fd = pattern_file(8 * PAGE);
+	char *src = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	static char data[PAGE], mid_buf[PAGE], last_buf[PAGE], first_got[LEN], other_got[PAGE];
+	struct aiocb *reads = calloc(N_READS, sizeof *reads);
+	char *got = malloc((size_t)N_READS * LEN), page[PAGE];
+	struct uffdio_register reg = {
+		.range = { (unsigned long)src, PAGE },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	struct uffdio_copy copy = { (unsigned long)src, (unsigned long)data, PAGE, 0, 0 };
+	struct aiocb first, first_read, mid, last, other;
+	int i, k;
+
+	ck_assert_int_ge(uffd, 0);
+	ck_assert_ptr_ne(src, MAP_FAILED);
+	ck_assert_ptr_nonnull(reads);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_int_eq(ioctl(uffd, UFFDIO_REGISTER, &reg), 0);
+	set_pool(2, 4);
+	prep_aiocb(&first, fd, src, PAGE, 0);
+	ck_assert_int_eq(aio_write(&first), 0);
+	ck_assert_msg(fault_seen(uffd, src), "the write never touched its source page");
+	queue_read(&first_read, fd, first_got, LEN, 0);
+	queue_write(&mid, fd, mid_buf, PAGE, 0, 'M');
+	for (i = 0; i < N_READS; i++)
+		queue_read(&reads[i], fd, got + (size_t)i * LEN, LEN, (off_t)(i % (PAGE / LEN)) * LEN);
+	queue_write(&last, fd, last_buf, PAGE, 0, 'V');
+
+	ck_assert_int_eq(aio_cancel(fd, &mid), AIO_CANCELED);
+	ck_assert_int_eq(aio_error(&mid), ECANCELED);
+	read_of_other_bytes_runs(&other, fd, other_got);
+	ck_assert_msg(aio_error(&first_read) == EINPROGRESS,
+		      "a read ran before the write queued before it, once a later write was cancelled");
+	for (i = 0; i < N_READS && aio_error(&reads[i]) == EINPROGRESS; i++)
+		;
+	ck_assert_msg(i == N_READS, "read %d ran before the write queued before it", i);
+	ck_assert_int_eq(aio_error(&last), EINPROGRESS);
+
+	memset(data, 'W', sizeof data);
+	ck_assert_int_eq(ioctl(uffd, UFFDIO_COPY, &copy), 0);
+	wait_final(&first, 10000);
+	ck_assert_int_eq(aio_return(&first), PAGE);
+	wait_final(&first_read, 10000);
+	ck_assert_int_eq(aio_return(&first_read), LEN);
+	for (i = 0; i < N_READS; i++)
+		wait_final(&reads[i], 10000);
+	wait_final(&last, 10000);
+	ck_assert_int_eq(aio_return(&last), PAGE);
+	for (k = 0; k < LEN; k++)
+		ck_assert_int_eq(first_got[k], 'W');
+	/* one assertion for them all: Check records each one that passes */
+	for (i = 0; i < N_READS; i++)
+		if (aio_return(&reads[i]) != LEN || memcmp(got + (size_t)i * LEN, first_got, LEN))
+			break;
+	ck_assert_msg(i == N_READS, "read %d did not return the first write's bytes", i);
+	ck_assert_int_eq(pread(fd, page, PAGE, 0), PAGE);
+	ck_assert_msg(!memcmp(page, last_buf, PAGE), "the last write did not land last");
+	free(reads);
+	free(got);
+	munmap(src, PAGE);
+	close(uffd);
+	close(fd);
+}
+END_TEST
+
 static Suite *concurrency_suite(void)
 {
 	Suite *s = suite_create("aio concurrency");
@@ -297,6 +376,7 @@ static Suite *concurrency_suite(void)
 	tcase_add_test(t, reads_on_one_file_run_concurrently);
 	tcase_add_test(t, reads_wait_for_writes_found_by_their_chunks);
 	tcase_add_test(t, read_beside_a_pending_write_is_served_at_once);
+	tcase_add_test(t, hundred_thousand_reads_of_a_page_behind_its_writes);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -40,18 +40,71 @@ struct chunk_counts {
 	uint16_t writes[CHUNK_SLOTS];	/* writes of them */
 };
 
+/*
+ * A list of an fd's requests through one of their links.  Each walk goes
+ * through the short list it needs: with 100,000 reads of a page queued
+ * behind a write of it, walking all of the fd's requests for each new one
+ * and each finished one took a minute.
+ */
+struct reqlist {
+	struct aio__request *head, *tail;
+};
+
+#define QUEUE offsetof(struct aio__request, queue)
+#define IN_WRITES offsetof(struct aio__request, in_writes)
+
 struct aio__fd {
 	int fd;
 	struct aio__fd *next;			/* in its bucket, or free */
 	struct aio__request *head, *tail;	/* all unfinished requests */
-	struct aio__request *order_head, *order_tail;
+	struct reqlist order;		/* ordered requests not started, in turn (QUEUE) */
+	struct reqlist held_list;	/* those with r->blockers, oldest first (QUEUE) */
+	struct reqlist write_list;	/* unfinished writes at an offset, oldest first (IN_WRITES) */
 	bool ordered_running;
 	unsigned at_offset, writes;	/* unfinished requests at an offset, and writes of them */
-	unsigned held;			/* of them, those waiting for earlier ones (r->held) */
+	unsigned held, held_writes;	/* of them, those waiting for earlier ones (r->held) */
 	unsigned wide;			/* of them, those not in *chunks (with chunks) */
 	unsigned unverified;		/* unverified writes, neither finished nor restreamed */
+	unsigned unbounded;		/* requests whose call is ASYS_UNBOUNDED */
 	struct chunk_counts *chunks;	/* or NULL; last: a recycled entry keeps it (find_or_add) */
 };
+
+static struct aio__link *link_at(struct aio__request *r, size_t link)
+{
+	return (struct aio__link *)((char *)r + link);
+}
+
+/* Put r into l before `before`, or last for NULL. */
+static void list_insert(struct reqlist *l, size_t link, struct aio__request *r,
+			struct aio__request *before)
+{
+	struct aio__link *at = link_at(r, link);
+
+	at->next = before;
+	at->prev = before ? link_at(before, link)->prev : l->tail;
+	if (at->prev)
+		link_at(at->prev, link)->next = r;
+	else
+		l->head = r;
+	if (before)
+		link_at(before, link)->prev = r;
+	else
+		l->tail = r;
+}
+
+static void list_cut(struct reqlist *l, size_t link, struct aio__request *r)
+{
+	struct aio__link *at = link_at(r, link);
+
+	if (at->prev)
+		link_at(at->prev, link)->next = at->next;
+	else
+		l->head = at->next;
+	if (at->next)
+		link_at(at->next, link)->prev = at->prev;
+	else
+		l->tail = at->prev;
+}
 
 static struct bucket {
 	pthread_mutex_t lock;
@@ -159,7 +212,10 @@ static void offset_enter(struct aio__fd *e, struct aio__request *r)
 	struct aio__request *q;
 
 	e->at_offset++;
-	e->writes += r->op == LIO_WRITE;
+	if (r->op == LIO_WRITE) {
+		e->writes++;
+		list_insert(&e->write_list, IN_WRITES, r, NULL);
+	}
 	if (e->chunks) {
 		count_chunks(e, r);
 	} else if (e->at_offset >= COUNT_FROM && (e->chunks = calloc(1, sizeof *e->chunks))) {
@@ -171,13 +227,16 @@ static void offset_enter(struct aio__fd *e, struct aio__request *r)
 }
 
 /* r, at an offset, has finished, or is a stream's write now. */
-static void offset_leave(struct aio__fd *e, const struct aio__request *r)
+static void offset_leave(struct aio__fd *e, struct aio__request *r)
 {
 	uint64_t first = 0;
 	unsigned n;
 
 	e->at_offset--;
-	e->writes -= r->op == LIO_WRITE;
+	if (r->op == LIO_WRITE) {
+		e->writes--;
+		list_cut(&e->write_list, IN_WRITES, r);
+	}
 	if (!e->chunks)
 		return;
 	if (!r->counted) {
@@ -207,7 +266,11 @@ static bool may_wait(const struct aio__fd *e, const struct aio__request *r)
 	return false;
 }
 
-/* With the bucket lock: how many earlier unfinished requests r must wait for. */
+/*
+ * With the bucket lock, r the fd's last request and not yet in its writes:
+ * how many earlier unfinished requests r must wait for.  A read looks
+ * through the writes only.
+ */
 static uint32_t blockers_of(const struct aio__fd *e, const struct aio__request *r)
 {
 	const struct aio__request *q;
@@ -215,6 +278,11 @@ static uint32_t blockers_of(const struct aio__fd *e, const struct aio__request *
 
 	if (!may_wait(e, r))
 		return 0;	/* the common case: nothing to look through */
+	if (r->op != LIO_WRITE) {
+		for (q = e->write_list.head; q; q = q->in_writes.next)
+			n += conflict(q, r);
+		return n;
+	}
 	for (q = e->head; q != r; q = q->fd_next)
 		n += at_offset(q) && conflict(q, r);
 	return n;
@@ -252,9 +320,11 @@ bool aio__fd_reads_wait(int fd, off_t off, size_t len)
 	b = bucket_of(fd);
 	pthread_mutex_lock(&b->lock);
 	e = find(b, fd);
-	for (q = e ? e->head : NULL; q && !wait; q = q->fd_next)
-		wait = reads_wait_count(q) && ((q->call.flags & ASYS_UNBOUNDED) ||
-						touches(q, (uint64_t)off, len));
+	if (e) {
+		wait = e->unbounded != 0;
+		for (q = e->write_list.head; q && !wait; q = q->in_writes.next)
+			wait = touches(q, (uint64_t)off, len);
+	}
 	pthread_mutex_unlock(&b->lock);
 	return wait;
 }
@@ -286,7 +356,7 @@ static void drop_if_idle(struct bucket *b, struct aio__fd *e)
 {
 	struct aio__fd **p;
 
-	if (e->head || e->order_head)
+	if (e->head || e->order.head)
 		return;
 	for (p = &b->fds; *p != e; p = &(*p)->next)
 		;
@@ -316,13 +386,7 @@ static bool behind_unverified(const struct aio__fd *e, const struct aio__request
 /* With the bucket lock: take r out of its fd's order queue. */
 static void dequeue(struct aio__fd *e, struct aio__request *r)
 {
-	struct aio__request **p, *prev = NULL;
-
-	for (p = &e->order_head; *p != r; p = &(*p)->order_next)
-		prev = *p;
-	*p = r->order_next;
-	if (e->order_tail == r)
-		e->order_tail = prev;
+	list_cut(&e->order, QUEUE, r);
 	r->waiting = false;
 }
 
@@ -337,16 +401,13 @@ static void dequeue(struct aio__fd *e, struct aio__request *r)
  */
 static struct aio__request *start_next_ordered(struct aio__fd *e)
 {
-	struct aio__request *r = e->order_head;
+	struct aio__request *r = e->order.head;
 	struct asys_call *call;
 
 	if (!r || e->ordered_running || r->cancelling || (r->op >= AIO__FSYNC && e->head != r) ||
 	    behind_unverified(e, r))
 		return NULL;
-	e->order_head = r->order_next;
-	if (!e->order_head)
-		e->order_tail = NULL;
-	r->waiting = false;
+	dequeue(e, r);
 	call = &r->call;
 	if (asys_submit(&call, 1) < 0) {
 		r->call.result = -errno;
@@ -364,6 +425,7 @@ static void unlink_request(struct aio__fd *e, struct aio__request *r)
 
 	if (count)
 		__atomic_fetch_sub(count, 1, __ATOMIC_RELEASE);
+	e->unbounded -= (r->call.flags & ASYS_UNBOUNDED) != 0;
 	if (at_offset(r))
 		offset_leave(e, r);
 	e->unverified -= r->unverified;
@@ -413,14 +475,10 @@ int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 	count = reads_wait_count(r);
 	if (count)
 		__atomic_fetch_add(count, 1, __ATOMIC_RELEASE);
+	e->unbounded += (r->call.flags & ASYS_UNBOUNDED) != 0;
 	if (r->ordered) {
 		r->waiting = true;
-		r->order_next = NULL;
-		if (e->order_tail)
-			e->order_tail->order_next = r;
-		else
-			e->order_head = r;
-		e->order_tail = r;
+		list_insert(&e->order, QUEUE, r, NULL);
 		refused = start_next_ordered(e);
 		/* refused as it was queued: the caller reports it, like any other */
 		if (refused == r) {
@@ -432,7 +490,11 @@ int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 		/* a read the kernel already runs (batch NULL) waits for nothing */
 		r->blockers = batch ? blockers_of(e, r) : 0;
 		r->held = r->blockers != 0;
-		e->held += r->held;
+		if (r->held) {
+			e->held++;
+			e->held_writes += r->op == LIO_WRITE;
+			list_insert(&e->held_list, QUEUE, r, NULL);
+		}
 		offset_enter(e, r);
 		e->unverified += r->unverified;
 		/* the caller submits it, after the unlock; a held one starts in release_held */
@@ -448,37 +510,53 @@ int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 	return err;
 }
 
-/* r leaves its fd, whose next ordered request starts: the one refused, or NULL. */
 /* Onto the requests that the engine refused, to be completed without the lock. */
 static void push_refused(struct aio__request *r, struct aio__request **refused)
 {
-	r->order_next = *refused;
+	r->queue.next = *refused;
 	*refused = r;
 }
 
 /*
- * With the bucket lock: r, at an offset, has finished; start the later
- * requests held for it and for nothing else.
+ * With the bucket lock: r, at an offset, has finished; start the held
+ * requests from `from` on that were held for it and for nothing else.
+ * Only those after r in the held list counted r, when r was held itself.
  */
-static void release_held(struct aio__request *after, const struct aio__request *r,
-			 struct aio__request **refused)
+static void release_held(struct aio__fd *e, struct aio__request *from,
+			 const struct aio__request *r, struct aio__request **refused)
 {
-	struct aio__request *q;
+	struct aio__request *q, *next;
 
-	if (!r->fd->held)
-		return;	/* as when no request overlaps another: nothing to look through */
-	for (q = after; q; q = q->fd_next) {
+	if (!e->held || (r->op != LIO_WRITE && !e->held_writes))
+		return;	/* the common case: nothing that r could hold */
+	for (q = from; q; q = next) {
 		struct asys_call *call = &q->call;
 
+		next = q->queue.next;
 		if (!q->held || !conflict(r, q) || --q->blockers)
 			continue;
 		q->held = false;
-		r->fd->held--;
+		e->held--;
+		e->held_writes -= q->op == LIO_WRITE;
+		list_cut(&e->held_list, QUEUE, q);
 		if (asys_submit(&call, 1) < 0) {
 			q->call.result = -errno;
 			push_refused(q, refused);
 		}
 	}
+}
+
+/* With the bucket lock: r, at an offset, leaves; start what waited for it. */
+static void offset_done(struct aio__fd *e, struct aio__request *r, struct aio__request **refused)
+{
+	struct aio__request *from = e->held_list.head;
+
+	if (r->blockers) {
+		/* cancelled while held (aio__fd_unqueue): it kept its place till now */
+		from = r->queue.next;
+		list_cut(&e->held_list, QUEUE, r);
+	}
+	release_held(e, from, r, refused);
 }
 
 static void leave(struct aio__request *r, struct aio__request **refused)
@@ -488,13 +566,12 @@ static void leave(struct aio__request *r, struct aio__request **refused)
 	struct aio__request *next;
 
 	pthread_mutex_lock(&b->lock);
-	next = r->fd_next;
 	unlink_request(e, r);
 	/* cancelled while waiting: it kept its place in the order queue till now */
 	if (r->waiting)
 		dequeue(e, r);
 	if (at_offset(r))
-		release_held(next, r, refused);
+		offset_done(e, r, refused);
 	if (r->ordered && r->started)
 		e->ordered_running = false;
 	next = start_next_ordered(e);
@@ -514,7 +591,7 @@ static void complete_refused(struct aio__request *refused)
 	while (refused) {
 		struct aio__request *r = refused;
 
-		refused = r->order_next;
+		refused = r->queue.next;
 		aio__report(r, r->call.result);
 		leave(r, &refused);
 		aio__request_put(r);
@@ -536,16 +613,11 @@ void aio__fd_done(struct aio__request *r)
  */
 static void enqueue_in_turn(struct aio__fd *e, struct aio__request *r)
 {
-	struct aio__request *later = r->fd_next, **p = &e->order_head;
+	struct aio__request *later = r->fd_next;
 
 	while (later && !later->waiting)
 		later = later->fd_next;
-	while (*p != later)
-		p = &(*p)->order_next;
-	r->order_next = later;
-	*p = r;
-	if (!later)
-		e->order_tail = r;
+	list_insert(&e->order, QUEUE, r, later);
 	r->waiting = true;
 }
 
@@ -559,10 +631,11 @@ void aio__fd_restream(struct aio__request *r)
 	pthread_mutex_lock(&b->lock);
 	/* no longer at an offset: what waited for its bytes waits no more */
 	offset_leave(e, r);
-	release_held(r->fd_next, r, &refused);
+	release_held(e, e->held_list.head, r, &refused);
 	e->unverified--;
 	r->unverified = false;
 	r->ordered = true;
+	e->unbounded += !(r->call.flags & ASYS_UNBOUNDED);
 	/*
 	 * The engine has done with the call (this runs in its hook), but
 	 * aio_cancel may be reading its state, which stays final until the
@@ -610,9 +683,10 @@ bool aio__fd_unqueue(struct aio__request *r)
 
 	pthread_mutex_lock(&b->lock);
 	if (r->held) {
-		/* its completion (ECANCELED) takes it out of the list */
+		/* its completion (ECANCELED) takes it out of the lists (offset_done) */
 		r->held = false;
 		r->fd->held--;
+		r->fd->held_writes -= r->op == LIO_WRITE;
 		was_waiting = true;
 	} else if (r->waiting && !r->cancelling) {
 		/*

@@ -66,6 +66,12 @@ struct aio__notification {
 
 struct aio__list;
 struct aio__fd;
+struct aio__request;
+
+/* A request's place in one of its fd's lists (fdtable.c). */
+struct aio__link {
+	struct aio__request *next, *prev;
+};
 
 struct aio__request {
 	struct asys_call call;
@@ -74,7 +80,12 @@ struct aio__request {
 	struct aio__list *list;
 	struct aio__fd *fd;
 	struct aio__request *fd_next, *fd_prev;	/* the fd's requests, oldest first */
-	struct aio__request *order_next;	/* the fd's ordered requests not started */
+	/*
+	 * In the fd's order queue (ordered, not started) or its held list
+	 * (at an offset, waiting for earlier requests), or in a chain of
+	 * requests the engine refused; and in its writes at an offset.
+	 */
+	struct aio__link queue, in_writes;
 	int fildes;		/* the aiocb's, kept: completion must not read the aiocb */
 	int op;
 	off_t offset;		/* the aiocb's, 64-bit whatever the names that took it */
@@ -86,7 +97,7 @@ struct aio__request {
 	bool held;		/* at an offset: waits for earlier overlapping requests */
 	bool unverified;	/* a write on a file seen lately: ESPIPE makes it a stream's */
 	bool counted;		/* at an offset: in its fd's chunk counts (fdtable.c) */
-	uint32_t blockers;	/* held: how many of them are unfinished */
+	uint32_t blockers;	/* not 0: in the held list; held: how many of them are unfinished */
 	uint32_t published;	/* the status is in the aiocb */
 	uint32_t refs;
 	uint64_t submitted_ns;	/* statistics on: when, for its latency (stats.c) */
