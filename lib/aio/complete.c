@@ -19,7 +19,7 @@ void aio__report(struct aio__request *r, long result)
 	aio__set_status(cb, result < 0 ? (int)-result : 0);
 	/* From here on the aiocb is the program's again. */
 	__atomic_store_n(&r->published, 1, __ATOMIC_RELEASE);
-	if (r->note.sev.sigev_notify == SIGEV_THREAD)
+	if (r->note.notify == SIGEV_THREAD)
 		aio__request_ref(r);	/* dropped by r->note.release */
 	aio__notify(&r->note);
 	if (list)

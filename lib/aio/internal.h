@@ -56,11 +56,19 @@
 /* What a request does, beside LIO_READ and LIO_WRITE. */
 enum { AIO__FSYNC = 16, AIO__FDATASYNC };
 
-/* A notification to deliver: a request's own, or a lio_listio list's. */
+/*
+ * A notification to deliver: a request's own, or a lio_listio list's.  It
+ * keeps of the struct sigevent (64 bytes, most of them padding) what
+ * delivery needs (aio__note_set).
+ */
 struct aio__notification {
-	struct sigevent sev;
+	union sigval value;
+	void (*function)(union sigval);		/* SIGEV_THREAD */
+	pthread_attr_t *attributes;		/* SIGEV_THREAD */
 	struct aio__notification *next;		/* in the notification queue */
 	void (*release)(struct aio__notification *n);
+	int notify, signo;
+	pid_t tid;				/* SIGEV_THREAD_ID */
 	uint32_t created;	/* a thread of its own: its pthread_create has returned */
 };
 
@@ -275,6 +283,7 @@ ASYS__HIDDEN void aio__fd_unload(void);
 /* notify.c */
 ASYS__HIDDEN int aio__sigevent_check(const struct sigevent *sev);
 /* Deliver n; for SIGEV_THREAD, n->release(n) runs once the function has. */
+ASYS__HIDDEN void aio__note_set(struct aio__notification *n, const struct sigevent *sev);
 ASYS__HIDDEN void aio__notify(struct aio__notification *n);
 
 /* notify_thread.c: SIGEV_THREAD; n->release(n) runs once the function has. */

@@ -46,7 +46,7 @@ void aio__list_done(struct aio__list *l, bool failed)
 		__atomic_fetch_add(&l->failed, 1, __ATOMIC_RELAXED);
 	left = __atomic_sub_fetch(&l->pending, 1, __ATOMIC_ACQ_REL);
 	if (!(left & ~LIST_SLEEPING)) {
-		if (l->note.sev.sigev_notify == SIGEV_THREAD)
+		if (l->note.notify == SIGEV_THREAD)
 			__atomic_fetch_add(&l->refs, 1, __ATOMIC_RELAXED);
 		aio__notify(&l->note);
 		if (left & LIST_SLEEPING)
@@ -108,10 +108,8 @@ static int listio(int mode, struct aiocb *const list[], int nent, struct sigeven
 	}
 	l->pending = l->refs = 1;
 	l->note.release = release_note;
-	l->note.sev.sigev_notify = SIGEV_NONE;
-	if (mode == LIO_NOWAIT && sig)
-		l->note.sev = *sig;
-	aio__stat_list(&l->note.sev);
+	aio__note_set(&l->note, mode == LIO_NOWAIT ? sig : NULL);
+	aio__stat_list(&l->note);
 	for (i = 0; i < nent; i++) {
 		if (!list[i] || list[i]->aio_lio_opcode == LIO_NOP)
 			continue;

@@ -37,30 +37,43 @@ int aio__sigevent_check(const struct sigevent *sev)
 	}
 }
 
-static void queue_signal(const struct sigevent *sev)
+/* sev checked (aio__sigevent_check), or NULL for none */
+void aio__note_set(struct aio__notification *n, const struct sigevent *sev)
+{
+	n->notify = sev ? sev->sigev_notify : SIGEV_NONE;
+	if (!sev)
+		return;
+	n->signo = sev->sigev_signo;
+	n->value = sev->sigev_value;
+	n->function = sev->sigev_notify_function;
+	n->attributes = sev->sigev_notify_attributes;
+	n->tid = sev->_sigev_un._tid;
+}
+
+static void queue_signal(const struct aio__notification *n)
 {
 	siginfo_t si;
 
-	if (!sev->sigev_signo)
+	if (!n->signo)
 		return;
 	memset(&si, 0, sizeof si);
-	si.si_signo = sev->sigev_signo;
+	si.si_signo = n->signo;
 	si.si_code = SI_ASYNCIO;
 	si.si_pid = getpid();
 	si.si_uid = getuid();
-	si.si_value = sev->sigev_value;
-	if (sev->sigev_notify == SIGEV_THREAD_ID)
-		syscall(SYS_rt_tgsigqueueinfo, si.si_pid, sev->_sigev_un._tid, si.si_signo, &si);
+	si.si_value = n->value;
+	if (n->notify == SIGEV_THREAD_ID)
+		syscall(SYS_rt_tgsigqueueinfo, si.si_pid, n->tid, si.si_signo, &si);
 	else
 		syscall(SYS_rt_sigqueueinfo, si.si_pid, si.si_signo, &si);
 }
 
 void aio__notify(struct aio__notification *n)
 {
-	switch (n->sev.sigev_notify) {
+	switch (n->notify) {
 	case SIGEV_SIGNAL:
 	case SIGEV_THREAD_ID:
-		queue_signal(&n->sev);
+		queue_signal(n);
 		break;
 	case SIGEV_THREAD:
 		aio__notify_thread(n);

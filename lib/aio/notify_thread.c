@@ -255,7 +255,7 @@ static bool call_function(struct helper *self, struct aio__notification *n)
 	pthread_testcancel();
 	self->called = true;
 	pthread_sigmask(SIG_SETMASK, &none, NULL);
-	n->sev.sigev_notify_function(n->sev.sigev_value);
+	n->function(n->value);
 	pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, NULL);
 	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
 	pthread_testcancel();
@@ -475,7 +475,7 @@ static void *spawned_thread(void *arg)
 	sigemptyset(&none);
 	pthread_cleanup_push(spawned_thread_ended, &self);
 	pthread_sigmask(SIG_SETMASK, &none, NULL);
-	self.work->sev.sigev_notify_function(self.work->sev.sigev_value);
+	self.work->function(self.work->value);
 	pthread_cleanup_pop(0);
 	if (!forked(&self))
 		self.work->release(self.work);
@@ -557,9 +557,9 @@ void aio__notify_thread(struct aio__notification *n)
 	bool missing, submit;
 
 	/* failing that, a pooled thread, or the queue until a thread can be had */
-	if (n->sev.sigev_notify_attributes || aio__spawn_notifications) {
+	if (n->attributes || aio__spawn_notifications) {
 		__atomic_store_n(&n->created, CREATED_NOT_YET, __ATOMIC_RELAXED);
-		if (create(n->sev.sigev_notify_attributes, spawned_thread, n) == 0) {
+		if (create(n->attributes, spawned_thread, n) == 0) {
 			/*
 			 * The thread may release n as soon as it sees
 			 * CREATED_YES: a wake after that finds a word of the
@@ -575,7 +575,7 @@ void aio__notify_thread(struct aio__notification *n)
 	if (pool.stopping) {
 		/* a request left pending across dlclose(): no thread may start now */
 		pthread_mutex_unlock(&pool.lock);
-		n->sev.sigev_notify_function(n->sev.sigev_value);
+		n->function(n->value);
 		n->release(n);
 		return;
 	}

@@ -128,17 +128,17 @@ void aio__stats_count(enum aio__event ev)
 }
 
 /* Signal 0 sends nothing (notify.c): a zeroed aiocb asks for no notification. */
-static void count_notification(const struct sigevent *sev)
+static void count_notification(const struct aio__notification *n)
 {
-	switch (sev->sigev_notify) {
+	switch (n->notify) {
 	case SIGEV_SIGNAL:
-		aio__stats_count(sev->sigev_signo ? AIO__EV_NOTE_SIGNAL : AIO__EV_NOTE_NONE);
+		aio__stats_count(n->signo ? AIO__EV_NOTE_SIGNAL : AIO__EV_NOTE_NONE);
 		break;
 	case SIGEV_THREAD:
 		aio__stats_count(AIO__EV_NOTE_THREAD);
 		break;
 	case SIGEV_THREAD_ID:
-		aio__stats_count(sev->sigev_signo ? AIO__EV_NOTE_THREAD_ID : AIO__EV_NOTE_NONE);
+		aio__stats_count(n->signo ? AIO__EV_NOTE_THREAD_ID : AIO__EV_NOTE_NONE);
 		break;
 	default:
 		aio__stats_count(AIO__EV_NOTE_NONE);
@@ -146,16 +146,16 @@ static void count_notification(const struct sigevent *sev)
 	}
 }
 
-void aio__stats_list(const struct sigevent *sev)
+void aio__stats_list(const struct aio__notification *n)
 {
 	aio__stats_count(AIO__EV_LIST);
-	count_notification(sev);
+	count_notification(n);
 }
 
 void aio__stats_submitted(struct aio__request *r)
 {
 	bump(&stats.requests[op_index(r->op)]);
-	count_notification(&r->note.sev);
+	count_notification(&r->note);
 	raise_to(&stats.peak, __atomic_add_fetch(&stats.pending, 1, __ATOMIC_RELAXED));
 	r->submitted_ns = now_ns();
 }

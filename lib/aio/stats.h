@@ -37,7 +37,7 @@ ASYS__HIDDEN extern bool aio__stats_on;
 ASYS__HIDDEN void aio__stats_count(enum aio__event ev);
 ASYS__HIDDEN void aio__stats_submitted(struct aio__request *r);
 ASYS__HIDDEN void aio__stats_fd(struct aio__fdtype *t);
-ASYS__HIDDEN void aio__stats_list(const struct sigevent *sev);
+ASYS__HIDDEN void aio__stats_list(const struct aio__notification *n);
 /* ran: its status, result, is published; else the engine refused it */
 ASYS__HIDDEN void aio__stats_finished(const struct aio__request *r, bool ran, long result);
 
@@ -76,10 +76,10 @@ static inline void aio__stat_fd(struct aio__fdtype *t)
 }
 
 /* A lio_listio list, and the notification it asks for. */
-static inline void aio__stat_list(const struct sigevent *sev)
+static inline void aio__stat_list(const struct aio__notification *n)
 {
 	if (aio__stats_enabled())
-		aio__stats_list(sev);
+		aio__stats_list(n);
 }
 
 /*

@@ -203,10 +203,7 @@ int aio__submit(struct aiocb *cb, int op, bool wide, struct aio__list *list, boo
 	r->op = op;
 	r->offset = aiocb_offset(cb, wide);
 	r->list = list;
-	if (notify)
-		r->note.sev = cb->aio_sigevent;
-	else
-		r->note.sev.sigev_notify = SIGEV_NONE;
+	aio__note_set(&r->note, notify ? &cb->aio_sigevent : NULL);
 	r->note.release = release_note;
 	if (list)
 		aio__list_hold(list);
