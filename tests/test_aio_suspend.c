@@ -2,7 +2,8 @@
  * aio_suspend: when it returns at once, timeouts (relative, never early,
  * malformed ones refused: glibc defect 6), EINTR after a signal handler with
  * and without SA_RESTART and a timeout (glibc defect 7), long lists, many
- * waiters, and cancellation.
+ * waiters (also of an aiocb submitted again: glibc defect 9), and
+ * cancellation.
  *
  * Pending requests are reads on empty pipes.  A waiting thread records what
  * aio_suspend returned; the main thread acts on it with a deadline (polling
@@ -82,6 +83,7 @@ struct waiter {
 	int entered, done;
 	int ret, err;
 	int type;	/* disabled_target: the cancellation type after aio_suspend */
+	bool late;	/* waiter_of_submitted_again: its aiocb in progress again on return */
 	double start, end;
 };
 
@@ -524,6 +526,65 @@ START_TEST(many_waiters_on_one_request_all_wake)
 }
 END_TEST
 
+/* waiter_main, which also records whether its aiocb was in progress again on return */
+static void *waiter_of_submitted_again(void *arg)
+{
+	struct waiter *w = arg;
+
+	waiter_main(w);
+	w->late = aio_error(w->list[0]) == EINPROGRESS;
+	return NULL;
+}
+
+/*
+ * Threads asleep in aio_suspend on an aiocb whose request completes, and
+ * the aiocb submitted again as soon as the program sees it done.  A waiter
+ * that looks only then sees EINPROGRESS, of the new request; it still
+ * returns 0, as the request it was called for has completed.  (rtaio
+ * answered EAGAIN at the timeout, or with no timeout slept on until the new
+ * request completed; glibc crashes: defect 9.)  Rounds go on until some
+ * waiter has returned to find its aiocb in progress again, the case under
+ * test, at least once.
+ */
+START_TEST(waiters_of_an_aiocb_submitted_again_return)
+{
+	enum { WAITERS = 6, MAX_ROUNDS = 5000 };
+	struct pending x;
+	const struct aiocb *list[1] = { &x.cb };
+	struct timespec t = ms_ts(WAIT_MS);
+	struct waiter w[WAITERS];
+	int i, k, late = 0;
+
+	start_pending(&x);
+	for (k = 0; k < MAX_ROUNDS && !late; k++) {
+		for (i = 0; i < WAITERS; i++) {
+			memset(&w[i], 0, sizeof w[i]);
+			w[i].list = list;
+			w[i].nent = 1;
+			w[i].timeout = i % 2 ? NULL : &t;
+			ck_assert_int_eq(pthread_create(&w[i].thread, NULL,
+							waiter_of_submitted_again, &w[i]), 0);
+		}
+		for (i = 0; i < WAITERS; i++)
+			waiter_asleep(&w[i]);
+		ck_assert_int_eq(write(x.p[1], "x", 1), 1);
+		/* no pause: the sooner it is submitted again, the likelier a waiter is late */
+		while (aio_error(&x.cb) == EINPROGRESS)
+			;
+		ck_assert_int_eq(aio_return(&x.cb), 1);
+		ck_assert_int_eq(aio_read(&x.cb), 0);
+		for (i = 0; i < WAITERS; i++) {
+			join_waiter(&w[i], WAIT_MS);
+			ck_assert_msg(w[i].ret == 0, "round %d, waiter %d: %s", k, i,
+				      strerror(w[i].err));
+			late += w[i].late;
+		}
+	}
+	ck_assert_msg(late, "no waiter looked after the aiocb was submitted again, in %d rounds", k);
+	finish_pending(&x);
+}
+END_TEST
+
 /*
  * A list of 2000 pending requests (_i: 0 on one pipe, 1 spread over 32
  * pipes) where one completes: aio_suspend returns promptly.  The request
@@ -817,6 +878,7 @@ static Suite *suspend_suite(void)
 	tcase_add_test(wake, other_completions_neither_end_nor_extend_wait);
 	tcase_add_test(wake, unlisted_completions_do_not_wake_the_waiter);
 	tcase_add_test(wake, many_waiters_on_one_request_all_wake);
+	tcase_add_test(wake, waiters_of_an_aiocb_submitted_again_return);
 	tcase_add_loop_test(wake, long_list_returns_when_one_completes, 0, 2);
 	tcase_add_loop_test(intr, signal_handler_gives_eintr, 0, 4);
 	tcase_add_loop_test(cancel, cancel_ends_thread_blocked_in_suspend, 0, 2);

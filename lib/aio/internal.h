@@ -305,6 +305,8 @@ ASYS__HIDDEN extern struct asys__seq aio__completions;
  */
 ASYS__HIDDEN void aio__set_status(struct aiocb *cb, int error);
 ASYS__HIDDEN bool aio__watch(const struct aiocb *cb);
+/* how many requests submitted with cb have completed, modulo 2^32 (status.c) */
+ASYS__HIDDEN uint32_t aio__completed(const struct aiocb *cb);
 
 /* listio.c: a list element finished (or, held, was counted in). */
 ASYS__HIDDEN void aio__list_hold(struct aio__list *l);

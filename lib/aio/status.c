@@ -19,6 +19,14 @@
  * A Dekker pair with the waiter's side in asys__seq_wait(): the waiter
  * announces its sleep in the sequence, then marks and looks; completion
  * publishes (reading the mark), then looks at the sequence.
+ *
+ * A waiter may look only once the program has reaped the request and
+ * submitted the aiocb again: it sees EINPROGRESS, of the new request.  So
+ * that it still returns, as POSIX has it (the request it was called for has
+ * completed), each aiocb counts its completions, in glibc's internal
+ * __abs_prio, which rtaio has no other use for; the count goes up before
+ * the status is published, so a waiter that sees the new request's
+ * EINPROGRESS sees the count of the one before it (aio__completed).
  */
 #include <stddef.h>
 
@@ -50,6 +58,10 @@ static status_word_t *word_of(const struct aiocb *cb)
 
 void aio__set_status(struct aiocb *cb, int error)
 {
+	/* one writer: an aiocb submitted again while in progress can only lose a count */
+	if (error != EINPROGRESS)
+		__atomic_store_n(&cb->__abs_prio, __atomic_load_n(&cb->__abs_prio, __ATOMIC_RELAXED) + 1,
+				 __ATOMIC_RELAXED);
 #ifdef WATCHABLE
 	union status_word now = { .half = { error, 0 } }, was;
 
@@ -81,4 +93,9 @@ bool aio__watch(const struct aiocb *cb)
 #else
 	return __atomic_load_n(&cb->__error_code, __ATOMIC_SEQ_CST) == EINPROGRESS;
 #endif
+}
+
+uint32_t aio__completed(const struct aiocb *cb)
+{
+	return (uint32_t)__atomic_load_n(&cb->__abs_prio, __ATOMIC_SEQ_CST);
 }

@@ -16,9 +16,25 @@ struct asys__seq aio__completions;
 struct suspend_list {
 	const struct aiocb *const *list;
 	int n;
+	uint32_t completions;	/* of the listed aiocbs, when called */
 };
 
-/* 0 when some listed request is not in progress (or none is listed), else -1. */
+static uint32_t completions_of(const struct suspend_list *l)
+{
+	uint32_t sum = 0;
+	int i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->list[i])
+			sum += aio__completed(l->list[i]);
+	return sum;
+}
+
+/*
+ * 0 when some listed request is not in progress (or none is listed), or
+ * some listed aiocb's request has completed since the call, though it is
+ * in progress again (submitted anew), else -1.
+ */
 static long scan(const void *ctx)
 {
 	const struct suspend_list *l = ctx;
@@ -27,6 +43,8 @@ static long scan(const void *ctx)
 	for (i = 0; i < l->n; i++)
 		if (l->list[i] && !aio__watch(l->list[i]))
 			return 0;
+	if (completions_of(l) != l->completions)
+		return 0;
 	for (i = 0; i < l->n; i++)
 		if (l->list[i])
 			return -1;
@@ -37,7 +55,7 @@ int aio__suspend(const struct aiocb *const list[], int nent, const struct timesp
 
 int aio__suspend(const struct aiocb *const list[], int nent, const struct timespec *timeout)
 {
-	struct suspend_list l = { list, nent };
+	struct suspend_list l = { list, nent, 0 };
 	struct timespec deadline;
 	long r;
 
@@ -47,6 +65,8 @@ int aio__suspend(const struct aiocb *const list[], int nent, const struct timesp
 	}
 	pthread_testcancel();
 	r = asys__deadline(timeout, &deadline);
+	/* counted before any status is read: a completion after that is seen */
+	l.completions = completions_of(&l);
 	if (!r && scan(&l) == -1) {
 		r = asys__seq_wait(&aio__completions, scan, &l, &deadline, true);
 	}
