@@ -311,6 +311,25 @@ static void reuse_aiocbs(struct rng *r, struct scenario *sc)
 	}
 }
 
+/* glibc's aio_suspend may crash when a listed aiocb is reaped and submitted
+ * again before the waiting thread looks (man/rtaio.7, NOTES, 9): under
+ * glibc, suspend threads leave out the requests whose aiocb is reused. */
+static void keep_waiters_off_reused_aiocbs(struct scenario *sc)
+{
+	for (int w = 0; w < sc->nwaiters; w++) {
+		struct waiter *wt = &sc->waiters[w];
+		int kept = 0;
+		for (int m = 0; m < wt->count; m++) {
+			bool reused = false;
+			for (int q = 0; q < sc->nreqs; q++)
+				reused = reused || sc->reqs[q].reuses == wt->members[m];
+			if (!reused)
+				wt->members[kept++] = wt->members[m];
+		}
+		wt->count = kept;
+	}
+}
+
 /* A datagram for a read of n bytes (n > 0): as long, shorter, or longer
  * (the read then takes its first n bytes and the rest is lost). */
 static unsigned dgram_size(struct rng *r, size_t n)
@@ -507,6 +526,8 @@ void generate(struct scenario *sc, struct request *pool)
 		sc->signals = SIG_RESTART;
 	choose_functions(&more, sc, next_id);
 	reuse_aiocbs(&more, sc);
+	if (opt.glibc_rules)
+		keep_waiters_off_reused_aiocbs(sc);
 	if (rng_chance(&more, 12) && opt.fork)
 		insert_action(sc, (int)rng_below(&more, (uint64_t)sc->nactions + 1), A_FORK, 0);
 	struct rng kinds = { more.s ^ 0x3c6ef372fe94f82bULL };
