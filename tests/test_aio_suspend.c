@@ -696,6 +696,85 @@ START_TEST(signal_handler_gives_eintr)
 }
 END_TEST
 
+/*
+ * aio_error, aio_return and aio_suspend are async-signal-safe: a handler
+ * calls them while its thread is anywhere in rtaio's code, submitting,
+ * waiting and reaping, with signals sent to it back to back.  (glibc's
+ * aio_error takes its AIO lock: the handler waits for ever for the lock
+ * that the thread it interrupted was taking, defect 10.)  The handler asks
+ * about a request in flight and about one done long ago.
+ */
+static struct aiocb in_flight;
+static struct pending done_long_ago;
+static int handler_calls, handler_wrong;
+
+static void ask_in_handler(int sig)
+{
+	const struct aiocb *list[2] = { &in_flight, &done_long_ago.cb };
+	struct timespec zero = { 0, 0 };
+	int saved = errno, err = aio_error(&in_flight);
+
+	(void)sig;
+	if ((err != EINPROGRESS && err != 0) || aio_error(&done_long_ago.cb) != 0 ||
+	    aio_return(&done_long_ago.cb) != 1 || aio_suspend(list, 2, &zero) != 0)
+		__atomic_store_n(&handler_wrong, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&handler_calls, 1, __ATOMIC_RELAXED);
+	errno = saved;
+}
+
+static int kicking;
+
+static void *kick(void *arg)
+{
+	pthread_t target = *(pthread_t *)arg;
+
+	while (__atomic_load_n(&kicking, __ATOMIC_ACQUIRE))
+		pthread_kill(target, SIGUSR2);
+	return NULL;
+}
+
+START_TEST(status_calls_are_async_signal_safe)
+{
+	unsigned long rounds = scaled(5000), k;
+	struct sigaction sa = { .sa_handler = ask_in_handler, .sa_flags = SA_RESTART };
+	pthread_t self = pthread_self(), kicker;
+	const struct aiocb *list[1] = { &in_flight };
+	struct timespec zero = { 0, 0 };
+	char byte;
+	int p[2];
+
+	start_pending(&done_long_ago);
+	ck_assert_int_eq(write(done_long_ago.p[1], "o", 1), 1);
+	ck_assert_int_eq(spin_cb(&done_long_ago.cb), 0);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	prep_aiocb(&in_flight, p[0], &byte, 1, 0);
+	ck_assert_int_eq(sigaction(SIGUSR2, &sa, NULL), 0);
+	__atomic_store_n(&kicking, 1, __ATOMIC_RELEASE);
+	ck_assert_int_eq(pthread_create(&kicker, NULL, kick, &self), 0);
+	for (k = 0; k < rounds; k++) {
+		ck_assert_int_eq(aio_read(&in_flight), 0);
+		ck_assert_int_eq(write(p[1], "k", 1), 1);
+		/* polled, as fio polls, so that most signals land in rtaio's code */
+		while (k % 2 ? aio_suspend(list, 1, &zero) != 0 : aio_error(&in_flight) == EINPROGRESS)
+			;
+		if (aio_error(&in_flight) != 0 || aio_return(&in_flight) != 1)
+			break;
+	}
+	__atomic_store_n(&kicking, 0, __ATOMIC_RELEASE);
+	pthread_join(kicker, NULL);
+	signal(SIGUSR2, SIG_DFL);
+	ck_assert_msg(k == rounds, "round %lu: %s", k, strerror(aio_error(&in_flight)));
+	ck_assert_msg(!__atomic_load_n(&handler_wrong, __ATOMIC_RELAXED),
+		      "a status call in the handler answered wrongly");
+	ck_assert_msg(__atomic_load_n(&handler_calls, __ATOMIC_RELAXED) >= (int)rounds,
+		      "only %d signals in %lu rounds", handler_calls, rounds);
+	close(p[0]);
+	close(p[1]);
+	close(done_long_ago.p[0]);
+	close(done_long_ago.p[1]);
+}
+END_TEST
+
 /* ----------------------------------------------------------- cancellation */
 
 static int cancel_allowed;
@@ -881,6 +960,7 @@ static Suite *suspend_suite(void)
 	tcase_add_test(wake, waiters_of_an_aiocb_submitted_again_return);
 	tcase_add_loop_test(wake, long_list_returns_when_one_completes, 0, 2);
 	tcase_add_loop_test(intr, signal_handler_gives_eintr, 0, 4);
+	tcase_add_test(intr, status_calls_are_async_signal_safe);
 	tcase_add_loop_test(cancel, cancel_ends_thread_blocked_in_suspend, 0, 2);
 	tcase_add_test(cancel, cancel_pending_acts_on_entry);
 	tcase_add_test(cancel, cancel_disabled_suspend_returns_normally);
