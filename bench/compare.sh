@@ -72,7 +72,12 @@ run() {
 }
 
 # fio_job NAME PATH ENGINE CONFIG ARGS...: record the job's IOPS (reads + writes,
-# of all its jobs).  PATH is a file, or a directory holding bench.0, bench.1, ...:
+# of all its jobs), and the CPU time that the whole process (fio, and the
+# threads of the AIO library in it) spent per I/O, in microseconds: on this
+# VM, whose speed swings with its host, a steadier figure than IOPS for
+# telling whether a change made the library cheaper.  It counts fio's set-up
+# too (its --pre_read of the cached file, some milliseconds, alike in every
+# configuration).  PATH is a file, or a directory holding bench.0, bench.1, ...:
 # one file per job (--numjobs), the jobs being threads of one process, as two
 # threads of a program submitting at once.
 # sh has no local variables: these names must not be the caller's.
@@ -92,11 +97,17 @@ fio_job() {
 	fi
 	# the pages the previous write job dirtied are written back now, not during this job
 	sync
-	iops=$(run "$config" fio --name=bench --ioengine="$engine" \
-		--time_based --runtime="$runtime" --invalidate=0 \
-		--output-format=terse --terse-version=3 "$@" |
-		awk -F';' '{ printf "%.0f", $8 + $49 }')
-	echo "$job $config $iops" >>"$results"
+	run "$config" /usr/bin/time -f '%U %S' -o "$tmp/cpu" fio --name=bench \
+		--ioengine="$engine" --time_based --runtime="$runtime" --invalidate=0 \
+		--output-format=terse --terse-version=3 "$@" >"$tmp/terse"
+	# terse v3: read IOPS and runtime (ms) in fields 8 and 9, writes' in 49 and 50
+	awk -F';' -v job="$job" -v config="$config" -v cpu="$(cat "$tmp/cpu")" '{
+		ios = $8 * $9 / 1000 + $49 * $50 / 1000
+		split(cpu, t, " ")
+		printf "%s %s %.0f\n", job, config, $8 + $49
+		if (ios > 0)
+			printf "%s:cpu_per_io %s %.2f us\n", job, config, (t[1] + t[2]) * 1e6 / ios
+	}' "$tmp/terse" >>"$results"
 }
 
 # The fio workloads: name, file, fio arguments.
@@ -216,7 +227,7 @@ function ratio(a, b) { return (a == "" || b == "" || b + 0 == 0) ? "-" : sprintf
 	if (NF > 3) unit[$1] = $4
 }
 END {
-	printf "%-28s %11s %11s %11s %11s %9s %9s %9s\n", "workload (fio: IOPS)", "glibc",
+	printf "%-40s %11s %11s %11s %11s %9s %9s %9s\n", "workload (fio: IOPS)", "glibc",
 	       "rtaio-thr", "rtaio-uring", "io_uring", "thr/glibc", "urg/glibc", "urg/ring"
 	for (r = 1; r <= rows; r++) {
 		k = order[r]
@@ -224,13 +235,13 @@ END {
 		u = median(k SUBSEP "uring"); f = median(k SUBSEP "ref")
 		if (g == "") continue	# a psync job alone: in the table below
 		name = k (k in unit ? " (" unit[k] ")" : "")
-		printf "%-28s %11s %11s %11s %11s %9s %9s %9s\n", name, g, t, u,
+		printf "%-40s %11s %11s %11s %11s %9s %9s %9s\n", name, g, t, u,
 		       f == "" ? "-" : f, ratio(t, g), ratio(u, g), ratio(u, f)
 	}
 	print "ratios are value / value: above 1 is better for IOPS and per_s, worse for us and bytes"
 	print ""
 	print "== the same jobs on fio --ioengine=psync: one thread per job, making its own system calls"
-	printf "%-28s %11s %11s %11s %11s %11s\n", "workload (fio: IOPS)", "psync",
+	printf "%-40s %11s %11s %11s %11s %11s\n", "workload (fio: IOPS)", "psync",
 	       "glibc/psync", "thr/psync", "urg/psync", "ring/psync"
 	for (r = 1; r <= rows; r++) {
 		k = order[r]
@@ -238,7 +249,7 @@ END {
 		if (p == "") continue
 		g = median(k SUBSEP "glibc"); t = median(k SUBSEP "threads")
 		u = median(k SUBSEP "uring"); f = median(k SUBSEP "ref")
-		printf "%-28s %11s %11s %11s %11s %11s\n", k, p, ratio(g, p), ratio(t, p),
+		printf "%-40s %11s %11s %11s %11s %11s\n", k, p, ratio(g, p), ratio(t, p),
 		       ratio(u, p), ratio(f, p)
 	}
 }' "$results"
@@ -264,12 +275,12 @@ function ratio(a, b) { return (a == "" || b == "" || b + 0 == 0) ? "-" : sprintf
 	vals[$1 SUBSEP $2] = vals[$1 SUBSEP $2] " " $3
 }
 END {
-	printf "%-28s %22s %22s %8s %22s %22s %8s\n", "workload", "threads", "threads-base",
+	printf "%-36s %22s %22s %8s %22s %22s %8s\n", "workload", "threads", "threads-base",
 	       "thr/base", "uring", "uring-base", "urg/base"
 	for (r = 1; r <= rows; r++) {
 		k = order[r]
 		if (!((k SUBSEP "threads") in vals)) continue
-		printf "%-28s %22s %22s %8s %22s %22s %8s\n", k,
+		printf "%-36s %22s %22s %8s %22s %22s %8s\n", k,
 		       cell(k SUBSEP "threads"), cell(k SUBSEP "threads-base"),
 		       ratio(med(k SUBSEP "threads"), med(k SUBSEP "threads-base")),
 		       cell(k SUBSEP "uring"), cell(k SUBSEP "uring-base"),
