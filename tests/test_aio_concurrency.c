@@ -118,6 +118,16 @@ static bool fault_seen(int uffd, const char *page)
 	return false;
 }
 
+/* Fill the held source page of write w with byte: w writes it, and returns. */
+static void release_write(int uffd, struct uffdio_copy *copy, char *data, char byte,
+			  struct aiocb *w)
+{
+	memset(data, byte, PAGE);
+	ck_assert_int_eq(ioctl(uffd, UFFDIO_COPY, copy), 0);
+	wait_final(w, 10000);
+	ck_assert_int_eq(aio_return(w), PAGE);
+}
+
 /*
  * A write whose source page userfaultfd holds back stays in the kernel
  * until the test releases the page.  Meanwhile a read of other bytes of
@@ -160,10 +170,7 @@ START_TEST(read_beside_a_pending_write_is_served_at_once)
 	ck_assert_int_eq(aio_error(&rn), EINPROGRESS);
 	ck_assert_int_eq(aio_error(&w), EINPROGRESS);
 
-	memset(data, 'W', sizeof data);
-	ck_assert_int_eq(ioctl(uffd, UFFDIO_COPY, &copy), 0);
-	wait_final(&w, 10000);
-	ck_assert_int_eq(aio_return(&w), PAGE);
+	release_write(uffd, &copy, data, 'W', &w);
 	wait_final(&rn, 10000);
 	ck_assert_int_eq(aio_return(&rn), PAGE);
 	for (k = 0; k < PAGE; k++)
@@ -261,9 +268,7 @@ START_TEST(reads_wait_for_writes_found_by_their_chunks)
 		      "a read inside a queued 256 KiB write ran before it");
 	ck_assert_int_eq(aio_error(&first), EINPROGRESS);
 
-	memset(data, 'P', sizeof data);
-	ck_assert_int_eq(ioctl(uffd, UFFDIO_COPY, &copy), 0);
-	wait_final(&first, 10000);
+	release_write(uffd, &copy, data, 'P', &first);
 	for (i = 0; i < 4; i++)
 		wait_final(&w[i], 10000);
 	wait_final(&ww, 10000);
@@ -340,10 +345,7 @@ START_TEST(hundred_thousand_reads_of_a_page_behind_its_writes)
 	ck_assert_msg(i == N_READS, "read %d ran before the write queued before it", i);
 	ck_assert_int_eq(aio_error(&last), EINPROGRESS);
 
-	memset(data, 'W', sizeof data);
-	ck_assert_int_eq(ioctl(uffd, UFFDIO_COPY, &copy), 0);
-	wait_final(&first, 10000);
-	ck_assert_int_eq(aio_return(&first), PAGE);
+	release_write(uffd, &copy, data, 'W', &first);
 	wait_final(&first_read, 10000);
 	ck_assert_int_eq(aio_return(&first_read), LEN);
 	for (i = 0; i < N_READS; i++)
