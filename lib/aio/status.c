@@ -11,7 +11,7 @@
  * the status is final the aiocb is the program's, to free or reuse, and
  * completion may not look at it again.  On 64-bit targets glibc's layout
  * leaves 4 bytes of padding after __error_code; the mark lives there and
- * the pair is exchanged as one 8-byte word, so __error_code itself stays
+ * the pair is changed as one 8-byte word, so __error_code itself stays
  * exactly what glibc would have it be (code that reads it through glibc's
  * own aio_error agrees).  32-bit layouts have no such padding: there every
  * completion wakes every waiter.
@@ -23,10 +23,15 @@
  * A waiter may look only once the program has reaped the request and
  * submitted the aiocb again: it sees EINPROGRESS, of the new request.  So
  * that it still returns, as POSIX has it (the request it was called for has
- * completed), each aiocb counts its completions, in glibc's internal
- * __abs_prio, which rtaio has no other use for; the count goes up before
- * the status is published, so a waiter that sees the new request's
- * EINPROGRESS sees the count of the one before it (aio__completed).
+ * completed), each aiocb counts the requests it has seen finish
+ * (aio__completed).  A waiter that sees the count changed must see the
+ * status published too (else it would return while aio_error still says
+ * EINPROGRESS of the very request), and one that sees the new request's
+ * EINPROGRESS must see the count changed, or be woken again once it is.
+ * On 64-bit targets the count shares the padding with the mark, and goes up
+ * in the same atomic step that publishes the status.  On 32-bit ones it is
+ * in glibc's internal __abs_prio, which rtaio has no other use for; it goes
+ * up after the status is published and before every waiter is woken.
  */
 #include <stddef.h>
 
@@ -34,11 +39,13 @@
 
 #if __SIZEOF_LONG__ == 8
 #define WATCHABLE 1
+#define WATCHED 1u	/* the mark; the bits above it count finished requests */
+#define FINISHED 2u
 
 union status_word {
 	struct {
 		int error;	/* __error_code */
-		int watched;	/* the padding after it */
+		uint32_t mark;	/* the padding after it */
 	} half;
 	uint64_t word;
 };
@@ -58,21 +65,27 @@ static status_word_t *word_of(const struct aiocb *cb)
 
 void aio__set_status(struct aiocb *cb, int error)
 {
-	/* one writer: an aiocb submitted again while in progress can only lose a count */
-	if (error != EINPROGRESS)
-		__atomic_store_n(&cb->__abs_prio, __atomic_load_n(&cb->__abs_prio, __ATOMIC_RELAXED) + 1,
-				 __ATOMIC_RELAXED);
 #ifdef WATCHABLE
-	union status_word now = { .half = { error, 0 } }, was;
+	union status_word was, now;
 
-	was.word = __atomic_exchange_n(word_of(cb), now.word, __ATOMIC_SEQ_CST);
+	was.word = __atomic_load_n(word_of(cb), __ATOMIC_RELAXED);
+	do {
+		now.half.error = error;
+		now.half.mark = (was.half.mark & ~WATCHED) + (error != EINPROGRESS ? FINISHED : 0);
+	} while (!__atomic_compare_exchange_n(word_of(cb), &was.word, now.word, false,
+					      __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
 	/* a waiter also rescans when an aiocb it watches is submitted again */
-	if (was.half.watched)
+	if (was.half.mark & WATCHED)
 		asys__seq_bump(&aio__completions);
 #else
 	__atomic_store_n(&cb->__error_code, error, __ATOMIC_SEQ_CST);
-	if (error != EINPROGRESS)
+	if (error != EINPROGRESS) {
+		/* one writer: an aiocb submitted again while in progress can only lose a count */
+		__atomic_store_n(&cb->__abs_prio,
+				 __atomic_load_n(&cb->__abs_prio, __ATOMIC_RELAXED) + 1,
+				 __ATOMIC_SEQ_CST);
 		asys__seq_bump(&aio__completions);
+	}
 #endif
 }
 
@@ -82,9 +95,9 @@ bool aio__watch(const struct aiocb *cb)
 	union status_word v, marked;
 
 	v.word = __atomic_load_n(word_of(cb), __ATOMIC_SEQ_CST);
-	while (v.half.error == EINPROGRESS && !v.half.watched) {
+	while (v.half.error == EINPROGRESS && !(v.half.mark & WATCHED)) {
 		marked = v;
-		marked.half.watched = 1;
+		marked.half.mark |= WATCHED;
 		if (__atomic_compare_exchange_n(word_of(cb), &v.word, marked.word, false,
 						__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
 			return true;
@@ -97,5 +110,12 @@ bool aio__watch(const struct aiocb *cb)
 
 uint32_t aio__completed(const struct aiocb *cb)
 {
+#ifdef WATCHABLE
+	union status_word v;
+
+	v.word = __atomic_load_n(word_of(cb), __ATOMIC_SEQ_CST);
+	return v.half.mark / FINISHED;
+#else
 	return (uint32_t)__atomic_load_n(&cb->__abs_prio, __ATOMIC_SEQ_CST);
+#endif
 }
