@@ -282,8 +282,9 @@ ASYS__HIDDEN void aio__fd_unload(void);
 
 /* notify.c */
 ASYS__HIDDEN int aio__sigevent_check(const struct sigevent *sev);
-/* Deliver n; for SIGEV_THREAD, n->release(n) runs once the function has. */
+/* Keep of sev (checked, or NULL for none) what delivering it takes. */
 ASYS__HIDDEN void aio__note_set(struct aio__notification *n, const struct sigevent *sev);
+/* Deliver n; for SIGEV_THREAD, n->release(n) runs once the function has. */
 ASYS__HIDDEN void aio__notify(struct aio__notification *n);
 
 /* notify_thread.c: SIGEV_THREAD; n->release(n) runs once the function has. */

@@ -38,17 +38,15 @@ static uint32_t completions_of(const struct suspend_list *l)
 static long scan(const void *ctx)
 {
 	const struct suspend_list *l = ctx;
+	bool listed = false;
 	int i;
 
-	for (i = 0; i < l->n; i++)
+	for (i = 0; i < l->n; i++) {
 		if (l->list[i] && !aio__watch(l->list[i]))
 			return 0;
-	if (completions_of(l) != l->completions)
-		return 0;
-	for (i = 0; i < l->n; i++)
-		if (l->list[i])
-			return -1;
-	return 0;
+		listed = listed || l->list[i];
+	}
+	return listed && completions_of(l) == l->completions ? -1 : 0;
 }
 
 int aio__suspend(const struct aiocb *const list[], int nent, const struct timespec *timeout);
