@@ -110,6 +110,20 @@ static void make_pipe(int p[2], int socket)
 		ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 }
 
+/* Wait (until end, by now_sec()) for the pipe read at rfd to hold size bytes. */
+static void wait_pipe_full(int rfd, int size, double end)
+{
+	int queued;
+
+	for (;;) {
+		ck_assert_int_eq(ioctl(rfd, FIONREAD, &queued), 0);
+		if (queued >= size)
+			return;
+		ck_assert_msg(now_sec() < end, "the write filled %d bytes of the pipe", queued);
+		sched_yield();
+	}
+}
+
 /* Reap pid within ms milliseconds (killing it otherwise); its exit status. */
 static int reap(pid_t pid, long ms)
 {
@@ -973,6 +987,95 @@ START_TEST(blocking_stream_writes_are_whole)
 }
 END_TEST
 
+/*
+ * In a child: stop process pid as Ctrl-Z would, wait (at most ms) until
+ * every thread of it has stopped, io_uring's own workers aside (they take
+ * no signals), and let it continue.  Exits 0 once it saw them stopped.
+ */
+static _Noreturn void stop_and_continue(pid_t pid, long ms)
+{
+	double end = now_sec() + (double)ms / 1000;
+	struct timespec pause = { 0, 1000000 };
+	int stopped = 0;
+
+	kill(pid, SIGSTOP);
+	while (!stopped && now_sec() < end) {
+		int all = count_tasks_of(pid, NULL, 0), io = count_tasks_of(pid, "iou-", 0);
+
+		stopped = all > 0 && count_tasks_of(pid, NULL, 'T') >= all - io;
+		if (!stopped)
+			nanosleep(&pause, NULL);
+	}
+	kill(pid, SIGCONT);
+	_exit(stopped ? 0 : 1);
+}
+
+/*
+ * A write waiting on a full blocking pipe or socket while the program is
+ * stopped and continued (Ctrl-Z, then fg; the cgroup freezer does the
+ * same): the stop ends the wait of the thread inside write(2), which then
+ * returns what it has written so far.  The program's threads made no such
+ * call, and its aio_write is whole, on either backend.
+ */
+START_TEST(stream_write_is_whole_across_a_stop)
+{
+	enum { LEN = 256 * 1024 };
+	char *buf = malloc(LEN), *got = malloc(LEN);
+	double end = now_sec() + WAIT_MS / 1000.0;
+	size_t have = 0, k;
+	struct aiocb cb;
+	int p[2], size;
+	pid_t child;
+
+	ck_assert(buf && got);
+	memset(buf, 's', LEN);
+	make_pipe(p, _i);
+	if (_i) {
+		socklen_t len = sizeof size;
+
+		ck_assert_int_eq(getsockopt(p[1], SOL_SOCKET, SO_SNDBUF, &size, &len), 0);
+	} else {
+		size = fcntl(p[1], F_GETPIPE_SZ);
+	}
+	prep_aiocb(&cb, p[1], buf, LEN, 0);
+	ck_assert_int_eq(aio_write(&cb), 0);
+	/* a socket buffer counts its overhead too: what it takes is less */
+	wait_pipe_full(p[0], _i ? size / 4 : size, end);
+	ck_assert_int_eq(aio_error(&cb), EINPROGRESS);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0)
+		stop_and_continue(getppid(), WAIT_MS);
+	ck_assert_msg(reap(child, WAIT_MS + 5000) == 0, "the program never stopped");
+	/* until the write is over (its result tells how much it wrote) */
+	while (have < LEN) {
+		struct pollfd pfd = { p[0], POLLIN, 0 };
+		int ready = poll(&pfd, 1, 100);
+
+		if (ready == 0 && aio_error(&cb) != EINPROGRESS) {
+			have += drain(p[0], got + have, LEN - have);
+			break;
+		}
+		ck_assert_msg(now_sec() < end, "the stream stalled after %zu bytes", have);
+		if (ready == 1) {
+			ssize_t r = read(p[0], got + have, LEN - have);
+
+			ck_assert_int_gt(r, 0);
+			have += (size_t)r;
+		}
+	}
+	expect_done(&cb, 0, LEN);
+	ck_assert_uint_eq(have, LEN);
+	for (k = 0; k < LEN && got[k] == 's'; k++)
+		;
+	ck_assert_msg(k == LEN, "byte %zu of the stream is '%c'", k, got[k]);
+	free(got);
+	free(buf);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
 /* The count after label in rtaio_stats()'s report. */
 static unsigned long reported(const char *label)
 {
@@ -1092,7 +1195,7 @@ START_TEST(writes_cancelled_on_a_reused_fd_leave_the_stream_whole)
 	ck_assert_ptr_nonnull(got);
 	for (round = 0; round < ROUNDS; round++) {
 		double end = now_sec() + WAIT_MS / 1000.0;
-		int p[2], fd, queued = 0, size;
+		int p[2], fd, size;
 		bool ran[3] = { true, true, true };
 		size_t want = 0, have = 0, k, at;
 
@@ -1103,11 +1206,8 @@ START_TEST(writes_cancelled_on_a_reused_fd_leave_the_stream_whole)
 			prep_aiocb(&cbs[i], fd, buf[i], LEN, (off_t)i * LEN);
 			ck_assert_int_eq(aio_write(&cbs[i]), 0);
 		}
-		while (_i == 0 && queued < size) {
-			ck_assert_msg(now_sec() < end, "the write filled %d bytes of the pipe", queued);
-			ck_assert_int_eq(ioctl(p[0], FIONREAD, &queued), 0);
-			sched_yield();
-		}
+		if (_i == 0)
+			wait_pipe_full(p[0], size, end);
 		for (i = 1; i < 3; i++) {
 			int answer = aio_cancel(fd, &cbs[i]);
 
@@ -1235,7 +1335,7 @@ START_TEST(cancelled_stream_write_reports_what_it_wrote)
 	char *buf = malloc(LEN), *got = malloc(LEN);
 	double end = now_sec() + WAIT_MS / 1000.0;
 	struct aiocb cb;
-	int p[2], size, queued = 0;
+	int p[2], size;
 
 	ck_assert(buf && got);
 	memset(buf, 'w', LEN);
@@ -1243,11 +1343,7 @@ START_TEST(cancelled_stream_write_reports_what_it_wrote)
 	size = fcntl(p[1], F_GETPIPE_SZ);
 	prep_aiocb(&cb, p[1], buf, LEN, 0);
 	ck_assert_int_eq(aio_write(&cb), 0);
-	while (queued < size) {
-		ck_assert_msg(now_sec() < end, "the write filled %d bytes of the pipe", queued);
-		ck_assert_int_eq(ioctl(p[0], FIONREAD, &queued), 0);
-		sched_yield();
-	}
+	wait_pipe_full(p[0], size, end);
 	ck_assert_int_eq(aio_error(&cb), EINPROGRESS);
 	if (backend_is_uring()) {
 		ck_assert_int_eq(aio_cancel(p[1], &cb), AIO_ALLDONE);
@@ -2503,6 +2599,7 @@ static Suite *rw_suite(void)
 	tcase_add_loop_test(order, stream_writes_run_in_submission_order, 0, 2);
 	tcase_add_loop_test(order, blocking_stream_writes_stay_in_order, 0, 2);
 	tcase_add_loop_test(order, blocking_stream_writes_are_whole, 0, 2);
+	tcase_add_loop_test(order, stream_write_is_whole_across_a_stop, 0, 2);
 	tcase_add_loop_test(order, fd_reused_by_a_pipe_writes_as_a_pipe, 0, 8);
 	tcase_add_test(order, list_read_after_a_write_on_a_reused_fd_reads_the_stream);
 	tcase_add_loop_test(order, writes_cancelled_on_a_reused_fd_leave_the_stream_whole, 0, 2);

@@ -107,29 +107,35 @@ static inline bool exiting(const char *fields)
 }
 
 /*
- * Live threads of this process from /proc/self/task: all of them (prefix
- * NULL), or those whose name starts with prefix ("rtaio-": rtaio's;
- * sanitizers add threads of their own).  A thread that has exited can
- * linger there for a moment after pthread_join() returns (exiting, or state
- * Z or X): it is not counted.  running: only those in state R.  -1 if
- * /proc/self/task cannot be read.
+ * Live threads of process pid (0: this one) from /proc/PID/task: all of
+ * them (prefix NULL), or those whose name starts with prefix ("rtaio-":
+ * rtaio's; sanitizers add threads of their own).  A thread that has exited
+ * can linger there for a moment after pthread_join() returns (exiting, or
+ * state Z or X): it is not counted.  state: only those in that state ('R'
+ * running, 'T' stopped), or 0 for any.  -1 if the directory cannot be read.
  */
-static inline int count_tasks(const char *prefix, int running)
+static inline int count_tasks_of(pid_t pid, const char *prefix, char state_wanted)
 {
-	DIR *d = opendir("/proc/self/task");
+	char dir[64];
+	DIR *d;
 	struct dirent *e;
 	int n = 0;
 
+	if (pid)
+		snprintf(dir, sizeof dir, "/proc/%d/task", (int)pid);
+	else
+		snprintf(dir, sizeof dir, "/proc/self/task");
+	d = opendir(dir);
 	if (!d)
 		return -1;
 	while ((e = readdir(d))) {
-		char path[300], line[512];
+		char path[400], line[512];
 		const char *name, *state;
 		FILE *f;
 
 		if (e->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof path, "/proc/self/task/%s/stat", e->d_name);
+		snprintf(path, sizeof path, "%s/%s/stat", dir, e->d_name);
 		f = fopen(path, "r");
 		if (!f)
 			continue;	/* gone meanwhile */
@@ -137,12 +143,18 @@ static inline int count_tasks(const char *prefix, int running)
 		    (state = strrchr(line, ')')) && state[1] == ' ' && state[2] != 'Z' &&
 		    state[2] != 'X' && !exiting(state + 2) &&
 		    (!prefix || !strncmp(name + 1, prefix, strlen(prefix))) &&
-		    (!running || state[2] == 'R'))
+		    (!state_wanted || state[2] == state_wanted))
 			n++;
 		fclose(f);
 	}
 	closedir(d);
 	return n;
+}
+
+/* This process's threads (count_tasks_of); running: only those in state R. */
+static inline int count_tasks(const char *prefix, int running)
+{
+	return count_tasks_of(0, prefix, running ? 'R' : 0);
 }
 
 /* count_tasks() in a Check test: unreadable /proc/self/task fails it. */

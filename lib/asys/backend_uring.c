@@ -53,11 +53,13 @@
  * write(2) interrupted by a signal); on an O_NONBLOCK fd (see nonblocking())
  * or for a send with MSG_DONTWAIT, the short count is final, as for
  * write(2).  A read(2) of /dev/zero and the like, which io_uring's
- * first, non-blocking try ends at a reschedule point, goes on the same
- * way (endless_device).  The progress is kept in call->result, which
- * nobody reads before the call is final.  writev, pwritev2 and sendmsg on
- * streams, whose continuation would need the iovec walked, go to the
- * thread backend.
+ * first, non-blocking try ends at a reschedule point (the kernel goes on
+ * with a short read only on files and block devices), goes on the same
+ * way.  asys__goes_on() says which calls go on; the thread backend goes on
+ * with the same ones, which a stop cuts short there.  The progress is kept
+ * in call->result, which nobody reads before the call is final.  writev,
+ * pwritev2 and sendmsg on streams, whose continuation would need the iovec
+ * walked, go to the thread backend.
  *
  * A call in the ring is RUNNING: the kernel may be executing it.  Calls
  * that complete in bounded time (files) are held to what the CQ has room
@@ -552,66 +554,20 @@ static bool feed_backlog(void)
 }
 
 /*
- * The kernel's endless memory devices (/dev/zero, /dev/full, /dev/random,
- * /dev/urandom: major 1, minors 5, 7, 8, 9), which read(2) fills whole.
- * io_uring's first try at a read, without blocking, stops on them at a
- * reschedule point with what it has, and the kernel goes on with a short
- * read only on files and block devices.  Other devices, pipes and sockets
- * return short what read(2) would return short.
- */
-static bool endless_device(int fd)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 1)
-		return false;
-	switch (minor(st.st_rdev)) {
-	case 5: case 7: case 8: case 9:
-		return true;
-	default:
-		return false;
-	}
-}
-
-/*
- * Does a call that the kernel ended short after `done` bytes go on for the
- * rest, as its system call would?  A write(2) or send(2) on a blocking fd,
- * and a read(2) of an endless device.  Those stop only at a page boundary:
- * the short reads of pipes and sockets, nearly all of them, are told apart
- * without the fstat.
- */
-static bool goes_on(const struct asys_call *c, const long a[ASYS_MAX_ARGS], long done)
-{
-	bool nonblock = __atomic_load_n(&c->__bstate, __ATOMIC_RELAXED) & NONBLOCK;
-
-	switch (c->nr) {
-	case SYS_write:
-		return !nonblock;
-	case SYS_sendto:
-		return !nonblock && !(a[3] & MSG_DONTWAIT);
-	case SYS_read:
-		return done % getpagesize() == 0 && endless_device((int)a[0]);
-	default:
-		return false;
-	}
-}
-
-/*
  * A call that the kernel ended short, with `done` bytes in all so far:
- * true if the rest went back into the ring, in the slot the call holds.
- * Not past what one read(2) or write(2) transfers at most (MAX_RW_COUNT,
- * INT_MAX rounded down to a page: a larger count is cut to it, and the
- * system call returns that), nor once a canceller has asked for the call
- * (INTERRUPT, set under the lock): its ASYNC_CANCEL would miss an SQE
- * queued after it.
+ * true if the rest went back into the ring, in the slot the call holds,
+ * when its system call would go on (asys__goes_on), but not once a
+ * canceller has asked for the call (INTERRUPT, set under the lock): its
+ * ASYNC_CANCEL would miss an SQE queued after it.
  */
 static bool go_on(struct asys_call *c, long done)
 {
-	long a[ASYS_MAX_ARGS], most = INT_MAX & ~((long)getpagesize() - 1);
+	long a[ASYS_MAX_ARGS];
 	struct io_uring_sqe *sqe;
 
 	args_of(c, a);
-	if (done >= (a[2] < most ? a[2] : most) || !goes_on(c, a, done))
+	if (!asys__goes_on(c->nr, a, done,
+			   (__atomic_load_n(&c->__bstate, __ATOMIC_RELAXED) & NONBLOCK) != 0))
 		return false;
 	pthread_mutex_lock(&uring.lock);
 	sqe = NULL;

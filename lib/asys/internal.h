@@ -144,6 +144,18 @@ ASYS__HIDDEN void asys__init(void);
 
 /* complete.c, for backends: run a RUNNING call, then finish it. */
 ASYS__HIDDEN long asys__execute(struct asys_call *call);
+/*
+ * Does a call that the kernel ended short after `done` bytes in all go on
+ * for the rest, as its system call would for a caller that no signal
+ * interrupts?  A write(2) or send(2) on a blocking fd (nonblock: whether
+ * the fd is O_NONBLOCK, or -1 to ask it), and a read(2) of an endless
+ * device, which stops only at a page boundary (so the short reads of pipes
+ * and sockets, nearly all of them, are told apart without an fstat); never
+ * past what one read(2) or write(2) transfers at most (MAX_RW_COUNT, INT_MAX
+ * rounded down to a page: a larger count is cut to it, and the system call
+ * returns that).
+ */
+ASYS__HIDDEN bool asys__goes_on(long nr, const long a[ASYS_MAX_ARGS], long done, int nonblock);
 /* Publish the result; returns the chain's next call, already RUNNING, or NULL. */
 ASYS__HIDDEN struct asys_call *asys__finish(struct asys_call *call, long result);
 /*
