@@ -1076,6 +1076,41 @@ START_TEST(stream_write_is_whole_across_a_stop)
 }
 END_TEST
 
+/*
+ * A write that RLIMIT_FSIZE cuts short returns the count written, as
+ * write(2) does, and the program gets no SIGXFSZ, whose default action
+ * ends it: the kernel raises it for a write that starts at the limit,
+ * such as the rest of a short write, where one goes on (the thread
+ * running it takes no signals).  _i 0: through an O_APPEND fd; 1: at an
+ * offset.
+ */
+START_TEST(write_cut_short_by_the_file_size_limit_raises_nothing)
+{
+	enum { LIMIT = 1 << 20, LEN = 4096, ROOM = 1000 };
+	char buf[LEN];
+	struct aiocb cb;
+	struct rlimit rl;
+	struct stat st;
+	int fd = temp_file();
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert(signal(SIGXFSZ, SIG_DFL) != SIG_ERR);	/* whatever the test inherited */
+	ck_assert_int_eq(ftruncate(fd, LIMIT - ROOM), 0);
+	if (_i == 0)
+		ck_assert_int_eq(fcntl(fd, F_SETFL, O_APPEND), 0);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	rl.rlim_cur = LIMIT;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	memset(buf, 'f', sizeof buf);
+	prep_aiocb(&cb, fd, buf, LEN, LIMIT - ROOM);
+	ck_assert_int_eq(aio_write(&cb), 0);
+	expect_done(&cb, 0, ROOM);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_int_eq(st.st_size, LIMIT);
+	close(fd);
+}
+END_TEST
+
 /* The count after label in rtaio_stats()'s report. */
 static unsigned long reported(const char *label)
 {
@@ -2600,6 +2635,7 @@ static Suite *rw_suite(void)
 	tcase_add_loop_test(order, blocking_stream_writes_stay_in_order, 0, 2);
 	tcase_add_loop_test(order, blocking_stream_writes_are_whole, 0, 2);
 	tcase_add_loop_test(order, stream_write_is_whole_across_a_stop, 0, 2);
+	tcase_add_loop_test(data, write_cut_short_by_the_file_size_limit_raises_nothing, 0, 2);
 	tcase_add_loop_test(order, fd_reused_by_a_pipe_writes_as_a_pipe, 0, 8);
 	tcase_add_test(order, list_read_after_a_write_on_a_reused_fd_reads_the_stream);
 	tcase_add_loop_test(order, writes_cancelled_on_a_reused_fd_leave_the_stream_whole, 0, 2);
