@@ -3,7 +3,8 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer, and with ThreadSanitizer; the
 # soak (plain build), the stress test (plain and TSan builds) and a bounded
 # libFuzzer run (clang build), the model checker on a random seed (plain
-# build), the Debian packages; then `make distcheck`.  Exits non-zero if
+# build), test_aio_rw and the model under the cgroup freezer (plain build),
+# the Debian packages; then `make distcheck`.  Exits non-zero if
 # anything fails.  On 2 CPUs the soak, stress, fuzzing and model steps take
 # about 14 minutes together (4.3 soak, 4.8 stress plain, 0.8 stress TSan, 0.6
 # fuzz build, 1.7 fuzzing, 2 model).
@@ -47,6 +48,18 @@ for backend in threads uring; do
 	echo "== aio-model ($backend, 60 s)"
 	LD_PRELOAD=build/plain/lib/.libs/librtaio.so RTAIO_BACKEND=$backend \
 		build/plain/tests/aio-model --seconds 60 --pty yes || [ $? -eq 77 ] || status=1
+done
+
+# Stops and freezes (tests/freeze.sh): the cgroup freezer, which CI's
+# machines use now and then, ends the wait of a thread inside write(2) or
+# read(2) as Ctrl-Z does; requests must still come out as the program asked
+# (whole).  test_aio_rw (both backends, about 20 s) and 30 s of the model
+# per backend, frozen 50 ms in every 250 ms; skipped without a freezer.
+echo "== stops and freezes (plain, about 2 minutes)"
+sh tests/freeze.sh build/plain/tests/test_aio_rw || [ $? -eq 77 ] || status=1
+for backend in threads uring; do
+	sh tests/freeze.sh env LD_PRELOAD=build/plain/lib/.libs/librtaio.so RTAIO_BACKEND=$backend \
+		build/plain/tests/aio-model --seconds 30 --pty yes || [ $? -eq 77 ] || status=1
 done
 
 # Real clients (fio with crc32c verification, stress-ng --aio) on librtaio
