@@ -31,6 +31,17 @@ if [ ! -f "$cg/$state" ]; then
 fi
 (echo 0 >"$cg/cgroup.procs" && exec "$@") &
 pid=$!
+# the cgroup goes once empty: the last of its processes may take a moment
+remove_cgroup() {
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		rmdir "$cg" 2>/dev/null && return
+		sleep 0.5
+	done
+}
+# stopped from outside (CI's timeout, ^C): the command ends thawed, not
+# frozen for ever
+trap 'echo $thawed >"$cg/$state"; kill $pid 2>/dev/null; wait $pid; remove_cgroup; exit 130' \
+	INT TERM HUP
 while kill -0 $pid 2>/dev/null; do
 	echo $frozen >"$cg/$state"
 	sleep 0.05
@@ -39,9 +50,5 @@ while kill -0 $pid 2>/dev/null; do
 done
 wait $pid
 rc=$?
-# the last of its processes may take a moment to leave the cgroup
-for i in 1 2 3 4 5 6 7 8 9 10; do
-	rmdir "$cg" 2>/dev/null && break
-	sleep 0.5
-done
+remove_cgroup
 exit $rc
