@@ -1124,14 +1124,18 @@ END_TEST
 
 /*
  * aio_cancel of the fd, over and over, while lio_listio is still handing
- * the list over: each element ends once, done or canceled, and the list's
- * notification comes exactly once, after all of them.  The reads wait for
- * a worker or the ring (not served from the page cache at submission), so
- * that some are cancelled and others run.
+ * the list over and after: each element ends once, done or canceled, and
+ * the list's notification comes exactly once, after all of them.  The
+ * reads wait for a worker or the ring (not served from the page cache at
+ * submission), one worker on the thread backend, so that some are
+ * cancelled while others run.  The submitter cancels too, as soon as
+ * lio_listio returns, for a canceller that the scheduler kept off the CPU
+ * during lio_listio; rounds go on until both outcomes were seen.
  */
 START_TEST(cancel_while_list_is_submitted)
 {
-	enum { N = 2048, LEN = 64, ROUNDS = 20 };
+	enum { N = 2048, LEN = 64, ROUNDS = 20, MAX_ROUNDS = 400 };
+	struct aioinit one_worker = { .aio_threads = 1 };
 	int fd = pattern_file((size_t)N * LEN), round, i;
 	unsigned long canceled = 0, completed = 0;
 	struct aiocb *cb = calloc(N, sizeof *cb);
@@ -1141,10 +1145,13 @@ START_TEST(cancel_while_list_is_submitted)
 
 	ck_assert(cb && list && buf);
 	no_inline_reads();
-	for (round = 0; round < ROUNDS; round++) {
+	aio_init(&one_worker);
+	for (round = 0; round < ROUNDS || (round < MAX_ROUNDS && !(canceled && completed));
+	     round++) {
 		struct sigevent sig;
 		struct tnote ln;
 		struct fd_canceller k;
+		int rc;
 
 		reset_events();
 		for (i = 0; i < N; i++) {
@@ -1156,6 +1163,9 @@ START_TEST(cancel_while_list_is_submitted)
 		thread_note(&sig, on_list_done, (union sigval){ .sival_int = round });
 		start_fd_canceller(&th, &k, fd);
 		ck_assert_int_eq(lio_listio(LIO_NOWAIT, list, N, &sig), 0);
+		rc = aio_cancel(fd, NULL);
+		ck_assert_msg(rc == AIO_CANCELED || rc == AIO_NOTCANCELED || rc == AIO_ALLDONE,
+			      "aio_cancel: %d", rc);
 		__atomic_store_n(&k.stop, true, __ATOMIC_RELEASE);
 		join_within(th, WAIT_MS);
 		ck_assert_msg(wait_events(1, WAIT_MS), "list notification missing");
@@ -1176,8 +1186,8 @@ START_TEST(cancel_while_list_is_submitted)
 				completed++;
 		}
 	}
-	fprintf(stderr, "cancel_while_list_is_submitted: %lu cancelled, %lu completed\n", canceled,
-		completed);
+	fprintf(stderr, "cancel_while_list_is_submitted: %d rounds, %lu cancelled, %lu completed\n",
+		round, canceled, completed);
 	/* both sides of the race: elements cancelled, and elements that ran despite the cancels */
 	ck_assert_msg(canceled > 0 && completed > 0, "%lu cancelled, %lu completed", canceled,
 		      completed);
