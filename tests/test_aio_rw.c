@@ -703,6 +703,24 @@ END_TEST
 
 /* ------------------------------------------------------------- ordering */
 
+/* The count after label in rtaio_stats()'s report. */
+static unsigned long reported(const char *label)
+{
+	char report[4096];
+	int out = temp_file();
+	ssize_t n;
+	const char *at;
+
+	ck_assert_int_eq(rtaio_stats(out), 0);
+	n = pread(out, report, sizeof report - 1, 0);
+	ck_assert_int_gt(n, 0);
+	report[n] = '\0';
+	close(out);
+	at = strstr(report, label);
+	ck_assert_msg(at, "no \"%s\" in the report:\n%s", label, report);
+	return strtoul(at + strlen(label), NULL, 10);
+}
+
 /*
  * A file that rtaio has just written to, so that it takes the number for a
  * file for a while (rtaio.7), the number then given to `end` (closed):
@@ -728,23 +746,36 @@ static int file_number_given_to(int end)
  * 200 writes through an O_APPEND descriptor land in submission order.  The
  * descriptor gains O_APPEND by F_SETFL (_i 0), by F_SETFL right after rtaio
  * wrote to it as a plain file (_i 1), or is the file opened again with
- * O_APPEND in that number right after (_i 2): rtaio, which may take the
- * number for a file it knows (rtaio.7), must still see the append.
+ * O_APPEND in that number right after (_i 2).  rtaio asks nothing of a
+ * number that it saw as a plain file less than a second before (rtaio.7):
+ * the statistics tell that it sent writes on that stale look (_i 1 and 2),
+ * which must append all the same, and none on a descriptor never seen.
+ * The aio_offset of every other write is the same, and the others' are
+ * apart: taken for offsets, they would hold back the third write behind
+ * the first while the fourth went on.  In one lio_listio list (_i 3 to 5,
+ * as 0 to 2), the third finds the first unfinished for certain.  None
+ * overlaps the plain write before them, which may not have left rtaio's
+ * books yet: the first write is sent on the stale look.
  */
 START_TEST(append_writes_complete_in_submission_order)
 {
-	enum { REC = 9 };
+	enum { REC = 9, FAR = 1 << 20 };
+	const char *unasked = "writes sent on a look at their fd under a second old: ";
 	size_t n = 200, i;
-	int fd = pattern_file(0);
+	int fd = pattern_file(0), how = _i % 3;
+	bool list = _i >= 3;
 	struct aiocb *cbs = calloc(n, sizeof *cbs);
+	struct aiocb **entries = calloc(n, sizeof *entries);
 	char *recs = malloc(n * REC + 1), *back = malloc(n * REC + 1);
-	off_t base = _i ? 4096 : 0;
+	off_t base = how ? 4096 : 0;
 	struct stat st;
 
 	ck_assert_ptr_nonnull(cbs);
+	ck_assert_ptr_nonnull(entries);
 	ck_assert_ptr_nonnull(recs);
 	ck_assert_ptr_nonnull(back);
-	if (_i == 2) {
+	setenv("RTAIO_STATS", "/dev/null", 1);	/* before the first request */
+	if (how == 2) {
 		char path[64];
 		int appender;
 
@@ -755,7 +786,7 @@ START_TEST(append_writes_complete_in_submission_order)
 		ck_assert_int_eq(fstat(fd, &st), 0);
 		ck_assert_int_eq(st.st_size, 0);	/* the file written is another */
 		base = 0;
-	} else if (_i == 1) {
+	} else if (how == 1) {
 		char block[4096];
 
 		memset(block, 'F', sizeof block);
@@ -763,17 +794,26 @@ START_TEST(append_writes_complete_in_submission_order)
 		ck_assert_int_eq(aio_write(&cbs[0]), 0);
 		expect_done(&cbs[0], 0, sizeof block);
 	}
-	if (_i != 2)
+	if (how != 2)
 		ck_assert_int_eq(fcntl(fd, F_SETFL, O_APPEND), 0);
 	for (i = 0; i < n; i++)
 		snprintf(recs + i * REC, REC + 1, "rec%05zu\n", i);
 	for (i = 0; i < n; i++) {
 		/* aio_offset is ignored for appends */
-		prep_aiocb(&cbs[i], fd, recs + i * REC, REC, (off_t)(n - i) * 3);
-		ck_assert_int_eq(aio_write(&cbs[i]), 0);
+		prep_aiocb(&cbs[i], fd, recs + i * REC, REC, FAR + (i % 2 ? (off_t)i << 12 : 0));
+		cbs[i].aio_lio_opcode = LIO_WRITE;
+		entries[i] = &cbs[i];
+		if (!list)
+			ck_assert_int_eq(aio_write(&cbs[i]), 0);
 	}
+	if (list)
+		ck_assert_int_eq(lio_listio(LIO_WAIT, entries, (int)n, NULL), 0);
 	for (i = 0; i < n; i++)
 		expect_done(&cbs[i], 0, REC);
+	if (how)
+		ck_assert_uint_ge(reported(unasked), 1);
+	else
+		ck_assert_uint_eq(reported(unasked), 0);
 	ck_assert_int_eq(fstat(fd, &st), 0);
 	ck_assert_int_eq(st.st_size, base + (off_t)(n * REC));
 	ck_assert_int_eq(pread(fd, back, n * REC, base), (ssize_t)(n * REC));
@@ -782,6 +822,7 @@ START_TEST(append_writes_complete_in_submission_order)
 			      "record %zu in the file is %.8s", i, back + i * REC);
 	free(back);
 	free(recs);
+	free(entries);
 	free(cbs);
 	close(fd);
 }
@@ -1110,24 +1151,6 @@ START_TEST(write_cut_short_by_the_file_size_limit_raises_nothing)
 	close(fd);
 }
 END_TEST
-
-/* The count after label in rtaio_stats()'s report. */
-static unsigned long reported(const char *label)
-{
-	char report[4096];
-	int out = temp_file();
-	ssize_t n;
-	const char *at;
-
-	ck_assert_int_eq(rtaio_stats(out), 0);
-	n = pread(out, report, sizeof report - 1, 0);
-	ck_assert_int_gt(n, 0);
-	report[n] = '\0';
-	close(out);
-	at = strstr(report, label);
-	ck_assert_msg(at, "no \"%s\" in the report:\n%s", label, report);
-	return strtoul(at + strlen(label), NULL, 10);
-}
 
 /*
  * A file's fd number, written a moment ago, closed and given to a pipe or
@@ -2629,7 +2652,7 @@ static Suite *rw_suite(void)
 	tcase_add_test(check, zeroed_sigevent_means_no_notification);
 	tcase_add_test(check, sigev_thread_null_function_is_einval);
 	tcase_add_test(check, uninitialised_private_fields_are_ignored);
-	tcase_add_loop_test(order, append_writes_complete_in_submission_order, 0, 3);
+	tcase_add_loop_test(order, append_writes_complete_in_submission_order, 0, 6);
 	tcase_add_loop_test(order, stream_reads_run_in_submission_order, 0, 2);
 	tcase_add_loop_test(order, stream_writes_run_in_submission_order, 0, 2);
 	tcase_add_loop_test(order, blocking_stream_writes_stay_in_order, 0, 2);

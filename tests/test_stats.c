@@ -229,6 +229,9 @@ START_TEST(exit_report_counts_known_work)
 	ck_assert_uint_eq(count_of(r, "fd kinds", "other"), 0);
 	ck_assert_uint_eq(count_of(r, "completed at submission", NULL), FILE_READS);
 	ck_assert_uint_eq(count_of(r, "lio_listio lists", NULL), 1);
+	/* the file reads at submission found the file plain a moment before */
+	ck_assert_uint_eq(count_of(r, "writes sent on a look at their fd under a second old", NULL),
+			  LIST_WRITES);
 	ck_assert_uint_eq(count_of(r, "writes that found a stream where a file was", NULL), 0);
 	ck_assert_uint_eq(count_of(r, "refused by the engine", NULL), 0);
 	ck_assert_uint_ge(count_of(r, "pending", "peak"), 2);	/* waiting and behind */

@@ -1,9 +1,11 @@
 /*
  * What submission found an fd to be lately: a regular file or a block
- * device, and whether it had O_DIRECT, kept for a second after fstat said
- * so.  Asking (fstat, fcntl) cost a third of a cached read's time and a
- * third of a buffered write's submission, so reads at submission
- * (nowait.c) and buffered writes (submit.c) trust what was found.
+ * device, whether it had O_DIRECT, and whether it had any of O_APPEND,
+ * O_DIRECT and O_DSYNC, kept for a second after fstat and fcntl said so.
+ * Asking (fstat, fcntl) cost a third of a cached read's time and a tenth
+ * of a buffered write's CPU time (one system call each), so reads at
+ * submission (nowait.c) and buffered writes (submit.c) trust what was
+ * found.
  *
  * An answer may be stale: nothing tells a library that an fd was closed,
  * its number given to something else, or its flags changed.  Each user
@@ -11,12 +13,15 @@
  * a pipe now gives what read(2) would, one that goes to a device is owed
  * (nowait.c); a write at an offset on a pipe or socket fails with ESPIPE,
  * having written nothing, and goes on as the stream's write
- * (aio__fd_restream).  Whoever finds the answer wrong forgets it.  So the
+ * (aio__fd_restream); one through a number that gained O_APPEND still
+ * appends (Linux's pwrite64 does), in submission order with the other
+ * writes sent so.  Whoever finds the answer wrong forgets it.  So the
  * second only bounds how long a stale answer can cost a wasted try.
  *
  * A slot per fd number modulo SEEN_SLOTS, one word each: fd + 1 in the
  * high half; in the low half the time of the fstat in units of 1024 ns
- * (wrapping after 73 minutes), its two low bits replaced by what was seen.
+ * (wrapping after 73 minutes), its three low bits replaced by what was
+ * seen.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -26,7 +31,7 @@
 
 #define SEEN_SLOTS 1024
 #define RECHECK_UNITS (1000000000 >> 10)	/* 1 s */
-#define SEEN_BITS (AIO__SEEN_REGULAR | AIO__SEEN_BUFFERED)
+#define SEEN_BITS (AIO__SEEN_REGULAR | AIO__SEEN_BUFFERED | AIO__SEEN_PLAIN)
 
 static uint64_t seen[SEEN_SLOTS];
 
@@ -58,7 +63,8 @@ int aio__fd_seen(int fd)
 void aio__fd_see(const struct aio__fdtype *t)
 {
 	uint32_t bits = (t->regular == 1 ? AIO__SEEN_REGULAR : 0) |
-			(t->flags & O_DIRECT ? 0 : AIO__SEEN_BUFFERED);
+			(t->flags & O_DIRECT ? 0 : AIO__SEEN_BUFFERED) |
+			(t->flags & (O_APPEND | O_DIRECT | O_DSYNC) ? 0 : AIO__SEEN_PLAIN);
 
 	__atomic_store_n(slot_of(t->fd),
 			 (uint64_t)((uint32_t)t->fd + 1) << 32 | (now_units() & ~SEEN_BITS) | bits,

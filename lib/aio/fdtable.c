@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 
 #include "internal.h"
+#include "stats.h"
 
 #define BUCKETS 32	/* fork holds them all: TSan counts at most 64 held locks */
 
@@ -446,6 +447,20 @@ static void forget(struct bucket *b, struct aio__fd *e, struct aio__request *r)
 	drop_if_idle(b, e);
 }
 
+/*
+ * r, an unverified write, is the write(2) of a stream or of an O_APPEND
+ * fd, ordered.  aio_cancel may be reading the call's state (final, after a
+ * run: aio__fd_restream), so no asys_prep: fd, buffer and length stay.
+ */
+static void become_stream_write(struct aio__request *r, unsigned flags)
+{
+	r->unverified = false;
+	r->ordered = true;
+	r->call.nr = SYS_write;
+	r->call.arg[3] = r->call.arg[4] = r->call.arg[5] = 0;
+	r->call.flags = flags;
+}
+
 int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 {
 	int fd = r->fildes;
@@ -472,6 +487,11 @@ int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 	else
 		e->head = r;
 	e->tail = r;
+	/* an unverified write to be held may be an append: ordered from here on */
+	if (r->unverified && batch && blockers_of(e, r) && aio__fd_appends(&batch->type))
+		become_stream_write(r, ASYS_BOUNDED);
+	if (r->unverified)
+		aio__stat(AIO__EV_UNASKED);
 	count = reads_wait_count(r);
 	if (count)
 		__atomic_fetch_add(count, 1, __ATOMIC_RELEASE);
@@ -633,17 +653,8 @@ void aio__fd_restream(struct aio__request *r)
 	offset_leave(e, r);
 	release_held(e, e->held_list.head, r, &refused);
 	e->unverified--;
-	r->unverified = false;
-	r->ordered = true;
 	e->unbounded += !(r->call.flags & ASYS_UNBOUNDED);
-	/*
-	 * The engine has done with the call (this runs in its hook), but
-	 * aio_cancel may be reading its state, which stays final until the
-	 * call is submitted again: no asys_prep.  fd, buffer and length stay.
-	 */
-	r->call.nr = SYS_write;
-	r->call.arg[3] = r->call.arg[4] = r->call.arg[5] = 0;
-	r->call.flags = ASYS_UNBOUNDED;
+	become_stream_write(r, ASYS_UNBOUNDED);
 	enqueue_in_turn(e, r);
 	next = start_next_ordered(e);
 	if (next)

@@ -124,7 +124,7 @@ ASYS__HIDDEN void aio__request_unload(void);
  */
 struct aio__fdtype {
 	int fd;
-	int flags;		/* F_GETFL */
+	int flags;		/* F_GETFL, -1 until asked */
 	int seekable;		/* a regular file or a block device */
 	int regular;		/* a regular file */
 	int stream;		/* a pipe or a socket (asked with seekable) */
@@ -220,10 +220,12 @@ ASYS__HIDDEN void aio__read_batch_before(const struct aio__request *r, struct ai
  * fdseen.c: what fstat and fcntl said of an fd lately.  aio__fd_seen: the
  * AIO__SEEN_* bits of a regular file or block device seen less than a
  * second ago, or -1.  aio__fd_see: t's fd was just found seekable (by
- * fstat; its flags asked too).  aio__fd_unsee: it was found otherwise.
+ * fstat; its flags asked too: t->flags is F_GETFL's answer).  aio__fd_unsee: it was found otherwise.
  */
 #define AIO__SEEN_REGULAR 1u	/* a regular file, not a block device */
 #define AIO__SEEN_BUFFERED 2u	/* without O_DIRECT */
+#define AIO__SEEN_PLAIN 4u	/* without O_APPEND, O_DIRECT and O_DSYNC */
+#define AIO__SEEN_PLAIN 4u	/* without O_APPEND, O_DIRECT, O_DSYNC */
 ASYS__HIDDEN int aio__fd_seen(int fd);
 ASYS__HIDDEN void aio__fd_see(const struct aio__fdtype *t);
 ASYS__HIDDEN void aio__fd_unsee(int fd);
@@ -249,6 +251,8 @@ ASYS__HIDDEN void aio__call_done(struct asys_call *call);
  * request refused then completes with the engine's error, in its turn).
  */
 ASYS__HIDDEN int aio__fd_add(struct aio__request *r, struct aio__batch *batch);
+/* submit.c: an unverified write is to be held: does its fd append after all? */
+ASYS__HIDDEN bool aio__fd_appends(struct aio__fdtype *t);
 ASYS__HIDDEN void aio__fd_done(struct aio__request *r);
 /*
  * r, an unverified write, failed with ESPIPE: its fd is a pipe or socket

@@ -420,6 +420,8 @@ static int write_report(int fd)
 	put_num(&o, get(&stats.events[AIO__EV_INLINE]));
 	put(&o, "\nlio_listio lists: ");
 	put_num(&o, get(&stats.events[AIO__EV_LIST]));
+	put(&o, "\nwrites sent on a look at their fd under a second old: ");
+	put_num(&o, get(&stats.events[AIO__EV_UNASKED]));
 	put(&o, "\nwrites that found a stream where a file was: ");
 	put_num(&o, get(&stats.events[AIO__EV_RESTREAMED]));
 	put(&o, "\nrefused by the engine: ");

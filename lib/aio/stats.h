@@ -20,6 +20,7 @@ enum aio__event {
 	AIO__EV_INLINE,			/* a read completed at submission (stats.c) */
 	AIO__EV_REFUSED,		/* a request the engine refused (no thread, no ring) */
 	AIO__EV_LIST,			/* a lio_listio list submitted */
+	AIO__EV_UNASKED,		/* a write sent on what was seen of its fd lately */
 	AIO__EV_RESTREAMED,		/* a write found a stream where a file was */
 	AIO__EV_NOTE_NONE,		/* notifications asked for, by kind */
 	AIO__EV_NOTE_SIGNAL,
