@@ -1029,29 +1029,6 @@ START_TEST(blocking_stream_writes_are_whole)
 END_TEST
 
 /*
- * In a child: stop process pid as Ctrl-Z would, wait (at most ms) until
- * every thread of it has stopped, io_uring's own workers aside (they take
- * no signals), and let it continue.  Exits 0 once it saw them stopped.
- */
-static _Noreturn void stop_and_continue(pid_t pid, long ms)
-{
-	double end = now_sec() + (double)ms / 1000;
-	struct timespec pause = { 0, 1000000 };
-	int stopped = 0;
-
-	kill(pid, SIGSTOP);
-	while (!stopped && now_sec() < end) {
-		int all = count_tasks_of(pid, NULL, 0), io = count_tasks_of(pid, "iou-", 0);
-
-		stopped = all > 0 && count_tasks_of(pid, NULL, 'T') >= all - io;
-		if (!stopped)
-			nanosleep(&pause, NULL);
-	}
-	kill(pid, SIGCONT);
-	_exit(stopped ? 0 : 1);
-}
-
-/*
  * A write waiting on a full blocking pipe or socket while the program is
  * stopped and continued (Ctrl-Z, then fg; the cgroup freezer does the
  * same): the stop ends the wait of the thread inside write(2), which then
@@ -1066,7 +1043,6 @@ START_TEST(stream_write_is_whole_across_a_stop)
 	size_t have = 0, k;
 	struct aiocb cb;
 	int p[2], size;
-	pid_t child;
 
 	ck_assert(buf && got);
 	memset(buf, 's', LEN);
@@ -1083,11 +1059,7 @@ START_TEST(stream_write_is_whole_across_a_stop)
 	/* a socket buffer counts its overhead too: what it takes is less */
 	wait_pipe_full(p[0], _i ? size / 4 : size, end);
 	ck_assert_int_eq(aio_error(&cb), EINPROGRESS);
-	child = fork();
-	ck_assert_int_ge(child, 0);
-	if (child == 0)
-		stop_and_continue(getppid(), WAIT_MS);
-	ck_assert_msg(reap(child, WAIT_MS + 5000) == 0, "the program never stopped");
+	stop_and_continue_once(WAIT_MS);
 	/* until the write is over (its result tells how much it wrote) */
 	while (have < LEN) {
 		struct pollfd pfd = { p[0], POLLIN, 0 };

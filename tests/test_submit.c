@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <linux/stat.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -403,6 +404,80 @@ START_TEST(copy_and_splice_calls_run)
 }
 END_TEST
 
+/*
+ * recv(2) with MSG_WAITALL on a stream socket returns only once it has the
+ * whole length.  A stop (Ctrl-Z, then fg; the cgroup freezer does the
+ * same) ends the wait of a worker inside it, which returns what it has:
+ * the engine goes on, and the call is whole, in order.
+ */
+START_TEST(recv_waitall_is_whole_across_a_stop)
+{
+	enum { LEN = 64 * 1024, FIRST = 1000 };
+	char *buf = calloc(1, LEN), *data = malloc(LEN);
+	double end = now_sec() + 10;
+	struct asys_call c;
+	struct asys_call *list[] = { &c };
+	int sv[2], queued = 1, i;
+
+	ck_assert(buf && data);
+	for (i = 0; i < LEN; i++)
+		data[i] = (char)(i * 7 + i / 251);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	asys_prep(&c, SYS_recvfrom, sv[0], (long)buf, LEN, MSG_WAITALL, 0, 0);
+	ck_assert_int_eq(asys_submit(list, 1), 0);
+	ck_assert_int_eq(send(sv[1], data, FIRST, 0), FIRST);
+	/* taken in: the call waits for the rest inside recv */
+	while (queued && now_sec() < end) {
+		ck_assert_int_eq(ioctl(sv[0], FIONREAD, &queued), 0);
+		if (queued)
+			sched_yield();
+	}
+	ck_assert_int_eq(queued, 0);
+	ck_assert_uint_eq(asys_state(&c), ASYS_RUNNING);
+	stop_and_continue_once(10000);
+	ck_assert_int_eq(send(sv[1], data + FIRST, LEN - FIRST, 0), LEN - FIRST);
+	wait_done(&c);
+	ck_assert_int_eq(c.result, LEN);
+	ck_assert(!memcmp(buf, data, LEN));
+	free(buf);
+	free(data);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+/*
+ * On datagrams and records, recv(2) and recvmsg(2) with MSG_WAITALL take
+ * one, whatever its length: nothing goes on to merge the next one into the
+ * buffer (io_uring did, on records: such calls run on the thread pool).
+ * _i: SOCK_DGRAM, SOCK_SEQPACKET.
+ */
+START_TEST(recv_waitall_takes_one_datagram)
+{
+	char buf[100];
+	struct iovec iov = { buf, sizeof buf };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, (_i ? SOCK_SEQPACKET : SOCK_DGRAM) | SOCK_CLOEXEC, 0,
+				    sv), 0);
+	ck_assert_int_eq(send(sv[1], "first", 5, 0), 5);
+	ck_assert_int_eq(send(sv[1], "second", 6, 0), 6);
+	ck_assert_int_eq(run(SYS_recvfrom, sv[0], (long)buf, sizeof buf, MSG_WAITALL, 0, 0), 5);
+	ck_assert(!memcmp(buf, "first", 5));
+	ck_assert_int_eq(recv(sv[0], buf, sizeof buf, MSG_DONTWAIT), 6);
+	ck_assert(!memcmp(buf, "second", 6));
+	ck_assert_int_eq(send(sv[1], "third", 5, 0), 5);
+	ck_assert_int_eq(send(sv[1], "fourth", 6, 0), 6);
+	ck_assert_int_eq(run(SYS_recvmsg, sv[0], (long)&msg, MSG_WAITALL, 0, 0, 0), 5);
+	ck_assert(!memcmp(buf, "third", 5));
+	ck_assert_int_eq(recv(sv[0], buf, sizeof buf, MSG_DONTWAIT), 6);
+	ck_assert(!memcmp(buf, "fourth", 6));
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 START_TEST(socket_calls_run)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -533,6 +608,8 @@ static Suite *submit_suite(void)
 	tcase_add_test(r, metadata_calls_run);
 	tcase_add_test(r, copy_and_splice_calls_run);
 	tcase_add_test(r, socket_calls_run);
+	tcase_add_test(r, recv_waitall_is_whole_across_a_stop);
+	tcase_add_loop_test(r, recv_waitall_takes_one_datagram, 0, 2);
 	tcase_add_test(r, poll_and_sleep_calls_run);
 	tcase_add_test(r, clock_nanosleep_as_the_system_call);
 	suite_add_tcase(s, r);

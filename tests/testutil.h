@@ -191,6 +191,42 @@ static inline double now_sec(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/*
+ * In a child: stop process pid as Ctrl-Z would, wait (at most ms) until
+ * every thread of it has stopped, io_uring's own workers aside (they take
+ * no signals), and let it continue.  Exits 0 once it saw them stopped.
+ */
+static inline _Noreturn void stop_and_continue(pid_t pid, long ms)
+{
+	double end = now_sec() + (double)ms / 1000;
+	struct timespec pause = { 0, 1000000 };
+	int stopped = 0;
+
+	kill(pid, SIGSTOP);
+	while (!stopped && now_sec() < end) {
+		int all = count_tasks_of(pid, NULL, 0), io = count_tasks_of(pid, "iou-", 0);
+
+		stopped = all > 0 && count_tasks_of(pid, NULL, 'T') >= all - io;
+		if (!stopped)
+			nanosleep(&pause, NULL);
+	}
+	kill(pid, SIGCONT);
+	_exit(stopped ? 0 : 1);
+}
+
+/* Have a child stop this process and let it continue (stop_and_continue). */
+static inline void stop_and_continue_once(long ms)
+{
+	pid_t child = fork();
+	int status;
+
+	ck_assert_int_ge(child, 0);
+	if (!child)
+		stop_and_continue(getppid(), ms);
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert_msg(WIFEXITED(status) && !WEXITSTATUS(status), "the process was not seen stopped");
+}
+
 /* A CLOCK_REALTIME deadline ms from now, for pthread timed waits. */
 static inline struct timespec deadline_rt(long ms)
 {

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -32,6 +33,23 @@ static bool endless_device(int fd)
 	}
 }
 
+/*
+ * Does recv(2) with MSG_WAITALL wait for the whole length?  On a stream
+ * socket (not on datagrams or records), without a receive timeout (whose
+ * short count is the program's to see).
+ */
+static bool waits_for_all(int fd)
+{
+	struct timeval tv;
+	socklen_t len = sizeof(int);
+	int type;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) || type != SOCK_STREAM)
+		return false;
+	len = sizeof tv;
+	return !getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &len) && !tv.tv_sec && !tv.tv_usec;
+}
+
 bool asys__goes_on(long nr, const long a[ASYS_MAX_ARGS], long done, int nonblock)
 {
 	long most = INT_MAX & ~((long)getpagesize() - 1);
@@ -39,6 +57,11 @@ bool asys__goes_on(long nr, const long a[ASYS_MAX_ARGS], long done, int nonblock
 	if (done >= (a[2] < most ? a[2] : most))
 		return false;
 	switch (nr) {
+	case SYS_recvfrom:
+		/* a peek would read the same bytes again */
+		if ((a[3] & (MSG_WAITALL | MSG_PEEK)) != MSG_WAITALL || !waits_for_all((int)a[0]))
+			return false;
+		/* fall through */
 	case SYS_sendto:
 		if (a[3] & MSG_DONTWAIT)
 			return false;

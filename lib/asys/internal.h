@@ -148,7 +148,8 @@ ASYS__HIDDEN long asys__execute(struct asys_call *call);
  * Does a call that the kernel ended short after `done` bytes in all go on
  * for the rest, as its system call would for a caller that no signal
  * interrupts?  A write(2) or send(2) on a blocking fd (nonblock: whether
- * the fd is O_NONBLOCK, or -1 to ask it), and a read(2) of an endless
+ * the fd is O_NONBLOCK, or -1 to ask it), a recv(2) with MSG_WAITALL on a
+ * blocking stream socket, and a read(2) of an endless
  * device, which stops only at a page boundary (so the short reads of pipes
  * and sockets, nearly all of them, are told apart without an fstat); never
  * past what one read(2) or write(2) transfers at most (MAX_RW_COUNT, INT_MAX
