@@ -64,7 +64,7 @@ void aio__fd_see(const struct aio__fdtype *t)
 {
 	uint32_t bits = (t->regular == 1 ? AIO__SEEN_REGULAR : 0) |
 			(t->flags & O_DIRECT ? 0 : AIO__SEEN_BUFFERED) |
-			(t->flags & (O_APPEND | O_DIRECT | O_DSYNC) ? 0 : AIO__SEEN_PLAIN);
+			(t->flags & AIO__WRITE_PATH_FLAGS ? 0 : AIO__SEEN_PLAIN);
 
 	__atomic_store_n(slot_of(t->fd),
 			 (uint64_t)((uint32_t)t->fd + 1) << 32 | (now_units() & ~SEEN_BITS) | bits,

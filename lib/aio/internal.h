@@ -220,12 +220,14 @@ ASYS__HIDDEN void aio__read_batch_before(const struct aio__request *r, struct ai
  * fdseen.c: what fstat and fcntl said of an fd lately.  aio__fd_seen: the
  * AIO__SEEN_* bits of a regular file or block device seen less than a
  * second ago, or -1.  aio__fd_see: t's fd was just found seekable (by
- * fstat; its flags asked too: t->flags is F_GETFL's answer).  aio__fd_unsee: it was found otherwise.
+ * fstat; its flags asked too: t->flags is F_GETFL's answer).
+ * aio__fd_unsee: it was found otherwise.
  */
 #define AIO__SEEN_REGULAR 1u	/* a regular file, not a block device */
 #define AIO__SEEN_BUFFERED 2u	/* without O_DIRECT */
-#define AIO__SEEN_PLAIN 4u	/* without O_APPEND, O_DIRECT and O_DSYNC */
-#define AIO__SEEN_PLAIN 4u	/* without O_APPEND, O_DIRECT, O_DSYNC */
+#define AIO__SEEN_PLAIN 4u	/* without AIO__WRITE_PATH_FLAGS */
+/* The flags that change a write's path: an append is ordered, the others go to the ring. */
+#define AIO__WRITE_PATH_FLAGS (O_APPEND | O_DIRECT | O_DSYNC)
 ASYS__HIDDEN int aio__fd_seen(int fd);
 ASYS__HIDDEN void aio__fd_see(const struct aio__fdtype *t);
 ASYS__HIDDEN void aio__fd_unsee(int fd);

@@ -63,13 +63,10 @@ static off_t aiocb_offset(const struct aiocb *cb, bool wide)
 	return narrow;
 }
 
-/* The flags that change a write's path: an append is ordered, the others go to the ring. */
-#define WRITE_PATH_FLAGS (O_APPEND | O_DIRECT | O_DSYNC)
-
 /*
  * Is a write's fd seekable (1, 0, -errno)?  A write through an fd that
  * was seen lately (fdseen.c) as a regular file with none of
- * WRITE_PATH_FLAGS is sent unverified, neither type nor flags asked:
+ * AIO__WRITE_PATH_FLAGS is sent unverified, neither type nor flags asked:
  * with ASYS_SERIAL it runs as a plain pwrite64 on a worker (the io_uring
  * backend hands those to the thread backend too, where io_uring would
  * ignore the offset of a pipe and write into it).  A stale answer costs
@@ -110,8 +107,8 @@ static int write_seekable(struct aio__fdtype *t)
  * unverified writes held before it, or be overtaken by those after it,
  * where appends go in submission order.  So the fd's flags are asked now
  * (only a write held pays for this): true if it has O_APPEND, which t,
- * the batch's look at the fd, and fdseen.c learn, so that the writes
- * after it are asked too.
+ * the batch's look at the fd, learns; fdseen.c forgets the fd, so that
+ * the writes after it are asked too.
  */
 bool aio__fd_appends(struct aio__fdtype *t)
 {
@@ -121,14 +118,14 @@ bool aio__fd_appends(struct aio__fdtype *t)
 		return false;
 	t->flags = flags;
 	t->unverified = 0;
-	aio__fd_see(t);
+	aio__fd_unsee(t->fd);
 	return true;
 }
 
-/* The write's WRITE_PATH_FLAGS: none, as seen, for an unverified one. */
+/* The write's AIO__WRITE_PATH_FLAGS: none, as seen, for an unverified one. */
 static int write_flags(struct aio__fdtype *t)
 {
-	return t->unverified == 1 ? 0 : aio__fd_flags(t) & WRITE_PATH_FLAGS;
+	return t->unverified == 1 ? 0 : aio__fd_flags(t) & AIO__WRITE_PATH_FLAGS;
 }
 
 /*
