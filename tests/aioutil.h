@@ -3,6 +3,7 @@
 #define RTAIO_AIOUTIL_H
 
 #include <aio.h>
+#include <rtaio.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -220,6 +221,45 @@ static inline void release_blocker(struct blocker *b)
 	ck_assert_int_eq(b->c.result, 1);
 	close(b->p[0]);
 	close(b->p[1]);
+}
+
+/*
+ * A file that rtaio has just written to, so that it takes the number for a
+ * file for a while (rtaio.7), the number then given to `end` (closed):
+ * the number.
+ */
+static inline int file_number_given_to(int end)
+{
+	char block[4096];
+	struct aiocb cb;
+	int fd = temp_file();
+
+	memset(block, 'F', sizeof block);
+	prep_aiocb(&cb, fd, block, sizeof block, 0);
+	ck_assert_int_eq(aio_write(&cb), 0);
+	wait_final(&cb, 30000);
+	assert_status(&cb, 0, sizeof block);
+	ck_assert_int_eq(dup3(end, fd, O_CLOEXEC), fd);
+	close(end);
+	return fd;
+}
+
+/* The count after label in rtaio_stats()'s report. */
+static inline unsigned long reported(const char *label)
+{
+	char report[4096];
+	int out = temp_file();
+	ssize_t n;
+	const char *at;
+
+	ck_assert_int_eq(rtaio_stats(out), 0);
+	n = pread(out, report, sizeof report - 1, 0);
+	ck_assert_int_gt(n, 0);
+	report[n] = '\0';
+	close(out);
+	at = strstr(report, label);
+	ck_assert_msg(at, "no \"%s\" in the report:\n%s", label, report);
+	return strtoul(at + strlen(label), NULL, 10);
 }
 
 #endif

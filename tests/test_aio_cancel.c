@@ -1266,6 +1266,83 @@ START_TEST(race_cancel_pipe_reads)
 }
 END_TEST
 
+/*
+ * Writes of one byte each to a pipe that has the number of a file written
+ * a moment before, cancelled one by one after random delays as they are
+ * submitted.  rtaio sends such a write as a file's, and when it fails with
+ * ESPIPE, as the stream's write (on io_uring, a write that leaves the
+ * thread backend for the ring): aio_cancel must find the write where it
+ * is, or say it is too late, and never both cancel it and let it write.
+ * The writes that ran put their bytes in the pipe in submission order,
+ * before a last write that ends the round; the cancelled ones, none.  The
+ * statistics tell that writes did find the stream.
+ */
+START_TEST(race_cancel_writes_finding_a_stream)
+{
+	const char *found = "writes that found a stream where a file was: ";
+	struct race *r = race_new();
+	struct race_tally tally = { 0 };
+	unsigned long iters = scaled_at_least(1000, RACE_MIN_ROUNDS), it, expected = 0;
+	unsigned long restreamed;
+	int i;
+
+	setenv("RTAIO_STATS", "/dev/null", 1);	/* before the first request */
+	r->seed = 7117u;
+	for (it = 0; it < iters; it++) {
+		unsigned char got[RACE_K + 2], next = 0, last = 0xff;
+		struct aiocb end;
+		pthread_t canceller;
+		size_t n;
+		int p[2];
+
+		ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+		r->fd = file_number_given_to(p[1]);
+		r->submitted = 0;
+		for (i = 0; i < RACE_K; i++) {
+			prep_req(&r->q[i], r->fd, 1, i);
+			r->q[i].buf[0] = (char)i;
+		}
+		ck_assert_int_eq(pthread_create(&canceller, NULL, per_request_canceller, r), 0);
+		for (i = 0; i < RACE_K; i++) {
+			ck_assert_int_eq(aio_write(&r->q[i].cb), 0);
+			race_submitted(r, (unsigned)i + 1);
+		}
+		ck_assert_int_eq(pthread_join(canceller, NULL), 0);
+		ck_assert_msg(!r->failure, "iteration %lu: %s (%d)", it, r->failure, r->bad);
+		for (i = 0; i < RACE_K; i++)
+			wait_final(&r->q[i].cb, WAIT_MS);
+		expected += RACE_K;
+		ck_assert_msg(wait_events(expected, WAIT_MS), "iteration %lu: %lu of %lu notifications",
+			      it, events(), expected);
+		ck_assert_int_eq(sync_seen(r->q, RACE_K), expected);
+		/* after every write of the round: a cancelled one that wrote anyway shows before it */
+		prep_aiocb(&end, r->fd, &last, 1, 0);
+		ck_assert_int_eq(aio_write(&end), 0);
+		wait_final(&end, WAIT_MS);
+		assert_status(&end, 0, 1);
+		n = drain(p[0], (char *)got, sizeof got);
+		for (i = 0; i < RACE_K; i++) {
+			race_check_one(&r->q[i], 1, true, &tally);
+			if (aio_error(&r->q[i].cb) == 0)
+				ck_assert_msg(next < n && got[next++] == i,
+					      "iteration %lu: write %d is not byte %u of the pipe", it,
+					      i, next - 1u);
+		}
+		ck_assert_msg(n == next + 1u && got[next] == last,
+			      "iteration %lu: the pipe holds %zu bytes after the %u written", it, n,
+			      next);
+		close(p[0]);
+		close(r->fd);
+	}
+	restreamed = reported(found);
+	fprintf(stderr, "race_cancel_writes_finding_a_stream: %lu writes found the stream\n",
+		restreamed);
+	ck_assert_uint_ge(restreamed, iters);
+	assert_both_sides("race_cancel_writes_finding_a_stream", &tally, true);
+	race_free(r);
+}
+END_TEST
+
 /* aio_cancel(fd, NULL) from two threads while requests are submitted and complete. */
 struct all_canceller {
 	int fd;
@@ -1474,6 +1551,7 @@ static Suite *make_suite(void)
 	tcase_add_checked_fixture(tc, reset_events, NULL);
 	tcase_add_test(tc, race_cancel_file_reads);
 	tcase_add_test(tc, race_cancel_pipe_reads);
+	tcase_add_test(tc, race_cancel_writes_finding_a_stream);
 	tcase_add_test(tc, race_cancel_all_two_threads);
 	suite_add_tcase(s, tc);
 	return s;

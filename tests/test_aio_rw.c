@@ -703,45 +703,6 @@ END_TEST
 
 /* ------------------------------------------------------------- ordering */
 
-/* The count after label in rtaio_stats()'s report. */
-static unsigned long reported(const char *label)
-{
-	char report[4096];
-	int out = temp_file();
-	ssize_t n;
-	const char *at;
-
-	ck_assert_int_eq(rtaio_stats(out), 0);
-	n = pread(out, report, sizeof report - 1, 0);
-	ck_assert_int_gt(n, 0);
-	report[n] = '\0';
-	close(out);
-	at = strstr(report, label);
-	ck_assert_msg(at, "no \"%s\" in the report:\n%s", label, report);
-	return strtoul(at + strlen(label), NULL, 10);
-}
-
-/*
- * A file that rtaio has just written to, so that it takes the number for a
- * file for a while (rtaio.7), the number then given to `end` (closed):
- * the number.
- */
-static int file_number_given_to(int end)
-{
-	char block[4096];
-	struct aiocb cb;
-	int fd = temp_file();
-
-	memset(block, 'F', sizeof block);
-	prep_aiocb(&cb, fd, block, sizeof block, 0);
-	ck_assert_int_eq(aio_write(&cb), 0);
-	wait_final(&cb, WAIT_MS);
-	expect_done(&cb, 0, sizeof block);
-	ck_assert_int_eq(dup3(end, fd, O_CLOEXEC), fd);
-	close(end);
-	return fd;
-}
-
 /*
  * 200 writes through an O_APPEND descriptor land in submission order.  The
  * descriptor gains O_APPEND by F_SETFL (_i 0), by F_SETFL right after rtaio

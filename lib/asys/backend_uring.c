@@ -468,7 +468,11 @@ static struct io_uring_sqe *get_sqe(const struct asys_call *c)
 	return sqe;
 }
 
-/* With the lock: the call goes into the kernel through sqe, RUNNING from now on. */
+/*
+ * With the lock: the call goes into the kernel through sqe, RUNNING from
+ * now on.  Nobody else claims it meanwhile: a canceller claims a queued
+ * call under the lock (uring_cancel).
+ */
 static void start(struct asys_call *c, struct io_uring_sqe *sqe)
 {
 	long a[ASYS_MAX_ARGS];
@@ -915,14 +919,22 @@ bool asys__ring_missing(void)
 	return missing;
 }
 
+/*
+ * All under the lock, the choice of backend too: a call that the thread
+ * backend held when the canceller looked may since have run, failed, and
+ * come back into the ring (a write that found a stream).  The thread
+ * backend's claim of such a call would take it while it waits in the
+ * backlog or is about to start(), and the kernel would run a cancelled
+ * call.  Routes change under the lock only, so it holds __bstate still.
+ */
 static int uring_cancel(struct asys_call *c)
 {
 	int err = 0;
 
-	if (!in_ring(c))
-		return asys__threads.cancel(c);
 	pthread_mutex_lock(&uring.lock);
-	if (asys__transition(c, ASYS_QUEUED, ASYS_RUNNING))
+	if (!in_ring(c))
+		err = asys__threads.cancel(c);
+	else if (asys__transition(c, ASYS_QUEUED, ASYS_RUNNING))
 		backlog_unlink(c);
 	else
 		err = -EBUSY;
@@ -941,12 +953,13 @@ static int uring_interrupt(struct asys_call *c, long *result)
 	struct timespec never;
 	uint32_t old;
 
-	if (!in_ring(c) || c->__class != ASYS__BLOCKING)
-		return -EBUSY;
 	pthread_mutex_lock(&uring.lock);
-	/* the ring thread cannot wait for itself */
-	if (!uring.alive || pthread_equal(pthread_self(), uring.thread) ||
-	    asys_state(c) != ASYS_RUNNING) {
+	/*
+	 * Where the call is and what it is, under the lock (see uring_cancel);
+	 * the ring thread cannot wait for itself.
+	 */
+	if (!in_ring(c) || c->__class != ASYS__BLOCKING || !uring.alive ||
+	    pthread_equal(pthread_self(), uring.thread) || asys_state(c) != ASYS_RUNNING) {
 		pthread_mutex_unlock(&uring.lock);
 		return -EBUSY;
 	}
