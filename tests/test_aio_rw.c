@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -1313,6 +1314,87 @@ START_TEST(nonblocking_stream_read_is_eagain)
 }
 END_TEST
 
+/* The write(2) calls this process has made (/proc/self/io), or -1 if the kernel does not say. */
+static long writes_made(void)
+{
+	char text[512];
+	const char *at;
+	int fd = open("/proc/self/io", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof text - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -1;
+	text[n] = '\0';
+	at = strstr(text, "syscw: ");
+	return at ? strtol(at + 7, NULL, 10) : -1;
+}
+
+/* Is cb final within ms?  No Check assertion meanwhile: each one writes to Check's pipe. */
+static bool final_within(const struct aiocb *cb, long ms)
+{
+	const struct aiocb *list[1] = { cb };
+	double end = now_sec() + (double)ms / 1000.0;
+
+	while (aio_error(cb) == EINPROGRESS && now_sec() < end) {
+		struct timespec t = ms_ts(10);
+
+		aio_suspend(list, 1, &t);
+	}
+	return aio_error(cb) != EINPROGRESS;
+}
+
+/*
+ * A socket with a receive or a send timeout (SO_RCVTIMEO, SO_SNDTIMEO): an
+ * aio_read with nothing to read ends with EAGAIN, and an aio_write of more
+ * than the socket holds, nobody reading, ends with the count taken, as
+ * read(2) and write(2) do at the timeout.  io_uring ignores the timeouts:
+ * in its ring, the library before waited for ever.  The write is one
+ * write(2): the library before went on with a second one on the thread
+ * backend, which waited for the timeout again (the program twice as long).
+ */
+START_TEST(socket_timeouts_end_reads_and_writes)
+{
+	enum { LEN = 4 << 20 };
+	struct timeval tv = { 0, 100000 };
+	char *buf = malloc(LEN);
+	struct aiocb cb;
+	long before, after;
+	bool ended;
+	ssize_t n;
+	int s[2], submitted;
+
+	ck_assert_ptr_nonnull(buf);
+	memset(buf, 's', LEN);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s), 0);
+	ck_assert_int_eq(setsockopt(s[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+	prep_aiocb(&cb, s[1], buf, 100, 0);
+	ck_assert_int_eq(aio_read(&cb), 0);
+	expect_done(&cb, EAGAIN, -1);
+
+	ck_assert_int_eq(setsockopt(s[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv), 0);
+	prep_aiocb(&cb, s[0], buf, LEN, 0);
+	before = writes_made();
+	submitted = aio_write(&cb);
+	ended = submitted == 0 && final_within(&cb, WAIT_MS);
+	after = writes_made();
+	ck_assert_int_eq(submitted, 0);
+	ck_assert_msg(ended, "the write did not end at its timeout");
+	n = aio_return(&cb);
+	ck_assert_int_eq(aio_error(&cb), 0);
+	ck_assert_msg(n > 0 && n < LEN, "the write returned %zd", n);
+	ck_assert_uint_eq(drain(s[1], buf, LEN), (size_t)n);
+	if (before < 0)
+		fprintf(stderr, "no /proc/self/io here: the count of write(2) calls not checked\n");
+	else
+		ck_assert_int_eq(after - before, 1);
+	close(s[0]);
+	close(s[1]);
+	free(buf);
+}
+END_TEST
+
 /*
  * aio_cancel of a write blocked on a full pipe after part of it went in:
  * the thread backend never interrupts a running call (AIO_NOTCANCELED; the
@@ -2598,6 +2680,7 @@ static Suite *rw_suite(void)
 	tcase_add_test(order, nonblocking_pipe_write_is_what_write_gives);
 	tcase_add_test(order, write_past_max_rw_count_is_cut_as_write);
 	tcase_add_loop_test(order, nonblocking_stream_read_is_eagain, 0, 2);
+	tcase_add_test(order, socket_timeouts_end_reads_and_writes);
 	tcase_add_test(order, cancelled_stream_write_reports_what_it_wrote);
 	tcase_add_loop_test(order, pending_pipe_reads_do_not_starve_file_io, 0, 2);
 	tcase_add_test(order, device_read_waits_for_earlier_write);

@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 
@@ -522,6 +523,71 @@ START_TEST(socket_calls_run)
 }
 END_TEST
 
+/* Set a receive or send timeout of 100 ms on socket fd. */
+static void time_out_after_100ms(int fd, int opt)
+{
+	struct timeval tv = { 0, 100000 };
+
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof tv), 0);
+}
+
+/* Read what socket fd holds, without waiting; the count. */
+static long drain_socket(int fd)
+{
+	char buf[65536];
+	long total = 0;
+	ssize_t r;
+
+	while ((r = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+		total += r;
+	ck_assert(r == -1 && errno == EAGAIN);
+	return total;
+}
+
+/*
+ * Calls on sockets with a timeout (SO_RCVTIMEO, SO_SNDTIMEO) end at the
+ * timeout as the system calls do: accept4, recvfrom and read with nothing
+ * to take fail with EAGAIN; sendto and write of more than the socket
+ * holds, with nobody reading, return the count taken, which the peer then
+ * reads.  io_uring ignores the timeouts: in its ring, the library before
+ * waited for ever.
+ */
+START_TEST(socket_timeouts_end_calls)
+{
+	enum { LEN = 4 << 20 };
+	char *buf = malloc(LEN);
+	int sv[2], lfd;
+	long n;
+
+	ck_assert_ptr_nonnull(buf);
+	memset(buf, 't', LEN);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(lfd, 0);
+	/* an abstract address that the kernel picks (autobind) */
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&(struct sockaddr_un){ AF_UNIX, "" },
+			      sizeof(sa_family_t)), 0);
+	ck_assert_int_eq(listen(lfd, 1), 0);
+	time_out_after_100ms(lfd, SO_RCVTIMEO);
+	ck_assert_int_eq(run(SYS_accept4, lfd, 0, 0, SOCK_CLOEXEC, 0, 0), -EAGAIN);
+	close(lfd);
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	time_out_after_100ms(sv[1], SO_RCVTIMEO);
+	ck_assert_int_eq(run(SYS_recvfrom, sv[1], (long)buf, 100, 0, 0, 0), -EAGAIN);
+	ck_assert_int_eq(run(SYS_read, sv[1], (long)buf, 100, 0, 0, 0), -EAGAIN);
+	time_out_after_100ms(sv[0], SO_SNDTIMEO);
+	n = run(SYS_sendto, sv[0], (long)buf, LEN, 0, 0, 0);
+	ck_assert_msg(n > 0 && n < LEN, "sendto returned %ld", n);
+	ck_assert_int_eq(drain_socket(sv[1]), n);
+	n = run(SYS_write, sv[0], (long)buf, LEN, 0, 0, 0);
+	ck_assert_msg(n > 0 && n < LEN, "write returned %ld", n);
+	ck_assert_int_eq(drain_socket(sv[1]), n);
+	close(sv[0]);
+	close(sv[1]);
+	free(buf);
+}
+END_TEST
+
 START_TEST(poll_and_sleep_calls_run)
 {
 	struct timespec t = ms_ts(5), zero = ms_ts(0);
@@ -610,6 +676,7 @@ static Suite *submit_suite(void)
 	tcase_add_test(r, socket_calls_run);
 	tcase_add_test(r, recv_waitall_is_whole_across_a_stop);
 	tcase_add_loop_test(r, recv_waitall_takes_one_datagram, 0, 2);
+	tcase_add_test(r, socket_timeouts_end_calls);
 	tcase_add_test(r, poll_and_sleep_calls_run);
 	tcase_add_test(r, clock_nanosleep_as_the_system_call);
 	suite_add_tcase(s, r);

@@ -360,18 +360,36 @@ static int ring_op(const struct asys_call *c)
 }
 
 /*
- * A character device other than the kernel's memory devices (major 1):
- * its calls go to the thread backend.  A terminal's write (n_tty) waits
- * for room inside io_uring's first, supposedly non-blocking try, so the
- * ring thread itself sat in it and every other call stalled, and an
- * io_uring wake-up then ended the write with EINTR (aio-model --pty yes,
- * seeds 4/265 and 9/117); other drivers may do as much.
+ * Calls that go to the thread backend whatever their fd's flags, because
+ * io_uring would not do what the system call does:
+ * - those on a character device other than the kernel's memory devices
+ *   (major 1).  A terminal's write (n_tty) waits for room inside
+ *   io_uring's first, supposedly non-blocking try, so the ring thread
+ *   itself sat in it and every other call stalled, and an io_uring wake-up
+ *   then ended the write with EINTR (aio-model --pty yes, seeds 4/265 and
+ *   9/117); other drivers may do as much;
+ * - those on a socket with a timeout for their direction (asys__times_out):
+ *   io_uring waits for the socket to be ready however long, where the
+ *   system call ends at the timeout (a read with SO_RCVTIMEO hung).
  */
-static bool other_device(int fd)
+static bool system_call_only(int fd, int op)
 {
 	struct stat st;
 
-	return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) != 1;
+	if (fstat(fd, &st))
+		return false;
+	if (S_ISCHR(st.st_mode))
+		return major(st.st_rdev) != 1;
+	if (!S_ISSOCK(st.st_mode))
+		return false;
+	switch (op) {
+	case IORING_OP_WRITE:
+	case IORING_OP_SEND:
+	case IORING_OP_CONNECT:
+		return asys__times_out(fd, SO_SNDTIMEO);
+	default:
+		return asys__times_out(fd, SO_RCVTIMEO);
+	}
 }
 
 /*
@@ -379,8 +397,8 @@ static bool other_device(int fd)
  * O_NONBLOCK, where read(2) and write(2) fail with EAGAIN or take what
  * fits: such a call carries RWF_NOWAIT or MSG_DONTWAIT into the ring
  * (NONBLOCK), and one that can carry neither goes to the thread backend,
- * which runs the system call itself (~0u), as do the calls on devices
- * (other_device).  Files never wait on O_NONBLOCK.
+ * which runs the system call itself (~0u), as do the calls that
+ * system_call_only() names.  Files never wait on O_NONBLOCK.
  */
 static uint32_t nonblocking(const struct asys_call *c, int op)
 {
@@ -390,7 +408,7 @@ static uint32_t nonblocking(const struct asys_call *c, int op)
 	if (c->__class != ASYS__BLOCKING || op == IORING_OP_TIMEOUT)	/* a sleep: no fd */
 		return 0;
 	args_of(c, a);
-	if (other_device((int)a[0]))
+	if (system_call_only((int)a[0], op))
 		return ~0u;
 	fl = fcntl((int)a[0], F_GETFL);
 	if (fl < 0 || !(fl & O_NONBLOCK))

@@ -33,21 +33,26 @@ static bool endless_device(int fd)
 	}
 }
 
+bool asys__times_out(int fd, int opt)
+{
+	struct timeval tv;
+	socklen_t len = sizeof tv;
+
+	return !getsockopt(fd, SOL_SOCKET, opt, &tv, &len) && (tv.tv_sec || tv.tv_usec);
+}
+
 /*
  * Does recv(2) with MSG_WAITALL wait for the whole length?  On a stream
- * socket (not on datagrams or records), without a receive timeout (whose
- * short count is the program's to see).
+ * socket (not on datagrams or records), without a receive timeout.
  */
 static bool waits_for_all(int fd)
 {
-	struct timeval tv;
 	socklen_t len = sizeof(int);
 	int type;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) || type != SOCK_STREAM)
 		return false;
-	len = sizeof tv;
-	return !getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &len) && !tv.tv_sec && !tv.tv_usec;
+	return !asys__times_out(fd, SO_RCVTIMEO);
 }
 
 bool asys__goes_on(long nr, const long a[ASYS_MAX_ARGS], long done, int nonblock)
@@ -67,6 +72,9 @@ bool asys__goes_on(long nr, const long a[ASYS_MAX_ARGS], long done, int nonblock
 			return false;
 		/* fall through */
 	case SYS_write:
+		/* asked only once a call came back short: ENOTSOCK on a pipe */
+		if (asys__times_out((int)a[0], SO_SNDTIMEO))
+			return false;
 		if (nonblock < 0) {
 			int fl = fcntl((int)a[0], F_GETFL);
 

@@ -69,7 +69,10 @@ enum asys__class {
  * then the call may have finished and been submitted again (the POSIX
  * layer resubmits a write that found a stream while aio_cancel looks at
  * it): submission writes those fields as atomics, and what the canceller
- * does with either value, the state machine then decides.
+ * does with either value, the state machine then decides.  The claim
+ * itself is made under the lock of the backend that holds the call now,
+ * which the io_uring backend reads from __bstate under its own lock (a
+ * claim through the wrong one took a call from the ring's backlog).
  */
 #define ASYS__IN_CHAIN 0x100u	/* part of a chain of two or more calls */
 #define ASYS__PREV_MASK 0xffu	/* the state before submission, for rollback */
@@ -148,8 +151,9 @@ ASYS__HIDDEN long asys__execute(struct asys_call *call);
  * Does a call that the kernel ended short after `done` bytes in all go on
  * for the rest, as its system call would for a caller that no signal
  * interrupts?  A write(2) or send(2) on a blocking fd (nonblock: whether
- * the fd is O_NONBLOCK, or -1 to ask it), a recv(2) with MSG_WAITALL on a
- * blocking stream socket, and a read(2) of an endless
+ * the fd is O_NONBLOCK, or -1 to ask it) without a send timeout, a recv(2)
+ * with MSG_WAITALL on a blocking stream socket without a receive timeout,
+ * and a read(2) of an endless
  * device, which stops only at a page boundary (so the short reads of pipes
  * and sockets, nearly all of them, are told apart without an fstat); never
  * past what one read(2) or write(2) transfers at most (MAX_RW_COUNT, INT_MAX
@@ -157,6 +161,13 @@ ASYS__HIDDEN long asys__execute(struct asys_call *call);
  * returns that).
  */
 ASYS__HIDDEN bool asys__goes_on(long nr, const long a[ASYS_MAX_ARGS], long done, int nonblock);
+/*
+ * Has the program set a timeout (opt: SO_RCVTIMEO, SO_SNDTIMEO) on socket
+ * fd?  Then a call that waits on it ends at the timeout, short or with
+ * EAGAIN, and that count is the program's to see: it is never continued,
+ * and it never goes to io_uring, which waits for the socket however long.
+ */
+ASYS__HIDDEN bool asys__times_out(int fd, int opt);
 /* Publish the result; returns the chain's next call, already RUNNING, or NULL. */
 ASYS__HIDDEN struct asys_call *asys__finish(struct asys_call *call, long result);
 /*
