@@ -1122,6 +1122,39 @@ static void *per_request_canceller(void *arg)
 }
 
 /*
+ * One round of a race: a canceller thread cancels each of r's RACE_K
+ * requests, prepared by the caller, as submit hands it to rtaio; then
+ * every request is final and its notification has run, once (*expected
+ * counts the notifications of all rounds so far).
+ */
+static void race_round(struct race *r, unsigned long it, void (*submit)(struct aiocb *),
+		       unsigned long *expected)
+{
+	pthread_t canceller;
+	int i;
+
+	r->submitted = 0;
+	ck_assert_int_eq(pthread_create(&canceller, NULL, per_request_canceller, r), 0);
+	for (i = 0; i < RACE_K; i++) {
+		submit(&r->q[i].cb);
+		race_submitted(r, (unsigned)i + 1);
+	}
+	ck_assert_int_eq(pthread_join(canceller, NULL), 0);
+	ck_assert_msg(!r->failure, "iteration %lu: %s (%d)", it, r->failure, r->bad);
+	for (i = 0; i < RACE_K; i++)
+		wait_final(&r->q[i].cb, WAIT_MS);
+	*expected += RACE_K;
+	ck_assert_msg(wait_events(*expected, WAIT_MS), "iteration %lu: %lu of %lu notifications",
+		      it, events(), *expected);
+	ck_assert_int_eq(sync_seen(r->q, RACE_K), *expected);
+}
+
+static void submit_write(struct aiocb *cb)
+{
+	ck_assert_msg(aio_write(cb) == 0, "aio_write: %s", strerror(errno));
+}
+
+/*
  * A canceller thread cancels each of RACE_K reads of a cached file as it is
  * submitted, after a random delay.  The reads are not served from the page
  * cache at submission (which would leave nothing to race): they wait for a
@@ -1139,24 +1172,9 @@ START_TEST(race_cancel_file_reads)
 	r->seed = 4242u;
 	set_pool(2, 2);
 	for (it = 0; it < iters; it++) {
-		pthread_t th;
-
-		r->submitted = 0;
 		for (i = 0; i < RACE_K; i++)
 			prep_req(&r->q[i], r->fd, 512, (off_t)(i * 512 + it % 4096));
-		ck_assert_int_eq(pthread_create(&th, NULL, per_request_canceller, r), 0);
-		for (i = 0; i < RACE_K; i++) {
-			submit_read(&r->q[i].cb);
-			race_submitted(r, (unsigned)i + 1);
-		}
-		ck_assert_int_eq(pthread_join(th, NULL), 0);
-		ck_assert_msg(!r->failure, "iteration %lu: %s (%d)", it, r->failure, r->bad);
-		for (i = 0; i < RACE_K; i++)
-			wait_final(&r->q[i].cb, WAIT_MS);
-		expected += RACE_K;
-		ck_assert_msg(wait_events(expected, WAIT_MS), "iteration %lu: %lu of %lu notifications",
-			      it, events(), expected);
-		ck_assert_int_eq(sync_seen(r->q, RACE_K), expected);
+		race_round(r, it, submit_read, &expected);
 		for (i = 0; i < RACE_K; i++) {
 			struct req *q = &r->q[i];
 
@@ -1213,31 +1231,18 @@ START_TEST(race_cancel_pipe_reads)
 	r->seed = 2424u;
 	for (it = 0; it < iters; it++) {
 		struct feeder f = { p[1], (unsigned)it };
-		pthread_t canceller, feeder;
+		pthread_t feeder;
 		unsigned char left[RACE_K + 1], next = 0;
 		size_t nleft;
 
-		r->submitted = 0;
 		for (i = 0; i < RACE_K; i++) {
 			prep_req(&r->q[i], p[0], 1, 0);
 			r->q[i].buf[0] = (char)0xee;
 		}
-		ck_assert_int_eq(pthread_create(&canceller, NULL, per_request_canceller, r), 0);
+		/* every read that is not cancelled has a byte to read */
 		ck_assert_int_eq(pthread_create(&feeder, NULL, feed, &f), 0);
-		for (i = 0; i < RACE_K; i++) {
-			submit_read(&r->q[i].cb);
-			race_submitted(r, (unsigned)i + 1);
-		}
-		ck_assert_int_eq(pthread_join(canceller, NULL), 0);
+		race_round(r, it, submit_read, &expected);
 		ck_assert_int_eq(pthread_join(feeder, NULL), 0);
-		ck_assert_msg(!r->failure, "iteration %lu: %s (%d)", it, r->failure, r->bad);
-		/* every read that was not cancelled has a byte to read */
-		for (i = 0; i < RACE_K; i++)
-			wait_final(&r->q[i].cb, WAIT_MS);
-		expected += RACE_K;
-		ck_assert_msg(wait_events(expected, WAIT_MS), "iteration %lu: %lu of %lu notifications",
-			      it, events(), expected);
-		ck_assert_int_eq(sync_seen(r->q, RACE_K), expected);
 		/* the reads that ran got the bytes in submission order */
 		for (i = 0; i < RACE_K; i++) {
 			struct req *q = &r->q[i];
@@ -1291,30 +1296,16 @@ START_TEST(race_cancel_writes_finding_a_stream)
 	for (it = 0; it < iters; it++) {
 		unsigned char got[RACE_K + 2], next = 0, last = 0xff;
 		struct aiocb end;
-		pthread_t canceller;
 		size_t n;
 		int p[2];
 
 		ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 		r->fd = file_number_given_to(p[1]);
-		r->submitted = 0;
 		for (i = 0; i < RACE_K; i++) {
 			prep_req(&r->q[i], r->fd, 1, i);
 			r->q[i].buf[0] = (char)i;
 		}
-		ck_assert_int_eq(pthread_create(&canceller, NULL, per_request_canceller, r), 0);
-		for (i = 0; i < RACE_K; i++) {
-			ck_assert_int_eq(aio_write(&r->q[i].cb), 0);
-			race_submitted(r, (unsigned)i + 1);
-		}
-		ck_assert_int_eq(pthread_join(canceller, NULL), 0);
-		ck_assert_msg(!r->failure, "iteration %lu: %s (%d)", it, r->failure, r->bad);
-		for (i = 0; i < RACE_K; i++)
-			wait_final(&r->q[i].cb, WAIT_MS);
-		expected += RACE_K;
-		ck_assert_msg(wait_events(expected, WAIT_MS), "iteration %lu: %lu of %lu notifications",
-			      it, events(), expected);
-		ck_assert_int_eq(sync_seen(r->q, RACE_K), expected);
+		race_round(r, it, submit_write, &expected);
 		/* after every write of the round: a cancelled one that wrote anyway shows before it */
 		prep_aiocb(&end, r->fd, &last, 1, 0);
 		ck_assert_int_eq(aio_write(&end), 0);
