@@ -59,37 +59,6 @@ static void assert_cancel_fails(int fd, struct aiocb *cb, int err)
 		      fd, (void *)cb, rc, errno, strerror(errno), strerror(err));
 }
 
-/* Is a thread other than the caller blocked in read(fd)? */
-static bool thread_in_read(int fd)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	bool found = false;
-	pid_t self = gettid();
-
-	ck_assert_ptr_nonnull(d);
-	while (!found && (e = readdir(d))) {
-		char path[320];
-		unsigned long a0;
-		long nr;
-		FILE *f;
-
-		if (e->d_name[0] == '.' || atoi(e->d_name) == self)
-			continue;
-		snprintf(path, sizeof path, "/proc/self/task/%s/syscall", e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;	/* the thread has exited */
-		/* under qemu-user: the emulator's own read, by the build machine's number */
-		if (fscanf(f, "%ld 0x%lx", &nr, &a0) == 2 && (nr == SYS_read || under_qemu()) &&
-		    a0 == (unsigned long)fd)
-			found = true;
-		fclose(f);
-	}
-	closedir(d);
-	return found;
-}
-
 /*
  * Wait until a worker is inside read(fd): the request reading fd is then
  * running, and no longer cancellable.  (On io_uring there is no such
@@ -97,13 +66,7 @@ static bool thread_in_read(int fd)
  */
 static void wait_in_read(int fd)
 {
-	double end = now_sec() + 10.0;
-	struct timespec ms = ms_ts(1);
-
-	while (!thread_in_read(fd)) {
-		ck_assert_msg(now_sec() < end, "no worker entered read(%d)", fd);
-		nanosleep(&ms, NULL);
-	}
+	wait_in_syscall(SYS_read, fd);
 }
 
 /*

@@ -1396,6 +1396,39 @@ START_TEST(socket_timeouts_end_reads_and_writes)
 END_TEST
 
 /*
+ * An aio_read on a socket with a low-water mark (SO_RCVLOWAT 100) and 10
+ * bytes there waits, as read(2) does, until the mark is reached, and then
+ * takes all 110 bytes.  io_uring ignores the mark: in its ring, the
+ * library before returned the 10 bytes at once.
+ */
+START_TEST(socket_low_water_mark_holds_a_read)
+{
+	char buf[200], more[100];
+	double end = now_sec() + 10;
+	struct aiocb cb;
+	int s[2], low = 100;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s), 0);
+	ck_assert_int_eq(setsockopt(s[1], SOL_SOCKET, SO_RCVLOWAT, &low, sizeof low), 0);
+	ck_assert_int_eq(write(s[0], "0123456789", 10), 10);
+	prep_aiocb(&cb, s[1], buf, sizeof buf, 0);
+	ck_assert_int_eq(aio_read(&cb), 0);
+	/* the rest only once the read has ended, or waits in the kernel */
+	while (aio_error(&cb) == EINPROGRESS && !thread_in_syscall(-1, s[1])) {
+		struct timespec ms = ms_ts(1);
+
+		ck_assert_msg(now_sec() < end, "the read neither ended nor waits");
+		nanosleep(&ms, NULL);
+	}
+	memset(more, 'm', sizeof more);
+	ck_assert_int_eq(write(s[0], more, sizeof more), sizeof more);
+	expect_done(&cb, 0, 110);
+	close(s[0]);
+	close(s[1]);
+}
+END_TEST
+
+/*
  * aio_cancel of a write blocked on a full pipe after part of it went in:
  * the thread backend never interrupts a running call (AIO_NOTCANCELED; the
  * write then completes whole once the pipe is drained); io_uring interrupts
@@ -2681,6 +2714,7 @@ static Suite *rw_suite(void)
 	tcase_add_test(order, write_past_max_rw_count_is_cut_as_write);
 	tcase_add_loop_test(order, nonblocking_stream_read_is_eagain, 0, 2);
 	tcase_add_test(order, socket_timeouts_end_reads_and_writes);
+	tcase_add_test(order, socket_low_water_mark_holds_a_read);
 	tcase_add_test(order, cancelled_stream_write_reports_what_it_wrote);
 	tcase_add_loop_test(order, pending_pipe_reads_do_not_starve_file_io, 0, 2);
 	tcase_add_test(order, device_read_waits_for_earlier_write);

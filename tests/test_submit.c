@@ -588,6 +588,42 @@ START_TEST(socket_timeouts_end_calls)
 }
 END_TEST
 
+/*
+ * A receive on a socket with a low-water mark (SO_RCVLOWAT 100) and 10
+ * bytes there waits, as the system call does, until the mark is reached:
+ * then it takes all 110 bytes.  recvfrom (_i 0) and read (_i 1).  io_uring
+ * ignores the mark: in its ring, the library before returned the 10 bytes
+ * at once.
+ */
+START_TEST(socket_low_water_mark_holds_a_receive)
+{
+	long nr = _i ? SYS_read : SYS_recvfrom;
+	char buf[200], more[100];
+	struct asys_call c, *list[] = { &c };
+	double end = now_sec() + 10;
+	int sv[2], low = 100;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	ck_assert_int_eq(setsockopt(sv[1], SOL_SOCKET, SO_RCVLOWAT, &low, sizeof low), 0);
+	ck_assert_int_eq(write(sv[0], "0123456789", 10), 10);
+	asys_prep(&c, nr, sv[1], (long)buf, sizeof buf, 0, 0, 0);
+	ck_assert_int_eq(asys_submit(list, 1), 0);
+	/* the rest only once the receive has ended, or waits in the kernel */
+	while (asys_state(&c) != ASYS_DONE && !thread_in_syscall(nr, sv[1])) {
+		struct timespec ms = ms_ts(1);
+
+		ck_assert_msg(now_sec() < end, "the receive neither ended nor waits");
+		nanosleep(&ms, NULL);
+	}
+	memset(more, 'm', sizeof more);
+	ck_assert_int_eq(write(sv[0], more, sizeof more), sizeof more);
+	wait_done(&c);
+	ck_assert_int_eq(c.result, 110);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 START_TEST(poll_and_sleep_calls_run)
 {
 	struct timespec t = ms_ts(5), zero = ms_ts(0);
@@ -677,6 +713,7 @@ static Suite *submit_suite(void)
 	tcase_add_test(r, recv_waitall_is_whole_across_a_stop);
 	tcase_add_loop_test(r, recv_waitall_takes_one_datagram, 0, 2);
 	tcase_add_test(r, socket_timeouts_end_calls);
+	tcase_add_loop_test(r, socket_low_water_mark_holds_a_receive, 0, 2);
 	tcase_add_test(r, poll_and_sleep_calls_run);
 	tcase_add_test(r, clock_nanosleep_as_the_system_call);
 	suite_add_tcase(s, r);

@@ -608,6 +608,54 @@ static inline bool under_qemu(void)
 #define QEMU_EXEC_SELF "execve of the target's program (the host kernel cannot run it)"
 
 /*
+ * Is a thread other than the caller inside system call nr (any, with -1)
+ * with fd for its first argument (/proc/self/task/T/syscall)?  Under
+ * qemu-user, any call on fd: the emulator's own, by the build machine's
+ * number.
+ */
+static inline bool thread_in_syscall(long nr, int fd)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	bool found = false;
+	pid_t self = gettid();
+
+	ck_assert_ptr_nonnull(d);
+	while (!found && (e = readdir(d))) {
+		char path[320];
+		unsigned long a0;
+		long in;
+		FILE *f;
+
+		if (e->d_name[0] == '.' || atoi(e->d_name) == self)
+			continue;
+		snprintf(path, sizeof path, "/proc/self/task/%s/syscall", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;	/* the thread has exited */
+		if (fscanf(f, "%ld 0x%lx", &in, &a0) == 2 && (nr < 0 || in == nr || under_qemu()) &&
+		    a0 == (unsigned long)fd)
+			found = true;
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
+/* Wait (10 s at most) until another thread is inside system call nr on fd. */
+static inline void wait_in_syscall(long nr, int fd)
+{
+	double end = now_sec() + 10.0;
+	struct timespec ms = ms_ts(1);
+
+	while (!thread_in_syscall(nr, fd)) {
+		ck_assert_msg(now_sec() < end, "no thread entered system call %ld on fd %d", nr,
+			      fd);
+		nanosleep(&ms, NULL);
+	}
+}
+
+/*
  * For a test, or a part of one, that needs what qemu-user lacks (why:
  * what): true (the test then leaves that out, having said why) under
  * qemu-user.

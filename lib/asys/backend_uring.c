@@ -370,11 +370,17 @@ static int ring_op(const struct asys_call *c)
  *   9/117); other drivers may do as much;
  * - those on a socket with a timeout for their direction (asys__times_out):
  *   io_uring waits for the socket to be ready however long, where the
- *   system call ends at the timeout (a read with SO_RCVTIMEO hung).
+ *   system call ends at the timeout (a read with SO_RCVTIMEO hung);
+ * - receives on a socket with a low-water mark above a byte (SO_RCVLOWAT):
+ *   the system call waits until that much has come, where io_uring's first
+ *   try takes what there is (a read of 200 bytes returned the 10 there,
+ *   with the mark at 100).
  */
 static bool system_call_only(int fd, int op)
 {
+	socklen_t len = sizeof(int);
 	struct stat st;
+	int low = 1;
 
 	if (fstat(fd, &st))
 		return false;
@@ -388,7 +394,8 @@ static bool system_call_only(int fd, int op)
 	case IORING_OP_CONNECT:
 		return asys__times_out(fd, SO_SNDTIMEO);
 	default:
-		return asys__times_out(fd, SO_RCVTIMEO);
+		return asys__times_out(fd, SO_RCVTIMEO) ||
+		       (!getsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &low, &len) && low > 1);
 	}
 }
 
