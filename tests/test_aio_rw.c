@@ -1395,6 +1395,11 @@ START_TEST(socket_timeouts_end_reads_and_writes)
 }
 END_TEST
 
+static bool aiocb_final(const void *cb)
+{
+	return aio_error(cb) != EINPROGRESS;
+}
+
 /*
  * An aio_read on a socket with a low-water mark (SO_RCVLOWAT 100) and 10
  * bytes there waits, as read(2) does, until the mark is reached, and then
@@ -1404,7 +1409,6 @@ END_TEST
 START_TEST(socket_low_water_mark_holds_a_read)
 {
 	char buf[200], more[100];
-	double end = now_sec() + 10;
 	struct aiocb cb;
 	int s[2], low = 100;
 
@@ -1414,12 +1418,7 @@ START_TEST(socket_low_water_mark_holds_a_read)
 	prep_aiocb(&cb, s[1], buf, sizeof buf, 0);
 	ck_assert_int_eq(aio_read(&cb), 0);
 	/* the rest only once the read has ended, or waits in the kernel */
-	while (aio_error(&cb) == EINPROGRESS && !thread_in_syscall(-1, s[1])) {
-		struct timespec ms = ms_ts(1);
-
-		ck_assert_msg(now_sec() < end, "the read neither ended nor waits");
-		nanosleep(&ms, NULL);
-	}
+	wait_in_syscall_or(-1, s[1], aiocb_final, &cb);
 	memset(more, 'm', sizeof more);
 	ck_assert_int_eq(write(s[0], more, sizeof more), sizeof more);
 	expect_done(&cb, 0, 110);

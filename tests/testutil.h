@@ -642,17 +642,26 @@ static inline bool thread_in_syscall(long nr, int fd)
 	return found;
 }
 
-/* Wait (10 s at most) until another thread is inside system call nr on fd. */
-static inline void wait_in_syscall(long nr, int fd)
+/*
+ * Wait (10 s at most) until another thread is inside system call nr on fd,
+ * or, given ended, until ended(arg) says that the call is over.
+ */
+static inline void wait_in_syscall_or(long nr, int fd, bool (*ended)(const void *),
+				      const void *arg)
 {
 	double end = now_sec() + 10.0;
 	struct timespec ms = ms_ts(1);
 
-	while (!thread_in_syscall(nr, fd)) {
+	while (!(ended && ended(arg)) && !thread_in_syscall(nr, fd)) {
 		ck_assert_msg(now_sec() < end, "no thread entered system call %ld on fd %d", nr,
 			      fd);
 		nanosleep(&ms, NULL);
 	}
+}
+
+static inline void wait_in_syscall(long nr, int fd)
+{
+	wait_in_syscall_or(nr, fd, NULL, NULL);
 }
 
 /*

@@ -63,10 +63,11 @@ bool asys__goes_on(long nr, const long a[ASYS_MAX_ARGS], long done, int nonblock
 		return false;
 	switch (nr) {
 	case SYS_recvfrom:
-		/* a peek would read the same bytes again */
-		if ((a[3] & (MSG_WAITALL | MSG_PEEK)) != MSG_WAITALL || !waits_for_all((int)a[0]))
+		/* a peek would read the same bytes again; the receive timeout: waits_for_all */
+		if ((a[3] & (MSG_WAITALL | MSG_PEEK | MSG_DONTWAIT)) != MSG_WAITALL ||
+		    !waits_for_all((int)a[0]))
 			return false;
-		/* fall through */
+		break;
 	case SYS_sendto:
 		if (a[3] & MSG_DONTWAIT)
 			return false;
@@ -75,17 +76,18 @@ bool asys__goes_on(long nr, const long a[ASYS_MAX_ARGS], long done, int nonblock
 		/* asked only once a call came back short: ENOTSOCK on a pipe */
 		if (asys__times_out((int)a[0], SO_SNDTIMEO))
 			return false;
-		if (nonblock < 0) {
-			int fl = fcntl((int)a[0], F_GETFL);
-
-			nonblock = fl < 0 || (fl & O_NONBLOCK);
-		}
-		return !nonblock;
+		break;
 	case SYS_read:
 		return done % getpagesize() == 0 && endless_device((int)a[0]);
 	default:
 		return false;
 	}
+	if (nonblock < 0) {
+		int fl = fcntl((int)a[0], F_GETFL);
+
+		nonblock = fl < 0 || (fl & O_NONBLOCK);
+	}
+	return !nonblock;
 }
 
 long asys__execute(struct asys_call *call)
