@@ -41,8 +41,11 @@
  * needs no fd: from then on rtaio holds no descriptor that the program
  * could close or reuse under it.  For the same reason the ring thread is
  * the only one to register anything with the ring (the io-wq limits).  On
- * older kernels the ring's fd and the eventfd stay, and a program that
- * closes them stops the ring: its calls in flight never complete.
+ * older kernels the ring's fd and the eventfd stay, put aside (fd_aside.h).
+ * A program that closes them anyway retires the ring (retire()): the
+ * doorbell is looked at before a call goes where only it would start it,
+ * and before every use; calls not in the kernel go to the thread backend,
+ * and those in the kernel are reaped without the fd (reap_without_fd()).
  *
  * Writes to pipes, sockets and terminals: io_uring ends one short as soon
  * as the fd takes less than the whole (a pipe holds 64 KiB), where write(2)
@@ -101,6 +104,7 @@
 
 #include "crew.h"
 #include "engine.h"
+#include "fd_aside.h"
 #include "internal.h"
 #include "ring.h"
 #include "sysarg.h"
@@ -132,7 +136,7 @@ static struct {
 	struct backlog {
 		struct asys_call *head, *tail;
 	} backlog[ASYS__NCLASSES];	/* per class: pipe reads never hold up files */
-	int doorbell;			/* eventfd, or -1: the doorbell is the futex `asleep` */
+	struct asys__fd_aside bell;	/* the eventfd, or fd -1: the doorbell is the futex `asleep` */
 	uint32_t asleep;		/* where the ring thread sleeps, if it does */
 	bool armed;			/* the doorbell's SQE is in the ring */
 	bool new_limits;		/* for the ring thread to register */
@@ -140,6 +144,8 @@ static struct {
 	struct asys__crew crew;		/* the ring thread */
 	pthread_t thread;
 	bool alive;			/* the ring thread runs */
+	bool retired;			/* takes no more calls: its descriptors are gone (retire()) */
+	bool fd_gone;			/* nor can it be entered (take_back()) */
 	bool owned;			/* the ring thread has taken the ring (asys__ring_own) */
 	pthread_cond_t owned_cv;
 	bool stopping;
@@ -449,6 +455,8 @@ static uint32_t route(const struct asys_call *c, int op, bool ready)
 	return IN_RING | nowait | (uint32_t)op << OP_SHIFT;
 }
 
+static bool bell_intact(void);
+
 /*
  * With the lock: publish the SQEs filled in, and wake the ring thread if it
  * sleeps.  It sets `asleep` before it looks for SQEs one last time, and this
@@ -461,9 +469,11 @@ static void flush(void)
 	asys__ring_commit(&uring.ring);
 	switch (__atomic_exchange_n(&uring.asleep, AWAKE, __ATOMIC_SEQ_CST)) {
 	case ASLEEP_IN_RING:
-		if (uring.doorbell < 0) {
+		if (uring.bell.fd < 0) {
 			asys__wake(&uring.asleep);
-		} else if (write(uring.doorbell, &one, sizeof one) < 0) {
+		} else if (!bell_intact()) {
+			/* the SQEs wait for the ring thread's next completion */
+		} else if (write(uring.bell.fd, &one, sizeof one) < 0) {
 			/* the counter is full: a wake-up is pending anyway */
 		}
 		break;
@@ -545,6 +555,40 @@ static void backlog_unlink(struct asys_call *c)
 		b->tail = c->__qprev;
 }
 
+/*
+ * With the lock: the program closed the eventfd doorbell or the ring's fd,
+ * or gave the number to a file of its own (kernels older than 6.7 and 6.3:
+ * see above).  A ring thread asleep in the ring can no longer be woken, or
+ * the ring no longer be entered: the ring takes no more calls.  Those
+ * waiting for room in it, and every later one, go to the thread backend;
+ * rtaio touches neither number again.
+ */
+static void retire(void)
+{
+	struct asys_call *c;
+	int class;
+
+	if (uring.retired)
+		return;
+	uring.retired = true;
+	__atomic_store_n(&uring.outcome, -EBADF, __ATOMIC_RELAXED);
+	for (class = 0; class < ASYS__NCLASSES; class++)
+		while ((c = uring.backlog[class].head)) {
+			backlog_unlink(c);
+			__atomic_store_n(&c->__bstate, 0, __ATOMIC_RELAXED);
+			asys__threads.requeue(c);
+		}
+}
+
+/* With the lock: is the eventfd doorbell still there?  If not, retire(). */
+static bool bell_intact(void)
+{
+	if (asys__fd_still_aside(&uring.bell))
+		return true;
+	retire();
+	return false;
+}
+
 /* With the lock: move backlog calls into the ring while it has room, files first. */
 static unsigned feed(void)
 {
@@ -607,7 +651,7 @@ static bool go_on(struct asys_call *c, long done)
 		return false;
 	pthread_mutex_lock(&uring.lock);
 	sqe = NULL;
-	if (!(__atomic_load_n(&c->__bstate, __ATOMIC_RELAXED) & INTERRUPT)) {
+	if (!(__atomic_load_n(&c->__bstate, __ATOMIC_RELAXED) & INTERRUPT) && !uring.fd_gone) {
 		sqe = asys__ring_sqe(&uring.ring);
 		if (!sqe) {
 			/* the ring thread may always hand the SQ to the kernel */
@@ -661,25 +705,28 @@ static void apply_limits(void);
  */
 static void arm_doorbell(void)
 {
-	struct io_uring_sqe *sqe = get_sqe(NULL);
+	struct io_uring_sqe *sqe;
 	uint64_t count;
 
+	if (uring.retired || (uring.bell.fd >= 0 && !bell_intact()))
+		return;	/* nothing will ring it */
+	sqe = get_sqe(NULL);
 	if (!sqe)
 		return;	/* the SQ is full: wait_for_work() arms it before sleeping */
 	uring.armed = true;
 	sqe->user_data = DOORBELL;
-	if (uring.doorbell < 0) {
+	if (uring.bell.fd < 0) {
 		sqe->opcode = ASYS__OP_FUTEX_WAIT;
 		sqe->addr = (uint64_t)(uintptr_t)&uring.asleep;
 		sqe->addr2 = ASLEEP_IN_RING;
 		sqe->addr3 = FUTEX_BITSET_MATCH_ANY;
 		sqe->fd = ASYS__FUTEX2_WORD32_PRIVATE;
 	} else {
-		if (read(uring.doorbell, &count, sizeof count) < 0) {
+		if (read(uring.bell.fd, &count, sizeof count) < 0) {
 			/* EAGAIN: nobody rang */
 		}
 		sqe->opcode = IORING_OP_POLL_ADD;
-		sqe->fd = uring.doorbell;
+		sqe->fd = uring.bell.fd;
 		sqe->poll32_events = POLLIN;
 	}
 	asys__ring_commit(&uring.ring);
@@ -703,13 +750,14 @@ static int wait_for_work(void)
 		apply_limits();
 	}
 	/* an eventfd's poll stays armed; a futex wait is armed to sleep in the ring */
-	if (!uring.armed && uring.doorbell >= 0)
+	if (!uring.armed && uring.bell.fd >= 0)
 		arm_doorbell();
 	where = uring.inflight == uring.armed && !asys__ring_pending(&uring.ring) ?
 			ASLEEP_IDLE : ASLEEP_IN_RING;
 	if (!uring.armed && where == ASLEEP_IN_RING)
 		arm_doorbell();
-	if (!uring.armed && where == ASLEEP_IN_RING) {
+	/* retired, with no doorbell: only the calls in the kernel wake it */
+	if (!uring.armed && where == ASLEEP_IN_RING && !uring.retired) {
 		/* the SQ is full: submit what it holds, and arm next time */
 		pthread_mutex_unlock(&uring.lock);
 		return asys__ring_enter(&uring.ring, 0);
@@ -753,7 +801,7 @@ static bool complete_batch(const struct io_uring_cqe *cqe, unsigned n)
 	uring.inflight_blocking -= blocking;
 	if (rearm) {
 		uring.armed = false;
-		if (uring.doorbell >= 0)
+		if (uring.bell.fd >= 0)
 			arm_doorbell();
 	}
 	feed();
@@ -764,13 +812,94 @@ static bool complete_batch(const struct io_uring_cqe *cqe, unsigned n)
 	return !leave;
 }
 
+/*
+ * The ring thread, when the program has closed the ring's fd (a kernel
+ * older than 6.3): no call that the kernel never took is lost.  Those in
+ * SQEs it did not take go to the thread backend (retire() sends the
+ * others), unless a canceller waits for one, which then has it as
+ * cancelled; a write that was going on ends with what it wrote, as do
+ * those that would go on later (go_on()).
+ */
+static void take_back(void)
+{
+	uint64_t untaken[SQ_ENTRIES];
+	struct asys_call *ending[SQ_ENTRIES];
+	unsigned i, n, k = 0;
+
+	pthread_mutex_lock(&uring.lock);
+	retire();
+	uring.fd_gone = true;
+	n = asys__ring_untaken(&uring.ring, untaken);
+	uring.inflight -= n;	/* counted as they were filled in */
+	for (i = 0; i < n; i++) {
+		struct asys_call *c = (struct asys_call *)(uintptr_t)untaken[i];
+
+		if (untaken[i] == DOORBELL)
+			uring.armed = false;
+		if (untaken[i] == DOORBELL || !c)
+			continue;	/* the backend's own */
+		if (c->__class == ASYS__BLOCKING)
+			uring.inflight_blocking--;
+		if (c->result > 0 || (__atomic_load_n(&c->__bstate, __ATOMIC_RELAXED) & INTERRUPT)) {
+			ending[k++] = c;
+			continue;
+		}
+		__atomic_store_n(&c->__bstate, 0, __ATOMIC_RELAXED);
+		asys__transition(c, ASYS_RUNNING, ASYS_QUEUED);
+		asys__threads.requeue(c);
+	}
+	pthread_mutex_unlock(&uring.lock);
+	/* outside the lock, which comes after the chain's */
+	for (i = 0; i < k; i++)
+		reaped(ending[i], ending[i]->result > 0 ? 0 : -ECANCELED);
+}
+
+/*
+ * The ring thread, the ring's fd gone: the calls that the kernel has go on
+ * and post their completions in the CQ, which stays mapped, but nothing
+ * can sleep until one comes.  So it looks at the CQ after pauses that grow
+ * from 1 ms to 1 s, until none is left in the kernel but the doorbell's
+ * poll (while unloading, none but those that may never end).
+ */
+static void reap_without_fd(void)
+{
+	struct io_uring_cqe cqe[REAP_BATCH];
+	struct timespec pause = { 0, 1000000 };
+	bool left;
+
+	for (;;) {
+		unsigned n = asys__ring_reap(&uring.ring, cqe, REAP_BATCH);
+
+		if (n) {
+			if (!complete_batch(cqe, n))
+				return;
+			pause.tv_sec = 0, pause.tv_nsec = 1000000;
+			continue;
+		}
+		pthread_mutex_lock(&uring.lock);
+		left = uring.inflight == uring.armed +
+				(uring.stopping ? uring.inflight_blocking : 0);
+		pthread_mutex_unlock(&uring.lock);
+		if (left)
+			return;
+		nanosleep(&pause, NULL);
+		if (pause.tv_sec == 0 && pause.tv_nsec < 500000000) {
+			pause.tv_nsec *= 2;
+		} else {
+			pause.tv_sec = 1;
+			pause.tv_nsec = 0;
+		}
+	}
+}
+
 static void *ring_thread(struct asys__member *self)
 {
 	struct io_uring_cqe cqe[REAP_BATCH];
+	bool fd_gone = false;
 
 	pthread_mutex_lock(&uring.lock);
 	uring.thread = pthread_self();
-	/* -ENOSYS, -EINVAL (older than 6.3): the ring keeps its fd */
+	/* -ENOSYS, -EINVAL (older than 6.3): the ring keeps its fd, put aside */
 	asys__ring_own(&uring.ring);
 	uring.owned = true;
 	pthread_cond_broadcast(&uring.owned_cv);
@@ -788,8 +917,14 @@ static void *ring_thread(struct asys__member *self)
 		if (feed_backlog())
 			continue;
 		r = wait_for_work();
-		if (r == -EBADF || r == -EOPNOTSUPP)
-			break;	/* the program closed the ring's fd: nothing will complete */
+		if (r == -EBADF || r == -EOPNOTSUPP) {
+			fd_gone = true;	/* the program closed the ring's fd */
+			break;
+		}
+	}
+	if (fd_gone) {
+		take_back();
+		reap_without_fd();
 	}
 	pthread_mutex_lock(&uring.lock);
 	uring.alive = false;
@@ -808,6 +943,8 @@ static void apply_limits(void)
 	unsigned limits[2] = { asys__engine.config.max_threads,
 			       asys__engine.config.max_blocking_threads };
 
+	if (!asys__ring_still_ours(&uring.ring))
+		return;	/* its number is the program's now */
 	asys__ring_register(&uring.ring, IORING_REGISTER_IOWQ_MAX_WORKERS, limits, 2);
 }
 
@@ -821,20 +958,22 @@ static void setup(void)
 		asys__ring_close(&uring.ring);
 		err = -ENOSYS;	/* older than 5.6: not worth it */
 	}
-	uring.doorbell = -1;
+	uring.bell.fd = -1;
 	if (!err && !asys__ring_has_op(&uring.ring, ASYS__OP_FUTEX_WAIT)) {
-		uring.doorbell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (uring.doorbell < 0) {
+		int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+		if (fd < 0) {
 			err = -errno;
 			asys__ring_close(&uring.ring);
+		} else {
+			asys__fd_put_aside(&uring.bell, fd);
 		}
 	}
 	if (!err) {
 		uring.owned = false;
 		err = asys__crew_start(&uring.crew, ring_thread, "rtaio-ring", 0);
 		if (err) {
-			if (uring.doorbell >= 0)
-				close(uring.doorbell);
+			asys__fd_close_aside(&uring.bell);
 			asys__ring_close(&uring.ring);
 		}
 	}
@@ -847,11 +986,25 @@ static void setup(void)
 	}
 	uring.alive = true;
 	uring.status = 1;	/* before the lock is let go: one ring, one thread */
-	if (uring.doorbell >= 0)
+	if (uring.bell.fd >= 0)
 		arm_doorbell();
 	/* before the program can close the ring's fd (see above) */
 	while (!uring.owned)
 		pthread_cond_wait(&uring.owned_cv, &uring.lock);
+}
+
+/*
+ * With the lock: does the ring take calls?  A ring thread asleep in the
+ * ring wakes to the doorbell only: an eventfd that the program closed is
+ * found out before a call goes where only the doorbell would start it.
+ */
+static bool ring_usable(void)
+{
+	if (uring.status != 1 || !uring.alive || uring.retired)
+		return false;
+	if (uring.bell.fd >= 0 && __atomic_load_n(&uring.asleep, __ATOMIC_RELAXED) == ASLEEP_IN_RING)
+		return bell_intact();
+	return true;
 }
 
 /* With the lock: is the ring usable, setting it up on first use? */
@@ -859,7 +1012,7 @@ static bool ring_ready(void)
 {
 	if (!uring.status && !uring.stopping)
 		setup();
-	return uring.status == 1 && uring.alive;
+	return ring_usable();
 }
 
 /*
@@ -875,7 +1028,7 @@ static int uring_submit(struct asys_call *const calls[], size_t n)
 	int err;
 
 	pthread_mutex_lock(&uring.lock);
-	ready = asked = uring.status == 1 && uring.alive;
+	ready = asked = ring_usable();
 	if (!ready && asys__engine.choice == ASYS__URING_ONLY) {
 		ready = asked = ring_ready();
 		if (!ready) {
@@ -937,7 +1090,7 @@ bool asys__ring_missing(void)
 		if (uring.probed < 0)
 			__atomic_store_n(&uring.outcome, uring.probed, __ATOMIC_RELAXED);
 	}
-	missing = uring.status ? uring.status != 1 || !uring.alive : uring.probed < 0;
+	missing = uring.status ? !ring_usable() : uring.probed < 0;
 	pthread_mutex_unlock(&uring.lock);
 	if (!missing)
 		__atomic_store_n(&present, true, __ATOMIC_RELAXED);
@@ -983,7 +1136,7 @@ static int uring_interrupt(struct asys_call *c, long *result)
 	 * Where the call is and what it is, under the lock (see uring_cancel);
 	 * the ring thread cannot wait for itself.
 	 */
-	if (!in_ring(c) || c->__class != ASYS__BLOCKING || !uring.alive ||
+	if (!in_ring(c) || c->__class != ASYS__BLOCKING || !ring_usable() ||
 	    pthread_equal(pthread_self(), uring.thread) || asys_state(c) != ASYS_RUNNING) {
 		pthread_mutex_unlock(&uring.lock);
 		return -EBUSY;
@@ -1065,8 +1218,7 @@ static void uring_fork_child(void)
 	asys__threads.fork_child();
 	if (uring.status == 1) {
 		asys__ring_close(&uring.ring);
-		if (uring.doorbell >= 0)
-			close(uring.doorbell);
+		asys__fd_close_aside(&uring.bell);
 	}
 	uring.status = 0;
 	__atomic_store_n(&uring.outcome, 0, __ATOMIC_RELAXED);
@@ -1075,6 +1227,7 @@ static void uring_fork_child(void)
 	uring.asleep = AWAKE;
 	uring.armed = false;
 	uring.alive = false;
+	uring.retired = uring.fd_gone = false;
 	pthread_cond_init(&uring.owned_cv, NULL);
 	asys__crew_forget(&uring.crew);
 	pthread_mutex_unlock(&uring.lock);	/* held since uring_fork_prepare() */
@@ -1093,7 +1246,8 @@ static void uring_unload(void)
 	pthread_mutex_lock(&uring.lock);
 	uring.stopping = !asys__exiting();
 	if (uring.alive && uring.stopping) {
-		sqe = get_sqe(NULL);	/* a completion to wake the ring thread */
+		/* a completion to wake the ring thread (with no fd, it looks by itself) */
+		sqe = uring.fd_gone ? NULL : get_sqe(NULL);
 		if (sqe)
 			sqe->opcode = IORING_OP_NOP;
 		flush();

@@ -12,10 +12,11 @@
  * A ring per thread, set up on its first read, registered with its thread
  * and its fd closed (asys__ring_own), so that the program may close or
  * reuse every descriptor number (the ring of a kernel older than 6.3 keeps
- * its fd).  A ring is entered by its thread alone, so it needs no lock.  A
- * ring left with owed reads passes to the reaper, and its thread sets up
- * another; the thread's own goes when it exits.  The rings are listed, for
- * a fork child, which has none of them, and for unloading.
+ * its fd, put aside: fd_aside.h).  A ring is entered by its thread alone,
+ * so it needs no lock.  A ring left with owed reads passes to the reaper,
+ * and its thread sets up another; the thread's own goes when it exits.
+ * The rings are listed, for a fork child, which has none of them, and for
+ * unloading.
  */
 #include <linux/futex.h>
 #include <stdlib.h>
@@ -214,15 +215,15 @@ int asys__read_now(struct asys__read *reads, size_t n)
 	if (owed < 0) {
 		/*
 		 * SQEs may be left that a later list must not submit: the
-		 * ring is not used again, nor closed (its fd number may be
-		 * the program's by now).  The reads it did not report go
-		 * the usual way; one that ran anyway reads the same again.
+		 * ring is not used again (its fd number may be the
+		 * program's by now: asys__ring_close() sees to that).  The
+		 * reads it did not report go the usual way; one that ran
+		 * anyway reads the same again.
 		 */
 		for (i = 0; i < n; i++)
 			if (reads[i].result == -EINPROGRESS)
 				reads[i].result = -EAGAIN;
 		me.status = -EBADF;
-		me.ring->ring.fd = -1;	/* so that nothing closes it either */
 	} else if (owed) {
 		me.owing = me.ring;
 		me.owing->owed = (unsigned)owed;

@@ -49,6 +49,7 @@ int asys__ring_setup(struct asys__ring *r, unsigned sq_entries, unsigned cq_entr
 	}
 	r->fd = (int)fd;
 	r->registered = false;
+	r->kept.fd = -1;
 	r->rings_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
 	if (r->rings_len < p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe))
 		r->rings_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
@@ -95,7 +96,8 @@ int asys__ring_probe(void)
 	return 1;
 }
 
-int asys__ring_own(struct asys__ring *r)
+/* The registration of asys__ring_own(): 0, or -errno with the fd as it was. */
+static int register_ring(struct asys__ring *r)
 {
 	struct io_uring_rsrc_update slot = { .offset = -1u, .data = (uint64_t)r->fd };
 	struct io_uring_probe none;
@@ -118,6 +120,22 @@ int asys__ring_own(struct asys__ring *r)
 	return 0;
 }
 
+int asys__ring_own(struct asys__ring *r)
+{
+	int err = register_ring(r);
+
+	if (err) {
+		asys__fd_put_aside(&r->kept, r->fd);
+		r->fd = r->kept.fd;
+	}
+	return err;
+}
+
+bool asys__ring_still_ours(const struct asys__ring *r)
+{
+	return r->registered || r->kept.fd < 0 || asys__fd_still_aside(&r->kept);
+}
+
 void asys__ring_disown(struct asys__ring *r)
 {
 	struct io_uring_rsrc_update slot = { .offset = (unsigned)r->fd };
@@ -133,7 +151,9 @@ void asys__ring_close(struct asys__ring *r)
 	munmap(r->sqes, r->sqes_len);
 	munmap(r->rings, r->rings_len);
 	/* a registered ring goes with its owner thread and the mappings */
-	if (!r->registered)
+	if (r->kept.fd >= 0)
+		asys__fd_close_aside(&r->kept);
+	else if (!r->registered && r->fd >= 0)
 		close(r->fd);
 	r->fd = -1;
 }
@@ -157,6 +177,18 @@ struct io_uring_sqe *asys__ring_sqe(struct asys__ring *r)
 	memset(sqe, 0, sizeof *sqe);
 	r->sq_local_tail++;
 	return sqe;
+}
+
+unsigned asys__ring_untaken(struct asys__ring *r, uint64_t *user_data)
+{
+	unsigned head = __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
+	unsigned n = 0;
+
+	for (; head != r->sq_local_tail; head++)
+		user_data[n++] = r->sqes[head & r->sq_mask].user_data;
+	r->sq_local_tail -= n;
+	asys__ring_commit(r);
+	return n;
 }
 
 void asys__ring_commit(struct asys__ring *r)

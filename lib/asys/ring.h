@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fd_aside.h"
 #include "futex.h"
 
 /* What Debian 12's kernel headers (6.1) do not name yet. */
@@ -25,6 +26,7 @@
 struct asys__ring {
 	int fd;			/* or, once registered, its index in the owner's table */
 	bool registered;	/* asys__ring_own() */
+	struct asys__fd_aside kept;	/* the fd, when it could not be registered */
 	unsigned sq_entries, cq_entries;
 	unsigned sq_mask, cq_mask;
 	unsigned *sq_head, *sq_tail, *sq_array;
@@ -44,9 +46,11 @@ ASYS__HIDDEN int asys__ring_setup(struct asys__ring *r, unsigned sq_entries, uns
  * from now on: register the ring with that thread, and close its fd, so
  * that the ring has no descriptor number that the program could close or
  * reuse.  0, or -errno when the kernel cannot (older than 6.3): the fd
- * then stays.
+ * then stays, put aside (fd_aside.h).
  */
 ASYS__HIDDEN int asys__ring_own(struct asys__ring *r);
+/* Is the ring still rtaio's to enter: registered, or its fd not closed or reused? */
+ASYS__HIDDEN bool asys__ring_still_ours(const struct asys__ring *r);
 /*
  * From the owner thread: undo asys__ring_own's registration, so that the
  * ring lives on only as long as its mappings (asys__ring_close).
@@ -55,14 +59,20 @@ ASYS__HIDDEN void asys__ring_disown(struct asys__ring *r);
 /* Can this process set up a ring at all?  1, or -errno. */
 ASYS__HIDDEN int asys__ring_probe(void);
 /*
- * Unmap, and close the fd if it has one (in a fork child: forget the
- * parent's ring without touching it).
+ * Unmap, and close the fd if it has one and the number still holds it (in
+ * a fork child: forget the parent's ring without touching it).
  */
 ASYS__HIDDEN void asys__ring_close(struct asys__ring *r);
 ASYS__HIDDEN bool asys__ring_has_op(const struct asys__ring *r, unsigned op);
 
 /* A zeroed SQE to fill in, or NULL when the SQ is full. */
 ASYS__HIDDEN struct io_uring_sqe *asys__ring_sqe(struct asys__ring *r);
+/*
+ * For a ring that will not be entered again: the user_data of the SQEs
+ * filled in that the kernel has not taken (at most sq_entries), which are
+ * forgotten.
+ */
+ASYS__HIDDEN unsigned asys__ring_untaken(struct asys__ring *r, uint64_t *user_data);
 /* Make the SQEs filled in so far visible to the kernel. */
 ASYS__HIDDEN void asys__ring_commit(struct asys__ring *r);
 /* SQEs that can still be taken (asys__ring_sqe) before the SQ is full. */
