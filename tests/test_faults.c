@@ -5,10 +5,7 @@
  * outcome that rtaio documents, and that every request ends once.
  */
 #include <aio.h>
-#include <dlfcn.h>
 #include <limits.h>
-#include <linux/io_uring.h>
-#include <stdarg.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -21,6 +18,7 @@
 #include <sys/wait.h>
 
 #include "aioutil.h"
+#include "pretend_kernel.h"
 
 #define WAIT_MS 30000
 #define VICTIM "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv"
@@ -567,54 +565,6 @@ static bool kernel_needs_no_rtaio_fd(void)
 	       (major > 6 || (major == 6 && minor >= 7));
 }
 
-/*
- * The kernel that closing_every_fd_loses_no_completion has rtaio see:
- * 0 this one; 1 one older than 6.7, without IORING_OP_FUTEX_WAIT, where
- * rtaio's ring thread keeps an eventfd as its doorbell; 2 one older than
- * 6.3 too, which cannot register a ring with a thread, where every ring
- * keeps its fd.  rtaio makes its io_uring system calls through syscall(),
- * which this program's definition below takes over: it hides the newer
- * operations from the kernel's probe and refuses IORING_REGISTER_RING_FDS.
- */
-static int pretend_kernel;
-
-/*
- * As glibc's does, it reads six arguments whatever the call takes: past
- * those passed, in the caller's frame, which AddressSanitizer would report.
- */
-__attribute__((no_sanitize_address)) long syscall(long nr, ...)
-{
-	static long (*real)(long, ...);
-	long (*fn)(long, ...) = __atomic_load_n(&real, __ATOMIC_RELAXED);
-	unsigned op;
-	va_list ap;
-	long a[6], r;
-	int i;
-
-	va_start(ap, nr);
-	for (i = 0; i < 6; i++)
-		a[i] = va_arg(ap, long);
-	va_end(ap);
-	if (!fn) {
-		fn = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
-		__atomic_store_n(&real, fn, __ATOMIC_RELAXED);
-	}
-	op = (unsigned)a[1] & ~(1u << 31);	/* without IORING_REGISTER_USE_REGISTERED_RING */
-	if (nr == SYS_io_uring_register && pretend_kernel == 2 && op == IORING_REGISTER_RING_FDS) {
-		errno = EINVAL;
-		return -1;
-	}
-	r = fn(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-	if (nr == SYS_io_uring_register && pretend_kernel && op == IORING_REGISTER_PROBE && r == 0) {
-		struct io_uring_probe *p = (struct io_uring_probe *)a[2];
-
-		/* IORING_OP_WAITID (50) and after came with 6.7 */
-		for (i = 50; i < p->ops_len && i < (int)a[3]; i++)
-			p->ops[i].flags &= (uint16_t)~IO_URING_OP_SUPPORTED;
-	}
-	return r;
-}
-
 /* rtaio's descriptors in this process (io_uring and eventfd instances), at most max in fds. */
 static int rtaio_fds(int *fds, int max)
 {
@@ -726,7 +676,7 @@ static int close_everything_child(int kernel)
 	struct rlimit lim;
 	pid_t pid;
 
-	pretend_kernel = kernel;
+	pretend_kernel = (enum pretend)kernel;
 	fd = temp_file();
 	memset(page, 'f', sizeof page);
 	for (i = 0; i < 8; i++)
@@ -842,7 +792,7 @@ static int close_everything_child(int kernel)
  * never reads, writes or closes a number it no longer owns.  On Linux 6.7
  * and later rtaio holds no descriptor at all once its ring runs (_i 0);
  * _i 1 and 2 have rtaio see an older kernel, where it has to keep some
- * (see pretend_kernel).  (Before: the ring thread left on EBADF, and the
+ * (see pretend_kernel.h).  (Before: the ring thread left on EBADF, and the
  * second pipe read stayed in progress for ever; on an older kernel, a
  * request wrote the doorbell's 8 bytes into the victim file and hung.)
  */
@@ -855,9 +805,6 @@ START_TEST(closing_every_fd_loses_no_completion)
 				"no descriptor of rtaio's to close\n");
 		return;
 	}
-	/* once the ring is given up, requests go to threads (RTAIO_BACKEND=uring: EAGAIN) */
-	if (_i)
-		use_backend("auto");
 	expect_child_ok(close_everything_child, _i, WAIT_MS);
 }
 END_TEST

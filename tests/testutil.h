@@ -742,15 +742,24 @@ static inline int run_suite_with(Suite *(*make_suite)(void), const char *backend
  * machine has it; exit 0 only if every test passed under both.  Each test
  * runs in its own child (Check's fork mode), where the engine starts fresh
  * with the backend asked for.  Without fork mode (CK_FORK=no, to debug),
- * once, under the backend the environment gives.
+ * once, under the backend the environment gives.  RTAIO_TEST_BACKEND=uring
+ * (or threads) runs it under that one alone (tests/old-kernels.sh); 77, a
+ * skip, for io_uring on a machine without it.
  */
 static inline int run_suite_both(Suite *(*make_suite)(void))
 {
 	const char *fork_mode = getenv("CK_FORK");
+	const char *only = getenv("RTAIO_TEST_BACKEND");
 	int failed;
 
 	if (fork_mode && !strcmp(fork_mode, "no"))
 		return run_suite_with(make_suite, NULL) ? EXIT_FAILURE : EXIT_SUCCESS;
+	if (only && !strcmp(only, "uring") && !uring_available()) {
+		printf("No io_uring here (%s): nothing to run\n", strerror(errno));
+		return 77;
+	}
+	if (only)
+		return run_suite_with(make_suite, only) ? EXIT_FAILURE : EXIT_SUCCESS;
 	failed = run_suite_with(make_suite, "threads");
 	if (uring_available())
 		failed += run_suite_with(make_suite, "uring");

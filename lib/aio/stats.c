@@ -353,11 +353,6 @@ static void put_ring_refusal(struct out *o, int err)
 {
 	const char *name = strerrorname_np(err);
 
-	/* a ring that ran, and that the program took away (asys's retire()) */
-	if (err == EBADF) {
-		put(o, "io_uring given up: the program closed the ring's descriptors");
-		return;
-	}
 	put(o, "io_uring refused: ");
 	if (name)
 		put(o, name);
@@ -379,11 +374,15 @@ static void put_backend(struct out *o, const struct asys__stats *e)
 		put(o, "io_uring (RTAIO_BACKEND=");
 		put(o, e->choice);
 		put(o, "; operations io_uring lacks go to worker threads)\n");
+	} else if (e->ring == -EBADF) {
+		/* a ring that ran, and that the program took away (asys's retire()) */
+		put(o, "threads (RTAIO_BACKEND=");
+		put(o, e->choice);
+		put(o, ": io_uring given up: the program closed the ring's descriptors)\n");
 	} else if (e->ring < 0 && !strcmp(e->choice, "uring")) {
 		put(o, "none (RTAIO_BACKEND=uring: ");
 		put_ring_refusal(o, -e->ring);
-		put(o, e->ring == -EBADF ? "; every request since failed with EAGAIN)\n" :
-					   "; every request failed with EAGAIN)\n");
+		put(o, "; every request failed with EAGAIN)\n");
 	} else if (e->ring < 0) {
 		put(o, "threads (RTAIO_BACKEND=auto: ");
 		put_ring_refusal(o, -e->ring);

@@ -560,7 +560,8 @@ static void backlog_unlink(struct asys_call *c)
  * or gave the number to a file of its own (kernels older than 6.7 and 6.3:
  * see above).  A ring thread asleep in the ring can no longer be woken, or
  * the ring no longer be entered: the ring takes no more calls.  Those
- * waiting for room in it, and every later one, go to the thread backend;
+ * waiting for room in it, and every later one, go to the thread backend,
+ * under RTAIO_BACKEND=uring too (calls already accepted must complete);
  * rtaio touches neither number again.
  */
 static void retire(void)
@@ -1029,7 +1030,8 @@ static int uring_submit(struct asys_call *const calls[], size_t n)
 
 	pthread_mutex_lock(&uring.lock);
 	ready = asked = ring_usable();
-	if (!ready && asys__engine.choice == ASYS__URING_ONLY) {
+	/* a ring the program took away (retire()): its calls go to threads all the same */
+	if (!ready && asys__engine.choice == ASYS__URING_ONLY && !uring.retired) {
 		ready = asked = ring_ready();
 		if (!ready) {
 			pthread_mutex_unlock(&uring.lock);
@@ -1090,7 +1092,7 @@ bool asys__ring_missing(void)
 		if (uring.probed < 0)
 			__atomic_store_n(&uring.outcome, uring.probed, __ATOMIC_RELAXED);
 	}
-	missing = uring.status ? !ring_usable() : uring.probed < 0;
+	missing = uring.status ? uring.status != 1 || !uring.alive : uring.probed < 0;
 	pthread_mutex_unlock(&uring.lock);
 	if (!missing)
 		__atomic_store_n(&present, true, __ATOMIC_RELAXED);
