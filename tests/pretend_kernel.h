@@ -3,13 +3,15 @@
  * paths that only older kernels take.  rtaio makes its io_uring system
  * calls through syscall(), which a program (or a library preloaded before
  * librtaio: tests/pretend_kernel.c) that includes this file takes over.
- * It hides the newer operations from the kernel's probe, and refuses the
- * registration of a ring with a thread:
+ * It hides the newer operations from the kernel's probe, and refuses what
+ * older kernels refuse of the registration of a ring with a thread:
  *
- *   PRETEND_6_6  no IORING_OP_FUTEX_WAIT: the ring thread's doorbell is an
- *                eventfd that rtaio keeps open;
- *   PRETEND_6_2  nor IORING_REGISTER_RING_FDS either: every ring keeps its
- *                fd too.
+ *   PRETEND_6_6   no IORING_OP_FUTEX_WAIT: the ring thread's doorbell is an
+ *                 eventfd that rtaio keeps open;
+ *   PRETEND_6_2   nor io_uring_register(2) of a registered ring's index
+ *                 (IORING_REGISTER_USE_REGISTERED_RING): a ring registered
+ *                 with its thread can no longer have anything registered;
+ *   PRETEND_5_15  nor IORING_REGISTER_RING_FDS: every ring keeps its fd.
  *
  * uname(2) is not changed: what a test reads there is the real kernel.
  */
@@ -23,7 +25,7 @@
 #include <stdint.h>
 #include <sys/syscall.h>
 
-enum pretend { PRETEND_NOW, PRETEND_6_6, PRETEND_6_2 };
+enum pretend { PRETEND_NOW, PRETEND_6_6, PRETEND_6_2, PRETEND_5_15 };
 
 static enum pretend pretend_kernel;
 
@@ -50,9 +52,10 @@ __attribute__((no_sanitize_address)) long syscall(long nr, ...)
 		__atomic_store_n(&real, fn, __ATOMIC_RELAXED);
 	}
 	op = (unsigned)a[1] & ~(1u << 31);	/* without IORING_REGISTER_USE_REGISTERED_RING */
-	if (nr == SYS_io_uring_register && pretend_kernel == PRETEND_6_2 &&
-	    op == IORING_REGISTER_RING_FDS) {
-		errno = EINVAL;
+	if (nr == SYS_io_uring_register &&
+	    ((pretend_kernel >= PRETEND_6_2 && op != (unsigned)a[1]) ||
+	     (pretend_kernel >= PRETEND_5_15 && op == IORING_REGISTER_RING_FDS))) {
+		errno = EINVAL;	/* an opcode that the kernel does not know */
 		return -1;
 	}
 	r = fn(nr, a[0], a[1], a[2], a[3], a[4], a[5]);

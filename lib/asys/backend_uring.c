@@ -37,11 +37,12 @@
  * Descriptors: the program may close any fd number, rtaio's among them
  * (daemons close every fd they did not open, closefrom() before exec).
  * So the ring thread registers the ring with itself (IORING_REGISTER_RING_FDS)
- * and closes its fd (asys__ring_own, Linux 6.3), and the futex doorbell
+ * and closes its fd (asys__ring_own, Linux 5.18), and the futex doorbell
  * needs no fd: from then on rtaio holds no descriptor that the program
  * could close or reuse under it.  For the same reason the ring thread is
- * the only one to register anything with the ring (the io-wq limits).  On
- * older kernels the ring's fd and the eventfd stay, put aside (fd_aside.h).
+ * the only one to register anything with the ring (the io-wq limits).
+ * Before Linux 6.7 the eventfd stays, and before 5.18 the ring's fd too,
+ * put aside (fd_aside.h).
  * A program that closes them anyway retires the ring (retire()): the
  * doorbell is looked at before a call goes where only it would start it,
  * and before every use; calls not in the kernel go to the thread backend,
@@ -557,7 +558,7 @@ static void backlog_unlink(struct asys_call *c)
 
 /*
  * With the lock: the program closed the eventfd doorbell or the ring's fd,
- * or gave the number to a file of its own (kernels older than 6.7 and 6.3:
+ * or gave the number to a file of its own (kernels older than 6.7 and 5.18:
  * see above).  A ring thread asleep in the ring can no longer be woken, or
  * the ring no longer be entered: the ring takes no more calls.  Those
  * waiting for room in it, and every later one, go to the thread backend,
@@ -815,7 +816,7 @@ static bool complete_batch(const struct io_uring_cqe *cqe, unsigned n)
 
 /*
  * The ring thread, when the program has closed the ring's fd (a kernel
- * older than 6.3): no call that the kernel never took is lost.  Those in
+ * older than 5.18): no call that the kernel never took is lost.  Those in
  * SQEs it did not take go to the thread backend (retire() sends the
  * others), unless a canceller waits for one, which then has it as
  * cancelled; a write that was going on ends with what it wrote, as do
@@ -900,11 +901,12 @@ static void *ring_thread(struct asys__member *self)
 
 	pthread_mutex_lock(&uring.lock);
 	uring.thread = pthread_self();
-	/* -ENOSYS, -EINVAL (older than 6.3): the ring keeps its fd, put aside */
+	/* before asys__ring_own(), which may leave nothing registrable (5.18 to 6.2) */
+	apply_limits();
+	/* -EINVAL (older than 5.18): the ring keeps its fd, put aside */
 	asys__ring_own(&uring.ring);
 	uring.owned = true;
 	pthread_cond_broadcast(&uring.owned_cv);
-	apply_limits();
 	pthread_mutex_unlock(&uring.lock);
 	for (;;) {
 		unsigned n = asys__ring_reap(&uring.ring, cqe, REAP_BATCH);
@@ -937,7 +939,8 @@ static void *ring_thread(struct asys__member *self)
 /*
  * The ring thread, with the lock: io-wq (the kernel's workers for calls it
  * cannot run asynchronously) may run as many calls as the thread backend
- * would.
+ * would.  Limits changed later are not applied on Linux 5.18 to 6.2, where
+ * nothing can be registered with the ring once its fd is closed.
  */
 static void apply_limits(void)
 {

@@ -1,6 +1,6 @@
 /*
  * Descriptors that rtaio has to keep because the kernel offers no other
- * way: a ring on kernels older than 6.3 (asys__ring_own), the ring
+ * way: a ring on kernels older than 5.18 (asys__ring_own), the ring
  * thread's eventfd doorbell before 6.7.  The program may close any number,
  * rtaio's among them (daemons close every fd they did not open), and its
  * next open() takes the lowest number free.  So a kept fd is moved high,

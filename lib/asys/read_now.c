@@ -11,7 +11,7 @@
  *
  * A ring per thread, set up on its first read, registered with its thread
  * and its fd closed (asys__ring_own), so that the program may close or
- * reuse every descriptor number (the ring of a kernel older than 6.3 keeps
+ * reuse every descriptor number (the ring of a kernel older than 5.18 keeps
  * its fd, put aside: fd_aside.h).  A ring is entered by its thread alone,
  * so it needs no lock.  A ring left with owed reads passes to the reaper,
  * and its thread sets up another; the thread's own goes when it exits.
@@ -127,7 +127,7 @@ static bool ready(void)
 		me.status = err;
 		return false;
 	}
-	asys__ring_own(&t->ring);	/* the fd stays on kernels older than 6.3 */
+	asys__ring_own(&t->ring);	/* the fd stays on kernels older than 5.18 */
 	t->can_owe = t->ring.registered && asys__ring_has_op(&t->ring, ASYS__OP_FUTEX_WAKE);
 	t->owed = 0;
 	pthread_mutex_lock(&now.lock);

@@ -48,7 +48,7 @@ int asys__ring_setup(struct asys__ring *r, unsigned sq_entries, unsigned cq_entr
 		return -ENOSYS;
 	}
 	r->fd = (int)fd;
-	r->registered = false;
+	r->registered = r->no_register = false;
 	r->kept.fd = -1;
 	r->rings_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
 	if (r->rings_len < p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe))
@@ -106,14 +106,15 @@ static int register_ring(struct asys__ring *r)
 	n = syscall(SYS_io_uring_register, r->fd, IORING_REGISTER_RING_FDS, &slot, 1);
 	if (n != 1)
 		return n < 0 ? -errno : -EIO;
-	/* can io_uring_register(2) too take the index?  An empty probe asks */
+	/*
+	 * Can io_uring_register(2) too take the index (6.3)?  An empty probe
+	 * asks.  If not, io_uring_enter(2) still can (5.18): the fd goes all
+	 * the same, and nothing more is registered.
+	 */
 	memset(&none, 0, sizeof none);
-	if (syscall(SYS_io_uring_register, slot.offset,
-		    IORING_REGISTER_PROBE | ASYS__REGISTER_USE_REGISTERED_RING, &none, 0) < 0) {
-		n = -errno;
-		syscall(SYS_io_uring_register, r->fd, IORING_UNREGISTER_RING_FDS, &slot, 1);
-		return (int)n;
-	}
+	r->no_register = syscall(SYS_io_uring_register, slot.offset,
+				 IORING_REGISTER_PROBE | ASYS__REGISTER_USE_REGISTERED_RING,
+				 &none, 0) < 0;
 	close(r->fd);
 	r->fd = (int)slot.offset;
 	r->registered = true;
@@ -140,8 +141,8 @@ void asys__ring_disown(struct asys__ring *r)
 {
 	struct io_uring_rsrc_update slot = { .offset = (unsigned)r->fd };
 
-	if (!r->registered)
-		return;
+	if (!r->registered || r->no_register)
+		return;	/* the thread's exit drops it */
 	syscall(SYS_io_uring_register, r->fd,
 		IORING_UNREGISTER_RING_FDS | ASYS__REGISTER_USE_REGISTERED_RING, &slot, 1);
 }
@@ -237,6 +238,8 @@ unsigned asys__ring_reap(struct asys__ring *r, struct io_uring_cqe *out, unsigne
 
 int asys__ring_register(struct asys__ring *r, unsigned op, void *arg, unsigned nargs)
 {
+	if (r->no_register)
+		return -EBADF;
 	if (r->registered)
 		op |= ASYS__REGISTER_USE_REGISTERED_RING;
 	return (int)sys_result(syscall(SYS_io_uring_register, r->fd, op, arg, nargs));

@@ -26,6 +26,7 @@
 struct asys__ring {
 	int fd;			/* or, once registered, its index in the owner's table */
 	bool registered;	/* asys__ring_own() */
+	bool no_register;	/* registered for io_uring_enter(2) alone (Linux 5.18 to 6.2) */
 	struct asys__fd_aside kept;	/* the fd, when it could not be registered */
 	unsigned sq_entries, cq_entries;
 	unsigned sq_mask, cq_mask;
@@ -42,11 +43,14 @@ struct asys__ring {
 /* Create a ring of at least sq_entries SQEs and cq_entries CQEs: 0 or -errno. */
 ASYS__HIDDEN int asys__ring_setup(struct asys__ring *r, unsigned sq_entries, unsigned cq_entries);
 /*
- * From the only thread that enters the ring or registers anything with it
- * from now on: register the ring with that thread, and close its fd, so
- * that the ring has no descriptor number that the program could close or
- * reuse.  0, or -errno when the kernel cannot (older than 6.3): the fd
- * then stays, put aside (fd_aside.h).
+ * From the only thread that enters the ring from now on: register the ring
+ * with that thread, and close its fd, so that the ring has no descriptor
+ * number that the program could close or reuse.  Before Linux 6.3 only
+ * io_uring_enter(2) takes the registered ring, and nothing can be
+ * registered with the ring afterwards (asys__ring_register() fails with
+ * EBADF): register first what must be.  0, or -errno when the kernel
+ * cannot register a ring at all (older than 5.18): the fd then stays, put
+ * aside (fd_aside.h).
  */
 ASYS__HIDDEN int asys__ring_own(struct asys__ring *r);
 /* Is the ring still rtaio's to enter: registered, or its fd not closed or reused? */
