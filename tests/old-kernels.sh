@@ -31,7 +31,12 @@ fi
 # as tests/aio-model.sh: no forks with GCC 12's ASan runtime
 forks=yes
 [ "$runtime" = asan ] && forks=no
+closing='no yes'
 if [ "$runtime" = tsan ]; then
+	# ThreadSanitizer takes a close() for a write to the descriptor: the
+	# model's close of rtaio's descriptors, unordered with rtaio's threads
+	# by design (rtaio copes: fd_aside.h), would be reported as a race
+	closing=no
 	TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}die_after_fork=0:atexit_sleep_ms=0"
 	export TSAN_OPTIONS
 fi
@@ -57,7 +62,7 @@ for kernel in 6.2 5.15; do
 			echo "ok: $p as on Linux $kernel ($took s)"
 		fi
 	done
-	for close in no yes; do
+	for close in $closing; do
 		out="$dir/model-$kernel-$close"
 		LD_PRELOAD="${runtime_lib:+$runtime_lib }$shim $lib" RTAIO_TEST_PRETEND_KERNEL=$kernel \
 			RTAIO_BACKEND=uring timeout 300 "$top_builddir/tests/aio-model" \

@@ -457,6 +457,7 @@ static uint32_t route(const struct asys_call *c, int op, bool ready)
 }
 
 static bool bell_intact(void);
+static void retire(void);
 
 /*
  * With the lock: publish the SQEs filled in, and wake the ring thread if it
@@ -472,11 +473,15 @@ static void flush(void)
 	case ASLEEP_IN_RING:
 		if (uring.bell.fd < 0) {
 			asys__wake(&uring.asleep);
-		} else if (!bell_intact()) {
-			/* the SQEs wait for the ring thread's next completion */
-		} else if (write(uring.bell.fd, &one, sizeof one) < 0) {
-			/* the counter is full: a wake-up is pending anyway */
-		}
+		} else if (!bell_intact() ||
+			   (write(uring.bell.fd, &one, sizeof one) < 0 && errno == EBADF)) {
+			/*
+			 * The program closed it under a submission that had
+			 * found it there (ring_usable()): the SQEs wait for
+			 * the ring thread's next completion.
+			 */
+			retire();
+		}	/* else EAGAIN: the counter is full, a wake-up is pending anyway */
 		break;
 	case ASLEEP_IDLE:
 		asys__wake(&uring.asleep);
@@ -764,8 +769,14 @@ static int wait_for_work(void)
 		pthread_mutex_unlock(&uring.lock);
 		return asys__ring_enter(&uring.ring, 0);
 	}
-	pthread_mutex_unlock(&uring.lock);
+	/*
+	 * Under the lock, so that a submitter that finds the thread awake
+	 * has its SQEs counted in `where`, and one that finds it asleep in the
+	 * ring looks at an eventfd doorbell before it publishes any
+	 * (ring_usable()).
+	 */
 	__atomic_store_n(&uring.asleep, where, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&uring.lock);
 	if (asys__ring_ready(&uring.ring) ||
 	    (where == ASLEEP_IDLE && asys__ring_pending(&uring.ring))) {
 		__atomic_store_n(&uring.asleep, AWAKE, __ATOMIC_SEQ_CST);
