@@ -244,19 +244,27 @@ static inline int file_number_given_to(int end)
 	return fd;
 }
 
+/* rtaio_stats()'s report, a string in report[size]: false if none came.  No Check call. */
+static inline bool read_report(char *report, size_t size)
+{
+	int out = temp_file();
+	ssize_t n = -1;
+
+	if (out >= 0 && rtaio_stats(out) == 0)
+		n = pread(out, report, size - 1, 0);
+	if (out >= 0)
+		close(out);
+	report[n > 0 ? n : 0] = '\0';
+	return n > 0;
+}
+
 /* The count after label in rtaio_stats()'s report. */
 static inline unsigned long reported(const char *label)
 {
 	char report[4096];
-	int out = temp_file();
-	ssize_t n;
 	const char *at;
 
-	ck_assert_int_eq(rtaio_stats(out), 0);
-	n = pread(out, report, sizeof report - 1, 0);
-	ck_assert_int_gt(n, 0);
-	report[n] = '\0';
-	close(out);
+	ck_assert(read_report(report, sizeof report));
 	at = strstr(report, label);
 	ck_assert_msg(at, "no \"%s\" in the report:\n%s", label, report);
 	return strtoul(at + strlen(label), NULL, 10);

@@ -116,13 +116,8 @@ static void assert_new_fds_cloexec(void)
 static void assert_backend_line(const char *want)
 {
 	char report[2048], *line, *end;
-	int out = temp_file();
-	ssize_t n;
 
-	ck_assert_int_eq(rtaio_stats(out), 0);
-	n = pread(out, report, sizeof report - 1, 0);
-	ck_assert_int_gt(n, 0);
-	report[n] = '\0';
+	ck_assert(read_report(report, sizeof report));
 	line = strstr(report, "\nbackend: ");
 	ck_assert_msg(line, "no backend line in:\n%s", report);
 	line++;
@@ -130,7 +125,6 @@ static void assert_backend_line(const char *want)
 	if (end)
 		*end = '\0';
 	ck_assert_str_eq(line, want);
-	close(out);
 }
 
 /* One pipe read through aio_read, completed by a write. */

@@ -592,13 +592,9 @@ static int rtaio_fds(int *fds, int max)
 static bool report_says(const char *line, const char *has)
 {
 	char report[4096], *at, *end;
-	int out = temp_file();
-	ssize_t n;
 
-	if (out < 0 || rtaio_stats(out) < 0 || (n = pread(out, report, sizeof report - 1, 0)) <= 0)
+	if (!read_report(report, sizeof report))
 		return false;
-	close(out);
-	report[n] = '\0';
 	at = strstr(report, line);
 	if (!at)
 		return false;
@@ -617,35 +613,12 @@ static bool ring_thread_sleeps_in_ring(void)
 {
 	double end = now_sec() + 10;
 
-	while (now_sec() < end) {
-		DIR *d = opendir("/proc/self/task");
-		struct dirent *e;
-		bool found = false;
-
-		while (d && !found && (e = readdir(d))) {
-			char path[320], comm[32] = "";
-			long nr = -1;
-			FILE *f;
-
-			snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-			f = fopen(path, "r");
-			if (!f)
-				continue;
-			found = fgets(comm, sizeof comm, f) && !strcmp(comm, "rtaio-ring\n");
-			fclose(f);
-			snprintf(path, sizeof path, "/proc/self/task/%s/syscall", e->d_name);
-			f = found ? fopen(path, "r") : NULL;
-			found = f && fscanf(f, "%ld", &nr) == 1 && nr == SYS_io_uring_enter;
-			if (f)
-				fclose(f);
-		}
-		if (d)
-			closedir(d);
-		if (found)
-			return true;
+	while (task_in_syscall("rtaio-ring", SYS_io_uring_enter, -1) != 1) {
+		if (now_sec() > end)
+			return false;
 		usleep(1000);
 	}
-	return false;
+	return true;
 }
 
 /* Is fd still the victim file: open, 64 bytes of 'v', at offset 0? */

@@ -608,38 +608,59 @@ static inline bool under_qemu(void)
 #define QEMU_EXEC_SELF "execve of the target's program (the host kernel cannot run it)"
 
 /*
- * Is a thread other than the caller inside system call nr (any, with -1)
- * with fd for its first argument (/proc/self/task/T/syscall)?  Under
- * qemu-user, any call on fd: the emulator's own, by the build machine's
- * number.
+ * Is a thread other than the caller, whose name starts with name (any,
+ * with NULL), inside system call nr (any, with -1) with fd for its first
+ * argument (any, with -1)?  1 or 0 (/proc/self/task/T/syscall), -1 when
+ * /proc/self/task cannot be read; no Check call, for a child.  Under
+ * qemu-user, any call: the emulator's own, by the build machine's number.
  */
-static inline bool thread_in_syscall(long nr, int fd)
+static inline int task_in_syscall(const char *name, long nr, int fd)
 {
 	DIR *d = opendir("/proc/self/task");
 	struct dirent *e;
 	bool found = false;
 	pid_t self = gettid();
 
-	ck_assert_ptr_nonnull(d);
+	if (!d)
+		return -1;
 	while (!found && (e = readdir(d))) {
-		char path[320];
+		char path[320], comm[32] = "";
 		unsigned long a0;
 		long in;
 		FILE *f;
 
 		if (e->d_name[0] == '.' || atoi(e->d_name) == self)
 			continue;
+		if (name) {
+			snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+			f = fopen(path, "r");
+			if (f && !fgets(comm, sizeof comm, f))
+				comm[0] = '\0';
+			if (f)
+				fclose(f);
+			if (strncmp(comm, name, strlen(name)))
+				continue;	/* another thread, or one that has exited */
+		}
 		snprintf(path, sizeof path, "/proc/self/task/%s/syscall", e->d_name);
 		f = fopen(path, "r");
 		if (!f)
 			continue;	/* the thread has exited */
 		if (fscanf(f, "%ld 0x%lx", &in, &a0) == 2 && (nr < 0 || in == nr || under_qemu()) &&
-		    a0 == (unsigned long)fd)
+		    (fd < 0 || a0 == (unsigned long)fd))
 			found = true;
 		fclose(f);
 	}
 	closedir(d);
 	return found;
+}
+
+/* task_in_syscall() of any thread on fd, in a Check test. */
+static inline bool thread_in_syscall(long nr, int fd)
+{
+	int in = task_in_syscall(NULL, nr, fd);
+
+	ck_assert_msg(in >= 0, "/proc/self/task: %s", strerror(errno));
+	return in;
 }
 
 /*

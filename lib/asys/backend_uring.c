@@ -473,15 +473,16 @@ static void flush(void)
 	case ASLEEP_IN_RING:
 		if (uring.bell.fd < 0) {
 			asys__wake(&uring.asleep);
-		} else if (!bell_intact() ||
-			   (write(uring.bell.fd, &one, sizeof one) < 0 && errno == EBADF)) {
+		} else if (bell_intact() && write(uring.bell.fd, &one, sizeof one) < 0 &&
+			   errno == EBADF) {
 			/*
-			 * The program closed it under a submission that had
-			 * found it there (ring_usable()): the SQEs wait for
-			 * the ring thread's next completion.
+			 * Closed since bell_intact() looked (which retires a
+			 * ring whose doorbell is gone already): the SQEs wait
+			 * for the ring thread's next completion.  EAGAIN: the
+			 * counter is full, a wake-up is pending anyway.
 			 */
 			retire();
-		}	/* else EAGAIN: the counter is full, a wake-up is pending anyway */
+		}
 		break;
 	case ASLEEP_IDLE:
 		asys__wake(&uring.asleep);
@@ -877,7 +878,7 @@ static void take_back(void)
 static void reap_without_fd(void)
 {
 	struct io_uring_cqe cqe[REAP_BATCH];
-	struct timespec pause = { 0, 1000000 };
+	long pause_ns = 1000000;
 	bool left;
 
 	for (;;) {
@@ -886,7 +887,7 @@ static void reap_without_fd(void)
 		if (n) {
 			if (!complete_batch(cqe, n))
 				return;
-			pause.tv_sec = 0, pause.tv_nsec = 1000000;
+			pause_ns = 1000000;
 			continue;
 		}
 		pthread_mutex_lock(&uring.lock);
@@ -895,20 +896,14 @@ static void reap_without_fd(void)
 		pthread_mutex_unlock(&uring.lock);
 		if (left)
 			return;
-		nanosleep(&pause, NULL);
-		if (pause.tv_sec == 0 && pause.tv_nsec < 500000000) {
-			pause.tv_nsec *= 2;
-		} else {
-			pause.tv_sec = 1;
-			pause.tv_nsec = 0;
-		}
+		nanosleep(&(struct timespec){ pause_ns / 1000000000, pause_ns % 1000000000 }, NULL);
+		pause_ns = pause_ns < 500000000 ? 2 * pause_ns : 1000000000;
 	}
 }
 
 static void *ring_thread(struct asys__member *self)
 {
 	struct io_uring_cqe cqe[REAP_BATCH];
-	bool fd_gone = false;
 
 	pthread_mutex_lock(&uring.lock);
 	uring.thread = pthread_self();
@@ -932,13 +927,11 @@ static void *ring_thread(struct asys__member *self)
 			continue;
 		r = wait_for_work();
 		if (r == -EBADF || r == -EOPNOTSUPP) {
-			fd_gone = true;	/* the program closed the ring's fd */
+			/* the program closed the ring's fd */
+			take_back();
+			reap_without_fd();
 			break;
 		}
-	}
-	if (fd_gone) {
-		take_back();
-		reap_without_fd();
 	}
 	pthread_mutex_lock(&uring.lock);
 	uring.alive = false;
