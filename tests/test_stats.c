@@ -276,7 +276,7 @@ END_TEST
 /* rtaio_stats(fd) on demand: the requests so far, with none pending. */
 START_TEST(on_demand_report)
 {
-	char dir[256], pattern[300], buf[512];
+	char dir[256], pattern[300], buf[512], report[4096];
 	int fd = temp_file(), out = temp_file();
 	struct aiocb cb;
 	const char *r;
@@ -291,14 +291,15 @@ START_TEST(on_demand_report)
 	wait_final(&cb, WAIT_MS);
 	assert_status(&cb, 0, sizeof buf);
 	ck_assert_int_eq(rtaio_stats(out), 0);
-	n = pread(out, buf, sizeof buf - 1, 0);
+	n = pread(out, report, sizeof report - 1, 0);
 	ck_assert_int_gt(n, 0);
-	buf[n] = '\0';
-	r = buf;
+	report[n] = '\0';
+	r = report;
 	ck_assert_uint_eq(count_of(r, "requests", "write"), 1);
 	ck_assert_uint_eq(count_of(r, "requests", "read"), 0);
 	ck_assert_uint_eq(count_of(r, "latency write", "count"), 1);
 	ck_assert_uint_eq(count_of(r, "pending", "now"), 0);
+	ck_assert_uint_ge(count_of(r, "request records", NULL), 1);	/* the write's */
 	errno = 0;
 	ck_assert_int_eq(rtaio_stats(-1), -1);
 	ck_assert_int_eq(errno, EBADF);
@@ -306,7 +307,10 @@ START_TEST(on_demand_report)
 }
 END_TEST
 
-/* Off, the report still tells the backend and the threads, and says requests were not counted. */
+/*
+ * Off, the report still tells the backend, the threads and the request
+ * records, and says requests were not counted.
+ */
 START_TEST(on_demand_report_when_off)
 {
 	char buf[2048];
@@ -324,6 +328,7 @@ START_TEST(on_demand_report_when_off)
 	ck_assert_int_gt(n, 0);
 	buf[n] = '\0';
 	ck_assert_msg(strstr(buf, "\nbackend: ") && strstr(buf, "\nthreads started: ") &&
+			      strstr(buf, "\nrequest records: ") &&
 			      strstr(buf, "\nrequests: not counted (RTAIO_STATS unset)\n"),
 		      "report when off:\n%s", buf);
 }

@@ -117,6 +117,8 @@ ASYS__HIDDEN void aio__request_ref(struct aio__request *r);
 ASYS__HIDDEN void aio__request_put(struct aio__request *r);
 ASYS__HIDDEN void aio__request_fork_child(void);
 ASYS__HIDDEN void aio__request_unload(void);
+/* how many records the pool has allocated, in use or free */
+ASYS__HIDDEN size_t aio__request_records(void);
 
 /*
  * What rtaio asked the kernel about an fd, asked once per request, or once

@@ -29,10 +29,11 @@ static struct {
 	pthread_mutex_t lock;	/* guards all but the key's creation */
 	struct aio__request *free;	/* linked through fd_next */
 	struct slab *slabs;
+	size_t records;	/* in the slabs: rtaio_stats() reads it without the lock */
 	pthread_once_t once;
 	pthread_key_t key;	/* its destructor gives an exiting thread's records back */
 	bool key_made, unloaded;
-} pool = { PTHREAD_MUTEX_INITIALIZER, NULL, NULL, PTHREAD_ONCE_INIT, 0, false, false };
+} pool = { PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0, PTHREAD_ONCE_INIT, 0, false, false };
 
 /*
  * The calling thread's free records; initial-exec, like read_now.c's, as
@@ -102,6 +103,7 @@ static bool pool_filled(void)
 		return false;
 	slab->next = pool.slabs;
 	pool.slabs = slab;
+	__atomic_store_n(&pool.records, pool.records + SLAB, __ATOMIC_RELAXED);
 	for (i = 0; i < SLAB; i++) {
 		slab->r[i].fd_next = pool.free;
 		pool.free = &slab->r[i];
@@ -147,6 +149,11 @@ void aio__request_put(struct aio__request *r)
 	pthread_mutex_lock(&pool.lock);
 	mine.n -= move(&mine.free, &pool.free, mine.n > KEEP ? MOVE : mine.n);
 	pthread_mutex_unlock(&pool.lock);
+}
+
+size_t aio__request_records(void)
+{
+	return __atomic_load_n(&pool.records, __ATOMIC_RELAXED);
 }
 
 /*
@@ -205,6 +212,7 @@ void aio__request_unload(void)
 			pool.slabs = s->next;
 			free(s);
 		}
+		__atomic_store_n(&pool.records, 0, __ATOMIC_RELAXED);
 		pool.free = NULL;
 		mine.free = NULL;
 		mine.n = 0;

@@ -414,6 +414,11 @@ static int write_report(int fd)
 	threads[1] = e.ring_threads;
 	threads[2] = get(&stats.note_threads);
 	put_counts(&o, "threads started", thread_names, threads, 3);
+	put(&o, "request records: ");
+	put_num(&o, aio__request_records());
+	put(&o, " allocated (");
+	put_num(&o, aio__request_records() * sizeof(struct aio__request));
+	put(&o, " bytes), never freed before exit\n");
 	if (!aio__stats_enabled()) {
 		put(&o, "requests: not counted (RTAIO_STATS unset)\n");
 		flush(&o);
