@@ -403,6 +403,7 @@ static int write_report(int fd)
 	struct out o = { .fd = fd };
 	struct asys__stats e;
 	uint64_t threads[3];
+	size_t records = aio__request_records();	/* one look: count and bytes agree */
 	int op;
 
 	asys__stats(&e);
@@ -415,10 +416,10 @@ static int write_report(int fd)
 	threads[2] = get(&stats.note_threads);
 	put_counts(&o, "threads started", thread_names, threads, 3);
 	put(&o, "request records: ");
-	put_num(&o, aio__request_records());
+	put_num(&o, records);
 	put(&o, " allocated (");
-	put_num(&o, aio__request_records() * sizeof(struct aio__request));
-	put(&o, " bytes), never freed before exit\n");
+	put_num(&o, records * sizeof(struct aio__request));
+	put(&o, " bytes)\n");
 	if (!aio__stats_enabled()) {
 		put(&o, "requests: not counted (RTAIO_STATS unset)\n");
 		flush(&o);
