@@ -2522,6 +2522,43 @@ START_TEST(fd_that_gains_o_direct_is_checked_again)
 END_TEST
 
 /*
+ * The other way round: an fd that loses O_DIRECT after a read, which rtaio
+ * still takes for an O_DIRECT one for up to a second (rtaio.7).  Its reads
+ * go the engine's way rather than at once, and find the data, also bytes
+ * written through another fd since (in the page cache only).
+ */
+START_TEST(fd_that_loses_o_direct_reads_its_data)
+{
+	char path[64];
+	int fd, direct, round;
+	void *buf = synced_file(&fd, 1 << 20);
+	struct aiocb cb;
+
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	direct = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (direct < 0) {
+		ck_assert_int_eq(errno, EINVAL);	/* a filesystem without O_DIRECT */
+		free(buf);
+		close(fd);
+		return;
+	}
+	read_block(direct, buf, 0, false);
+	ck_assert_int_eq(fcntl(direct, F_SETFL, 0), 0);
+	for (round = 0; round < 8; round++)
+		read_block(direct, buf, 4096 + round * 4096, false);
+	ck_assert_int_eq(pwrite(fd, "changed", 7, 65536), 7);
+	prep_aiocb(&cb, direct, buf, 4096, 65536);
+	submit_read(&cb);
+	wait_final(&cb, 10000);
+	ck_assert_int_eq(aio_return(&cb), 4096);
+	ck_assert_int_eq(memcmp(buf, "changed", 7), 0);
+	free(buf);
+	close(direct);
+	close(fd);
+}
+END_TEST
+
+/*
  * A file's fd number, read at once a moment ago, closed and given to a
  * pipe: rtaio still takes the number for a buffered file (rtaio.7 says for
  * how long), and its reads must be a pipe's all the same: one on the empty
@@ -2785,6 +2822,7 @@ static Suite *rw_suite(void)
 	tcase_add_test(data, inline_reads_can_be_turned_off);
 	tcase_add_test(data, direct_read_goes_through_the_engine);
 	tcase_add_test(data, fd_that_gains_o_direct_is_checked_again);
+	tcase_add_test(data, fd_that_loses_o_direct_reads_its_data);
 	tcase_add_test(data, fd_reused_by_a_pipe_reads_as_a_pipe);
 	tcase_add_loop_test(data, fd_reused_with_o_direct_never_waits_for_the_device, 0, 4);
 	tcase_add_loop_test(data, device_read_is_whole_with_cpu_contention, 0, 2);

@@ -47,7 +47,10 @@
 /*
  * t's fd is a regular file or a block device without O_DIRECT, as far as
  * an answer at most a second old knows (fdseen.c); exactly, where a read
- * on a stale answer could wait for a device.
+ * on a stale answer could wait for a device.  An fd seen with O_DIRECT (or
+ * not a file) is not asked again within the second: a stale answer costs
+ * the read its try at once, no more, where asking cost every O_DIRECT read
+ * an fcntl.
  */
 static bool buffered(struct aio__fdtype *t)
 {
@@ -57,8 +60,8 @@ static bool buffered(struct aio__fdtype *t)
 		return t->buffered;
 	seen = aio__fd_seen(t->fd);
 	t->buffered = seen >= 0 && (seen & AIO__SEEN_BUFFERED);
-	if (t->buffered && asys__reads_owed())
-		return true;
+	if (seen >= 0 && (!t->buffered || asys__reads_owed()))
+		return t->buffered;
 	if (seen < 0 && aio__fd_seekable(t) != 1) {
 		t->buffered = false;
 		return false;
