@@ -1634,6 +1634,90 @@ START_TEST(fsync_waits_for_pending_earlier_requests)
 }
 END_TEST
 
+/*
+ * Deterministic, on a socketpair, where an fsync waits behind a pending
+ * read and fails with EINVAL when it runs: fsyncs submitted one right
+ * after another share the first one's result, fdatasync after fsync too,
+ * in order; an fsync after an fdatasync, or after a write, runs itself.
+ * rtaio_stats counts the shared ones: exactly two here, so that neither a
+ * library that runs every fsync nor one that shares too much passes.
+ */
+START_TEST(fsyncs_in_a_row_share_one_result)
+{
+	const char *label = "fsyncs that shared the result of the one before them: ";
+	const int ops[] = { O_SYNC, O_SYNC, O_DSYNC, O_SYNC };	/* the 2nd and 3rd share */
+	struct aiocb rd, wr, sync_cb[5];
+	unsigned long before;
+	int s[2], i;
+	char c = 0;
+
+	setenv("RTAIO_STATS", "/dev/null", 1);	/* before the first request */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s), 0);
+	prep_aiocb(&rd, s[0], &c, 1, 0);
+	ck_assert_int_eq(aio_read(&rd), 0);
+	before = reported(label);
+	for (i = 0; i < 4; i++) {
+		prep_aiocb(&sync_cb[i], s[0], NULL, 0, 0);
+		ck_assert_int_eq(aio_fsync(ops[i], &sync_cb[i]), 0);
+	}
+	prep_aiocb(&wr, s[0], "w", 1, 0);
+	ck_assert_int_eq(aio_write(&wr), 0);
+	prep_aiocb(&sync_cb[4], s[0], NULL, 0, 0);
+	ck_assert_int_eq(aio_fsync(O_SYNC, &sync_cb[4]), 0);
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(aio_error(&sync_cb[i]), EINPROGRESS);
+	ck_assert_int_eq(write(s[1], "r", 1), 1);
+	expect_done(&rd, 0, 1);
+	/* each one done only after those before it */
+	for (i = 4; i >= 0; i--) {
+		expect_done(&sync_cb[i], EINVAL, -1);
+		if (i == 4)
+			expect_done(&wr, 0, 1);
+	}
+	ck_assert_uint_eq(reported(label) - before, 2);
+	ck_assert_int_eq(read(s[1], &c, 1), 1);
+	ck_assert_int_eq(c, 'w');
+	close(s[0]);
+	close(s[1]);
+}
+END_TEST
+
+/*
+ * An fsync after a request that finished (cancelled here) does not share
+ * the fsync before that request: what was submitted between them may have
+ * written after the earlier fsync had synced.
+ */
+START_TEST(fsync_after_a_finished_request_runs_itself)
+{
+	const char *label = "fsyncs that shared the result of the one before them: ";
+	struct aiocb rd, wr, sync_cb[2];
+	unsigned long before;
+	int s[2], i;
+	char c = 0;
+
+	setenv("RTAIO_STATS", "/dev/null", 1);	/* before the first request */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s), 0);
+	prep_aiocb(&rd, s[0], &c, 1, 0);
+	ck_assert_int_eq(aio_read(&rd), 0);
+	before = reported(label);
+	prep_aiocb(&sync_cb[0], s[0], NULL, 0, 0);
+	ck_assert_int_eq(aio_fsync(O_SYNC, &sync_cb[0]), 0);
+	prep_aiocb(&wr, s[0], "w", 1, 0);
+	ck_assert_int_eq(aio_write(&wr), 0);
+	ck_assert_int_eq(aio_cancel(s[0], &wr), AIO_CANCELED);
+	expect_done(&wr, ECANCELED, -1);
+	prep_aiocb(&sync_cb[1], s[0], NULL, 0, 0);
+	ck_assert_int_eq(aio_fsync(O_SYNC, &sync_cb[1]), 0);
+	ck_assert_int_eq(write(s[1], "r", 1), 1);
+	expect_done(&rd, 0, 1);
+	for (i = 0; i < 2; i++)
+		expect_done(&sync_cb[i], EINVAL, -1);
+	ck_assert_uint_eq(reported(label) - before, 0);
+	close(s[0]);
+	close(s[1]);
+}
+END_TEST
+
 START_TEST(fsync_bad_op_is_einval)
 {
 	const int ops[] = { 0, O_RDONLY, O_WRONLY, O_RDWR, O_SYNC | O_APPEND,
@@ -2866,6 +2950,8 @@ static Suite *rw_suite(void)
 	tcase_add_test(order, device_read_waits_for_earlier_write);
 	tcase_add_loop_test(sync, fsync_completes_after_earlier_writes, 0, 2);
 	tcase_add_loop_test(sync, fsync_waits_for_pending_earlier_requests, 0, 4);
+	tcase_add_test(sync, fsyncs_in_a_row_share_one_result);
+	tcase_add_test(sync, fsync_after_a_finished_request_runs_itself);
 	tcase_add_test(sync, fsync_bad_op_is_einval);
 	tcase_add_test(sync, fsync_bad_fd_is_ebadf);
 	tcase_add_test(sync, fsync_ignores_garbage_reqprio);

@@ -233,6 +233,9 @@ START_TEST(exit_report_counts_known_work)
 	ck_assert_uint_eq(count_of(r, "writes sent on a look at their fd under a second old", NULL),
 			  LIST_WRITES);
 	ck_assert_uint_eq(count_of(r, "writes that found a stream where a file was", NULL), 0);
+	/* the fsyncs in a row share a result if the first had not finished yet */
+	ck_assert_uint_le(count_of(r, "fsyncs that shared the result of the one before them", NULL),
+			  FSYNCS - 1);
 	ck_assert_uint_eq(count_of(r, "refused by the engine", NULL), 0);
 	ck_assert_uint_ge(count_of(r, "pending", "peak"), 2);	/* waiting and behind */
 	ck_assert_uint_eq(count_of(r, "pending", "now"), 0);

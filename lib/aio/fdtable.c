@@ -67,6 +67,7 @@ struct aio__fd {
 	unsigned wide;			/* of them, those not in *chunks (with chunks) */
 	unsigned unverified;		/* unverified writes, neither finished nor restreamed */
 	unsigned unbounded;		/* requests whose call is ASYS_UNBOUNDED */
+	struct aio__request *last;	/* the last request added, while unfinished */
 	struct chunk_counts *chunks;	/* or NULL; last: a recycled entry keeps it (find_or_add) */
 };
 
@@ -430,6 +431,8 @@ static void unlink_request(struct aio__fd *e, struct aio__request *r)
 	if (at_offset(r))
 		offset_leave(e, r);
 	e->unverified -= r->unverified;
+	if (e->last == r)
+		e->last = NULL;
 	if (r->fd_prev)
 		r->fd_prev->fd_next = r->fd_next;
 	else
@@ -461,6 +464,26 @@ static void become_stream_write(struct aio__request *r, unsigned flags)
 	r->call.flags = flags;
 }
 
+/*
+ * An fsync submitted right after another one on its fd, with no request
+ * between them, finished or not, would sync nothing that the earlier one
+ * does not: everything submitted before it had finished when the earlier
+ * one started.  So it shares the earlier one's result instead of running,
+ * as the earlier one leaves (in submission order, after it), and passes it
+ * on to an fsync right after itself.  An fdatasync may share an fsync's
+ * result, not the other way round.  Flushes queued in a row (one per
+ * committer that waits for its data to be durable, say, or fio's
+ * --fsync=N, which fills each slot it frees with another fsync until one
+ * completes) ran one at a time, a worker or ring round trip each
+ * (rtaio_stats(3) counts the shared ones).  A read served at submission
+ * between them never enters the table, and changes nothing to sync.
+ */
+static bool may_share(const struct aio__request *earlier, const struct aio__request *r)
+{
+	return r->op >= AIO__FSYNC && earlier && earlier->op >= AIO__FSYNC &&
+	       (earlier->op == AIO__FSYNC || r->op == AIO__FDATASYNC);
+}
+
 int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 {
 	int fd = r->fildes;
@@ -480,6 +503,8 @@ int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 	__atomic_store_n(&r->cb->__return_value, 0, __ATOMIC_RELAXED);
 	aio__set_status(r->cb, EINPROGRESS);
 	r->fd = e;
+	r->sync_with = may_share(e->last, r) ? e->last : NULL;
+	e->last = r;
 	r->fd_next = NULL;
 	r->fd_prev = e->tail;
 	if (e->tail)
@@ -579,6 +604,26 @@ static void offset_done(struct aio__fd *e, struct aio__request *r, struct aio__r
 	release_held(e, from, r, refused);
 }
 
+/*
+ * With the bucket lock: r, an fsync that ran or shared, leaves; the fsync
+ * submitted right after it (may_share), still waiting and not being
+ * cancelled, takes its result, to be completed once the lock is released
+ * (with the refused ones: it never runs either).  True if one did.
+ */
+static bool share_result(struct aio__fd *e, struct aio__request *r, struct aio__request **refused)
+{
+	struct aio__request *q = e->order.head;
+
+	if (!(r->started || r->shared) || !q || q->sync_with != r || q->cancelling)
+		return false;
+	dequeue(e, q);
+	q->shared = true;
+	q->call.result = r->call.result;
+	aio__stat(AIO__EV_SYNC_SHARED);
+	push_refused(q, refused);
+	return true;
+}
+
 static void leave(struct aio__request *r, struct aio__request **refused)
 {
 	struct aio__fd *e = r->fd;
@@ -594,7 +639,8 @@ static void leave(struct aio__request *r, struct aio__request **refused)
 		offset_done(e, r, refused);
 	if (r->ordered && r->started)
 		e->ordered_running = false;
-	next = start_next_ordered(e);
+	/* what follows a shared fsync starts as that one leaves, after it */
+	next = r->op >= AIO__FSYNC && share_result(e, r, refused) ? NULL : start_next_ordered(e);
 	if (next)
 		push_refused(next, refused);
 	drop_if_idle(b, e);

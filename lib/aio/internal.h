@@ -27,7 +27,9 @@
  * on; writes to O_APPEND files, every request on other fds (pipes,
  * sockets, terminals) and aio_fsync are "ordered": they run one at a time
  * in submission order, and an fsync starts only when every request
- * submitted before it on that fd has completed.  The fd table also lists
+ * submitted before it on that fd has completed.  An fsync submitted right
+ * after another one on the fd, with nothing between, shares its result
+ * instead of running (fdtable.c).  The fd table also lists
  * every request per fd, for aio_cancel.
  *
  * References: a record is freed when its last reference goes: the request
@@ -105,6 +107,8 @@ struct aio__request {
 	bool held;		/* at an offset: waits for earlier overlapping requests */
 	bool unverified;	/* a write on a file seen lately: ESPIPE makes it a stream's */
 	bool counted;		/* at an offset: in its fd's chunk counts (fdtable.c) */
+	bool shared;		/* an fsync completed with the result of the one before it */
+	struct aio__request *sync_with;	/* an fsync: the fsync it may share (fdtable.c) */
 	uint32_t blockers;	/* not 0: in the held list; held: how many of them are unfinished */
 	uint32_t published;	/* the status is in the aiocb */
 	uint32_t refs;

@@ -435,6 +435,8 @@ static int write_report(int fd)
 	put_num(&o, get(&stats.events[AIO__EV_UNASKED]));
 	put(&o, "\nwrites that found a stream where a file was: ");
 	put_num(&o, get(&stats.events[AIO__EV_RESTREAMED]));
+	put(&o, "\nfsyncs that shared the result of the one before them: ");
+	put_num(&o, get(&stats.events[AIO__EV_SYNC_SHARED]));
 	put(&o, "\nrefused by the engine: ");
 	put_num(&o, get(&stats.events[AIO__EV_REFUSED]));
 	put(&o, "\npending: peak ");

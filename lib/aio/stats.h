@@ -22,6 +22,7 @@ enum aio__event {
 	AIO__EV_LIST,			/* a lio_listio list submitted */
 	AIO__EV_UNASKED,		/* a write sent on what was seen of its fd lately */
 	AIO__EV_RESTREAMED,		/* a write found a stream where a file was */
+	AIO__EV_SYNC_SHARED,		/* an fsync shared the result of the one before it */
 	AIO__EV_NOTE_NONE,		/* notifications asked for, by kind */
 	AIO__EV_NOTE_SIGNAL,
 	AIO__EV_NOTE_THREAD,
