@@ -1683,16 +1683,21 @@ START_TEST(fsyncs_in_a_row_share_one_result)
 END_TEST
 
 /*
- * An fsync after a request that finished (cancelled here) does not share
- * the fsync before that request: what was submitted between them may have
- * written after the earlier fsync had synced.
+ * An fsync does not share the result of an fsync before it when another
+ * request was queued between them, even one that has finished since: on a
+ * regular file, a write queued after the earlier fsync may run and finish
+ * while that one waits, and only a flush that starts later covers it.  A
+ * socket shows the rule deterministically, with requests cancelled where
+ * a file's would have run: fsync P, write W (cancelled), fsync q1 (W came
+ * between), fsync F, fsync q2 (right after F), F cancelled: q2 must not
+ * take the result of q1, queued before the request between them.
  */
 START_TEST(fsync_after_a_finished_request_runs_itself)
 {
 	const char *label = "fsyncs that shared the result of the one before them: ";
-	struct aiocb rd, wr, sync_cb[2];
+	struct aiocb rd, wr, p_cb, q1, f_cb, q2;
 	unsigned long before;
-	int s[2], i;
+	int s[2];
 	char c = 0;
 
 	setenv("RTAIO_STATS", "/dev/null", 1);	/* before the first request */
@@ -1700,18 +1705,25 @@ START_TEST(fsync_after_a_finished_request_runs_itself)
 	prep_aiocb(&rd, s[0], &c, 1, 0);
 	ck_assert_int_eq(aio_read(&rd), 0);
 	before = reported(label);
-	prep_aiocb(&sync_cb[0], s[0], NULL, 0, 0);
-	ck_assert_int_eq(aio_fsync(O_SYNC, &sync_cb[0]), 0);
+	prep_aiocb(&p_cb, s[0], NULL, 0, 0);
+	ck_assert_int_eq(aio_fsync(O_SYNC, &p_cb), 0);
 	prep_aiocb(&wr, s[0], "w", 1, 0);
 	ck_assert_int_eq(aio_write(&wr), 0);
 	ck_assert_int_eq(aio_cancel(s[0], &wr), AIO_CANCELED);
 	expect_done(&wr, ECANCELED, -1);
-	prep_aiocb(&sync_cb[1], s[0], NULL, 0, 0);
-	ck_assert_int_eq(aio_fsync(O_SYNC, &sync_cb[1]), 0);
+	prep_aiocb(&q1, s[0], NULL, 0, 0);
+	ck_assert_int_eq(aio_fsync(O_SYNC, &q1), 0);
+	prep_aiocb(&f_cb, s[0], NULL, 0, 0);
+	ck_assert_int_eq(aio_fsync(O_SYNC, &f_cb), 0);
+	prep_aiocb(&q2, s[0], NULL, 0, 0);
+	ck_assert_int_eq(aio_fsync(O_SYNC, &q2), 0);
+	ck_assert_int_eq(aio_cancel(s[0], &f_cb), AIO_CANCELED);
+	expect_done(&f_cb, ECANCELED, -1);
 	ck_assert_int_eq(write(s[1], "r", 1), 1);
 	expect_done(&rd, 0, 1);
-	for (i = 0; i < 2; i++)
-		expect_done(&sync_cb[i], EINVAL, -1);
+	expect_done(&q2, EINVAL, -1);
+	expect_done(&q1, EINVAL, -1);
+	expect_done(&p_cb, EINVAL, -1);
 	ck_assert_uint_eq(reported(label) - before, 0);
 	close(s[0]);
 	close(s[1]);

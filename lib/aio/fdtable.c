@@ -478,7 +478,7 @@ static void become_stream_write(struct aio__request *r, unsigned flags)
  * (rtaio_stats(3) counts the shared ones).  A read served at submission
  * between them never enters the table, and changes nothing to sync.
  */
-static bool may_share(const struct aio__request *earlier, const struct aio__request *r)
+static bool covers(const struct aio__request *earlier, const struct aio__request *r)
 {
 	return r->op >= AIO__FSYNC && earlier && earlier->op >= AIO__FSYNC &&
 	       (earlier->op == AIO__FSYNC || r->op == AIO__FDATASYNC);
@@ -503,7 +503,7 @@ int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 	__atomic_store_n(&r->cb->__return_value, 0, __ATOMIC_RELAXED);
 	aio__set_status(r->cb, EINPROGRESS);
 	r->fd = e;
-	r->sync_with = may_share(e->last, r) ? e->last : NULL;
+	r->follows_sync = covers(e->last, r);
 	e->last = r;
 	r->fd_next = NULL;
 	r->fd_prev = e->tail;
@@ -605,22 +605,30 @@ static void offset_done(struct aio__fd *e, struct aio__request *r, struct aio__r
 }
 
 /*
- * With the bucket lock: r, an fsync that ran or shared, leaves; the fsync
- * submitted right after it (may_share), still waiting and not being
- * cancelled, takes its result, to be completed once the lock is released
- * (with the refused ones: it never runs either).  True if one did.
+ * With the bucket lock: r leaves; `after`, the next unfinished request on
+ * its fd, follows_sync only if r is the fsync queued right before it (one
+ * between them would have finished, and passed its result on or cleared
+ * the flag).  An fsync that ran or shared passes its result on to it, if it
+ * still waits and is not being cancelled, to be completed once the lock is
+ * released (with the refused ones: it never runs either): true if so.
+ * Anything else leaves it to run by itself.
  */
-static bool share_result(struct aio__fd *e, struct aio__request *r, struct aio__request **refused)
+static bool share_result(struct aio__fd *e, const struct aio__request *r,
+			 struct aio__request *after, struct aio__request **refused)
 {
-	struct aio__request *q = e->order.head;
-
-	if (!(r->started || r->shared) || !q || q->sync_with != r || q->cancelling)
+	if (!after || !after->follows_sync)
 		return false;
-	dequeue(e, q);
-	q->shared = true;
-	q->call.result = r->call.result;
+	if (!(r->op >= AIO__FSYNC && (r->started || r->shared))) {
+		after->follows_sync = false;
+		return false;
+	}
+	if (after != e->order.head || after->cancelling)
+		return false;
+	dequeue(e, after);
+	after->shared = true;
+	after->call.result = r->call.result;
 	aio__stat(AIO__EV_SYNC_SHARED);
-	push_refused(q, refused);
+	push_refused(after, refused);
 	return true;
 }
 
@@ -628,9 +636,10 @@ static void leave(struct aio__request *r, struct aio__request **refused)
 {
 	struct aio__fd *e = r->fd;
 	struct bucket *b = bucket_of(r->fildes);
-	struct aio__request *next;
+	struct aio__request *next, *after;
 
 	pthread_mutex_lock(&b->lock);
+	after = r->fd_next;
 	unlink_request(e, r);
 	/* cancelled while waiting: it kept its place in the order queue till now */
 	if (r->waiting)
@@ -640,7 +649,7 @@ static void leave(struct aio__request *r, struct aio__request **refused)
 	if (r->ordered && r->started)
 		e->ordered_running = false;
 	/* what follows a shared fsync starts as that one leaves, after it */
-	next = r->op >= AIO__FSYNC && share_result(e, r, refused) ? NULL : start_next_ordered(e);
+	next = share_result(e, r, after, refused) ? NULL : start_next_ordered(e);
 	if (next)
 		push_refused(next, refused);
 	drop_if_idle(b, e);

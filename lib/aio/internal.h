@@ -107,8 +107,8 @@ struct aio__request {
 	bool held;		/* at an offset: waits for earlier overlapping requests */
 	bool unverified;	/* a write on a file seen lately: ESPIPE makes it a stream's */
 	bool counted;		/* at an offset: in its fd's chunk counts (fdtable.c) */
+	bool follows_sync;	/* an fsync queued right after an unfinished one (fdtable.c) */
 	bool shared;		/* an fsync completed with the result of the one before it */
-	struct aio__request *sync_with;	/* an fsync: the fsync it may share (fdtable.c) */
 	uint32_t blockers;	/* not 0: in the held list; held: how many of them are unfinished */
 	uint32_t published;	/* the status is in the aiocb */
 	uint32_t refs;
