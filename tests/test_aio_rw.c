@@ -1634,6 +1634,22 @@ START_TEST(fsync_waits_for_pending_earlier_requests)
 }
 END_TEST
 
+#define SHARED_SYNCS "fsyncs that shared the result of the one before them: "
+
+/*
+ * A socketpair whose s[0] has a read into *c pending, so that the requests
+ * queued after it wait their turn, and an fsync fails with EINVAL when it
+ * runs; statistics on.  The count of shared fsyncs so far.
+ */
+static unsigned long socket_behind_read(int s[2], struct aiocb *rd, char *c)
+{
+	setenv("RTAIO_STATS", "/dev/null", 1);	/* before the first request */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s), 0);
+	prep_aiocb(rd, s[0], c, 1, 0);
+	ck_assert_int_eq(aio_read(rd), 0);
+	return reported(SHARED_SYNCS);
+}
+
 /*
  * Deterministic, on a socketpair, where an fsync waits behind a pending
  * read and fails with EINVAL when it runs: fsyncs submitted one right
@@ -1644,18 +1660,12 @@ END_TEST
  */
 START_TEST(fsyncs_in_a_row_share_one_result)
 {
-	const char *label = "fsyncs that shared the result of the one before them: ";
 	const int ops[] = { O_SYNC, O_SYNC, O_DSYNC, O_SYNC };	/* the 2nd and 3rd share */
 	struct aiocb rd, wr, sync_cb[5];
-	unsigned long before;
 	int s[2], i;
 	char c = 0;
+	unsigned long before = socket_behind_read(s, &rd, &c);
 
-	setenv("RTAIO_STATS", "/dev/null", 1);	/* before the first request */
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s), 0);
-	prep_aiocb(&rd, s[0], &c, 1, 0);
-	ck_assert_int_eq(aio_read(&rd), 0);
-	before = reported(label);
 	for (i = 0; i < 4; i++) {
 		prep_aiocb(&sync_cb[i], s[0], NULL, 0, 0);
 		ck_assert_int_eq(aio_fsync(ops[i], &sync_cb[i]), 0);
@@ -1674,7 +1684,7 @@ START_TEST(fsyncs_in_a_row_share_one_result)
 		if (i == 4)
 			expect_done(&wr, 0, 1);
 	}
-	ck_assert_uint_eq(reported(label) - before, 2);
+	ck_assert_uint_eq(reported(SHARED_SYNCS) - before, 2);
 	ck_assert_int_eq(read(s[1], &c, 1), 1);
 	ck_assert_int_eq(c, 'w');
 	close(s[0]);
@@ -1694,17 +1704,11 @@ END_TEST
  */
 START_TEST(fsync_after_a_finished_request_runs_itself)
 {
-	const char *label = "fsyncs that shared the result of the one before them: ";
 	struct aiocb rd, wr, p_cb, q1, f_cb, q2;
-	unsigned long before;
 	int s[2];
 	char c = 0;
+	unsigned long before = socket_behind_read(s, &rd, &c);
 
-	setenv("RTAIO_STATS", "/dev/null", 1);	/* before the first request */
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s), 0);
-	prep_aiocb(&rd, s[0], &c, 1, 0);
-	ck_assert_int_eq(aio_read(&rd), 0);
-	before = reported(label);
 	prep_aiocb(&p_cb, s[0], NULL, 0, 0);
 	ck_assert_int_eq(aio_fsync(O_SYNC, &p_cb), 0);
 	prep_aiocb(&wr, s[0], "w", 1, 0);
@@ -1724,7 +1728,7 @@ START_TEST(fsync_after_a_finished_request_runs_itself)
 	expect_done(&q2, EINVAL, -1);
 	expect_done(&q1, EINVAL, -1);
 	expect_done(&p_cb, EINVAL, -1);
-	ck_assert_uint_eq(reported(label) - before, 0);
+	ck_assert_uint_eq(reported(SHARED_SYNCS) - before, 0);
 	close(s[0]);
 	close(s[1]);
 }
