@@ -511,47 +511,64 @@ START_TEST(queued_file_read_behind_full_pool)
 END_TEST
 
 /*
- * A read that aio_read served in part from the page cache (its first page
- * cached, its second not) has written to the buffer already, so aio_cancel
- * must not call it cancelled.  A held worker keeps the rest queued.
+ * Does a read into buf, whose second page is not writable, stop there with
+ * the first page (Linux), or fail whole (qemu-user checks the whole buffer
+ * before the system call)?
+ */
+static bool reads_stop_at_unwritable_page(int fd, unsigned char *buf, size_t page)
+{
+	ssize_t n = pread(fd, buf, 2 * page, 0);
+
+	if (n == (ssize_t)page)
+		return true;
+	printf("SKIP: a read into a buffer with an unwritable second page returns %zd (%s) "
+	       "here, not its first page\n", n, n < 0 ? strerror(errno) : "short");
+	return false;
+}
+
+/*
+ * A read that aio_read served in part has written to the buffer already,
+ * so aio_cancel must not call it cancelled.  A held worker keeps the rest
+ * queued.  What stops the copy at submission is the buffer's second page,
+ * not writable yet (made writable before the worker reads).  An uncached
+ * second page of the file did that only now and then: the read at
+ * submission starts the page's I/O, and a virtual disk fast enough (the
+ * host's cache) completes it within the same call, so that the whole read
+ * is served (half of 200 RWF_NOWAIT reads on CI's kind of machine, and a
+ * CI run where 20 tries in a row were).
  */
 START_TEST(partly_cached_read_is_notcanceled)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	int fd = pattern_file(4 * page), tries;
-	unsigned char *buf = malloc(2 * page);
+	int fd = pattern_file(4 * page);
+	unsigned char *buf = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	struct blocker b;
 	struct aiocb cb;
 
-	ck_assert_ptr_nonnull(buf);
-	if (skip_without_nowait_reads(fd)) {
-		free(buf);
+	ck_assert_ptr_ne(buf, MAP_FAILED);
+	ck_assert_int_eq(mprotect(buf + page, page, PROT_NONE), 0);
+	if (skip_without_nowait_reads(fd) || !reads_stop_at_unwritable_page(fd, buf, page)) {
+		munmap(buf, 2 * page);
 		close(fd);
 		return;
 	}
 	use_backend("threads");
 	set_pool(1, 4);
 	start_blocker(&b, 1);
-	ck_assert_int_eq(fdatasync(fd), 0);
-	ck_assert_int_eq(posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM), 0);
-	for (tries = 0;; tries++) {
-		/* the disk may fill the second page while aio_read looks: try again */
-		ck_assert_msg(tries < 20, "no read was served in part in %d tries", tries);
-		cache_first_page_only(fd);
-		memset(buf, '-', 2 * page);
-		prep_aiocb(&cb, fd, buf, 2 * page, 0);
-		submit_read(&cb);
-		if (aio_error(&cb) == EINPROGRESS && first_bad_byte(buf, 0, page) == -1)
-			break;
-		wait_final(&cb, WAIT_MS);
-	}
+	memset(buf, '-', page);
+	prep_aiocb(&cb, fd, buf, 2 * page, 0);
+	submit_read(&cb);
+	ck_assert_int_eq(aio_error(&cb), EINPROGRESS);
+	ck_assert_int_eq(first_bad_byte(buf, 0, page), -1);
 	assert_cancel(fd, &cb, AIO_NOTCANCELED);
 	assert_cancel(fd, NULL, AIO_NOTCANCELED);
+	ck_assert_int_eq(mprotect(buf + page, page, PROT_READ | PROT_WRITE), 0);
 	release_blocker(&b);
 	wait_final(&cb, WAIT_MS);
 	assert_done(&cb, (ssize_t)(2 * page));
 	ck_assert_int_eq(first_bad_byte(buf, 0, 2 * page), -1);
-	free(buf);
+	munmap(buf, 2 * page);
 	close(fd);
 }
 END_TEST
