@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install what rtaio needs to build and test, on Debian 12, when it is missing.
 set -eu
-packages="autoconf automake libtool pkg-config make gcc g++ clang libclang-rt-dev check mandoc groff-base strace fio stress-ng liburing-dev time\
+packages="autoconf automake libtool pkg-config make gcc g++ clang libclang-rt-dev check mandoc groff-base strace gdb fio stress-ng liburing-dev time\
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-i686-linux-gnu libc6-dev-i386-cross \
 	gcc-arm-linux-gnueabihf libc6-dev-armhf-cross gcc-s390x-linux-gnu libc6-dev-s390x-cross \
 	qemu-user \

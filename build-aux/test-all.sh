@@ -40,13 +40,15 @@ build plain
 check plain
 
 # The model checker (tests/aio-model) on a random seed, a minute per backend;
-# a failure prints the seed and the scenario that replay it.  Plain build:
+# a failure prints the seed and the scenario that replay it, and gdb's view
+# of the violating process (tests/model-hold.sh), for a violation that its
+# replay does not reproduce.  Plain build:
 # the sanitizer builds' make check runs tests/aio-model.sh (the regression
 # scenarios and 15 s of a random seed per backend, with the sanitizer's
 # runtime preloaded before librtaio), about a minute in each.
 for backend in threads uring; do
 	echo "== aio-model ($backend, 60 s)"
-	LD_PRELOAD=build/plain/lib/.libs/librtaio.so RTAIO_BACKEND=$backend \
+	sh tests/model-hold.sh LD_PRELOAD=build/plain/lib/.libs/librtaio.so RTAIO_BACKEND=$backend \
 		build/plain/tests/aio-model --seconds 60 --pty yes || [ $? -eq 77 ] || status=1
 done
 

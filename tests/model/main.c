@@ -24,7 +24,10 @@
  * rtaio's io_uring backend running pty writes in its ring thread, seeds
  * 4/265 and 9/117);
  * --plans prints the scenarios' plans and runs none (to find a seed that
- * makes a given kind of scenario).
+ * makes a given kind of scenario).  With AIO_MODEL_HOLD set in the
+ * environment, a process that found a violation stays as it is, printing
+ * its pid, for a debugger to look at the library's threads and state: a
+ * violation that its replay does not reproduce can then still be studied.
  */
 #include "model.h"
 
@@ -76,6 +79,13 @@ _Noreturn void violation(const struct scenario *sc, const char *fmt, ...)
 	if (!opt.verbose)
 		print_plan(sc);
 	fflush(stdout);
+	/* AIO_MODEL_HOLD: the process stays, as it is, for a debugger */
+	if (getenv("AIO_MODEL_HOLD")) {
+		printf("  AIO_MODEL_HOLD: process %d kept for a debugger\n", (int)getpid());
+		fflush(stdout);
+		for (;;)
+			pause();
+	}
 	/* requests may be in flight: no exit handlers, no cleanup */
 	_exit(1);
 }

@@ -1,0 +1,47 @@
+#!/bin/sh
+# tests/model-hold.sh COMMAND...: run the model checker (COMMAND, such as
+# "env LD_PRELOAD=... build/plain/tests/aio-model --seconds 60") so that a
+# violation leaves evidence even when its replay does not reproduce it (a
+# request stuck EINPROGRESS once in hours of runs, say): the violating
+# process stays as it was (AIO_MODEL_HOLD), gdb prints every thread's
+# backtrace and the library's thread pool, owed reads and ring state, and
+# the process is then ended.  The model's output, then gdb's, on standard
+# output; the status is the model's (a violation's: not 0).  Without gdb,
+# only the model's own account is printed.
+set -u
+out=$(mktemp "${TMPDIR:-/tmp}/rtaio-model-hold.XXXXXX")
+trap 'rm -f "$out"' EXIT
+# env execs the command, so $! is the model's own pid
+AIO_MODEL_HOLD=1 env "$@" >"$out" 2>&1 &
+pid=$!
+held=no
+while kill -0 "$pid" 2>/dev/null; do
+	if grep -q 'kept for a debugger' "$out"; then
+		held=yes
+		break
+	fi
+	sleep 1
+done
+if [ $held = no ]; then
+	wait "$pid"
+	status=$?
+	cat "$out"
+	exit $status
+fi
+cat "$out"
+if command -v gdb >/dev/null 2>&1; then
+	echo "== gdb: the violating process $pid as it is"
+	# each -ex runs whatever the one before said; a name this build lacks
+	# only prints an error
+	gdb -p "$pid" -batch -nx -ex 'set pagination off' -ex 'info threads' \
+		-ex 'thread apply all bt' \
+		-ex "print 'backend_threads.c'::pool" \
+		-ex "print 'read_owed.c'::reaper" \
+		-ex "print 'backend_uring.c'::uring" \
+		-ex "print asys__engine" 2>&1 | grep -v '^\[New LWP\|^\[Thread debugging'
+else
+	echo "== no gdb here: no backtraces of the violating process"
+fi
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+exit 1
