@@ -9,10 +9,14 @@
  * other requests keep their order, run one at a time, and go on.
  *
  * Linked with the static library: the injection is asys__refuse_hook, a
- * hidden engine symbol that librtaio.so does not export.
+ * hidden engine symbol that librtaio.so does not export.  The same hook
+ * watches what is handed to the engine, and aio__owe_hook (hidden too)
+ * lets a test act at the moment an owed read joins its fd's list (the
+ * last test).
  */
 #include "aioutil.h"
 #include "../lib/asys/engine.h"
+#include "../lib/aio/internal.h"
 
 #define WAIT_MS 30000
 #define LEN 4096
@@ -406,16 +410,135 @@ START_TEST(list_batch_refused_whole)
 }
 END_TEST
 
+/*
+ * An owed read: aio_read on an fd number that a buffered file had within
+ * the second, open with O_DIRECT now, tries the read at once through the
+ * thread's ring, the kernel sends it to the device, and the read joins its
+ * fd's list only then.  Another thread may queue writes of its bytes in
+ * between (the hook plays that thread): W1, which cannot wait for a read
+ * it does not see, and W2, held behind W1.  W2 must not be handed to the
+ * engine before W1 has finished, whenever the read ends.  The read's end
+ * used to release W2 (as if W2 had counted the read) while W1 still
+ * waited for the only worker.
+ */
+static struct {
+	int fd;
+	void *w1buf, *w2buf;
+	struct aiocb w1, w2;
+	bool hooked;
+	unsigned handed;	/* writes on fd handed to the engine */
+	bool w2_early;		/* the second one while the first was in progress */
+} owed;
+
+static void writes_meanwhile(void)
+{
+	owed.hooked = true;
+	prep_aiocb(&owed.w1, owed.fd, owed.w1buf, 4096, 0);
+	prep_aiocb(&owed.w2, owed.fd, owed.w2buf, 4096, 0);
+	if (aio_write(&owed.w1) || aio_write(&owed.w2))
+		abort();	/* no Check call inside the library */
+}
+
+static bool watch_writes(struct asys_call *const calls[], size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (calls[i]->nr == SYS_pwrite64 && (int)calls[i]->arg[0] == owed.fd &&
+		    __atomic_add_fetch(&owed.handed, 1, __ATOMIC_RELAXED) == 2)
+			owed.w2_early = aio_error(&owed.w1) == EINPROGRESS;
+	return false;
+}
+
+START_TEST(owed_read_starts_only_what_waited_for_it)
+{
+	enum { ROUNDS = 20 };
+	struct blocker b;
+	struct aiocb r;
+	char path[64];
+	void *rbuf;
+	int fd, round;
+
+	use_backend("threads");
+	set_pool(1, 4);
+	fd = pattern_file(1 << 20);
+	ck_assert_int_eq(fdatasync(fd), 0);
+	ck_assert_int_eq(posix_memalign(&rbuf, 4096, 4096), 0);
+	ck_assert_int_eq(posix_memalign(&owed.w1buf, 4096, 4096), 0);
+	ck_assert_int_eq(posix_memalign(&owed.w2buf, 4096, 4096), 0);
+	memset(owed.w1buf, '1', 4096);
+	memset(owed.w2buf, '2', 4096);
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	__atomic_store_n(&aio__owe_hook, writes_meanwhile, __ATOMIC_RELAXED);
+	__atomic_store_n(&asys__refuse_hook, watch_writes, __ATOMIC_RELAXED);
+	for (round = 0; round < ROUNDS && !owed.hooked; round++) {
+		int buffered = open(path, O_RDWR | O_CLOEXEC);
+
+		ck_assert_int_ge(buffered, 0);
+		prep_aiocb(&r, buffered, rbuf, 4096, 4096);
+		submit_read(&r);	/* rtaio takes the number for a buffered file */
+		wait_final(&r, WAIT_MS);
+		close(buffered);
+		owed.fd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
+		if (owed.fd < 0) {
+			ck_assert_int_eq(errno, EINVAL);
+			printf("SKIP: no O_DIRECT on this file system\n");
+			goto out;
+		}
+		ck_assert_int_eq(owed.fd, buffered);
+		start_blocker(&b, 1);
+		prep_aiocb(&r, owed.fd, rbuf, 4096, 0);
+		submit_read(&r);
+		if (owed.hooked) {
+			/* the device ends the read; the reaper, not the worker, finishes it */
+			wait_final(&r, WAIT_MS);
+			ck_assert_int_eq(aio_return(&r), 4096);
+			ck_assert_msg(owed.handed == 1 && !owed.w2_early,
+				      "the owed read's end started W2 while W1 waited (%u handed)",
+				      owed.handed);
+		}
+		release_blocker(&b);
+		wait_final(&r, WAIT_MS);
+		if (!owed.hooked)
+			close(owed.fd);	/* served at once, or the usual way: again */
+	}
+	if (!owed.hooked) {
+		printf("SKIP: no read went from the ring to the device in %d rounds "
+		       "(io_uring without futex operations, or a device that answers at once)\n",
+		       ROUNDS);
+		goto out;
+	}
+	wait_final(&owed.w1, WAIT_MS);
+	wait_final(&owed.w2, WAIT_MS);
+	assert_status(&owed.w1, 0, 4096);
+	assert_status(&owed.w2, 0, 4096);
+	ck_assert_msg(owed.handed == 2 && !owed.w2_early, "W2 handed over while W1 was in progress");
+	ck_assert_int_eq(pread(owed.fd, rbuf, 4096, 0), 4096);
+	ck_assert_msg(!memcmp(rbuf, owed.w2buf, 4096), "the file holds W1's bytes, not W2's");
+	close(owed.fd);
+out:
+	__atomic_store_n(&asys__refuse_hook, NULL, __ATOMIC_RELAXED);
+	__atomic_store_n(&aio__owe_hook, NULL, __ATOMIC_RELAXED);
+	free(rbuf);
+	free(owed.w1buf);
+	free(owed.w2buf);
+	close(fd);
+}
+END_TEST
+
 static Suite *refusals_suite(void)
 {
 	Suite *s = suite_create("refusals");
 	TCase *tc = tcase_create("refused submissions");
+	TCase *owed_reads = tcase_create("owed reads");
 
 	tcase_add_test(tc, pipe_sequence_survives_each_refusal);
 	tcase_add_test(tc, append_sequence_survives_each_refusal);
 	tcase_add_loop_test(tc, fsync_behind_refused_request_completes, 0, 3);
 	tcase_add_test(tc, list_batch_refused_whole);
 	suite_add_tcase(s, tc);
+	tcase_add_test(owed_reads, owed_read_starts_only_what_waited_for_it);
+	suite_add_tcase(s, owed_reads);
 	return s;
 }
 

@@ -533,6 +533,7 @@ int aio__fd_add(struct aio__request *r, struct aio__batch *batch)
 		}
 	} else {
 		/* a read the kernel already runs (batch NULL) waits for nothing */
+		r->owed = !batch;
 		r->blockers = batch ? blockers_of(e, r) : 0;
 		r->held = r->blockers != 0;
 		if (r->held) {
@@ -562,6 +563,24 @@ static void push_refused(struct aio__request *r, struct aio__request **refused)
 	*refused = r;
 }
 
+/* With the bucket lock: q, held, counted r, which has finished; start q if that was the last. */
+static void release_one(struct aio__fd *e, struct aio__request *q, const struct aio__request *r,
+			struct aio__request **refused)
+{
+	struct asys_call *call = &q->call;
+
+	if (!q->held || !conflict(r, q) || --q->blockers)
+		return;
+	q->held = false;
+	e->held--;
+	e->held_writes -= q->op == LIO_WRITE;
+	list_cut(&e->held_list, QUEUE, q);
+	if (asys_submit(&call, 1) < 0) {
+		q->call.result = -errno;
+		push_refused(q, refused);
+	}
+}
+
 /*
  * With the bucket lock: r, at an offset, has finished; start the held
  * requests from `from` on that were held for it and for nothing else.
@@ -575,27 +594,27 @@ static void release_held(struct aio__fd *e, struct aio__request *from,
 	if (!e->held || (r->op != LIO_WRITE && !e->held_writes))
 		return;	/* the common case: nothing that r could hold */
 	for (q = from; q; q = next) {
-		struct asys_call *call = &q->call;
-
 		next = q->queue.next;
-		if (!q->held || !conflict(r, q) || --q->blockers)
-			continue;
-		q->held = false;
-		e->held--;
-		e->held_writes -= q->op == LIO_WRITE;
-		list_cut(&e->held_list, QUEUE, q);
-		if (asys_submit(&call, 1) < 0) {
-			q->call.result = -errno;
-			push_refused(q, refused);
-		}
+		release_one(e, q, r, refused);
 	}
 }
 
-/* With the bucket lock: r, at an offset, leaves; start what waited for it. */
-static void offset_done(struct aio__fd *e, struct aio__request *r, struct aio__request **refused)
+/*
+ * With the bucket lock: r, at an offset, leaves; start what waited for it.
+ * An owed read joined the list after the kernel had it, behind requests
+ * that another thread may have added meanwhile: only those after it (from
+ * `after` on) counted it, and the held ones before it wait for others.
+ */
+static void offset_done(struct aio__fd *e, struct aio__request *r, struct aio__request *after,
+			struct aio__request **refused)
 {
-	struct aio__request *from = e->held_list.head;
+	struct aio__request *from = e->held_list.head, *q;
 
+	if (r->owed) {
+		for (q = after; q && e->held_writes; q = q->fd_next)
+			release_one(e, q, r, refused);
+		return;
+	}
 	if (r->blockers) {
 		/* cancelled while held (aio__fd_unqueue): it kept its place till now */
 		from = r->queue.next;
@@ -645,7 +664,7 @@ static void leave(struct aio__request *r, struct aio__request **refused)
 	if (r->waiting)
 		dequeue(e, r);
 	if (at_offset(r))
-		offset_done(e, r, refused);
+		offset_done(e, r, after, refused);
 	if (r->ordered && r->started)
 		e->ordered_running = false;
 	/* what follows a shared fsync starts as that one leaves, after it */

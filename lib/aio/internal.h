@@ -109,6 +109,7 @@ struct aio__request {
 	bool counted;		/* at an offset: in its fd's chunk counts (fdtable.c) */
 	bool follows_sync;	/* an fsync queued right after an unfinished one (fdtable.c) */
 	bool shared;		/* an fsync completed with the result of the one before it */
+	bool owed;		/* listed once the kernel ran it: no earlier request counted it */
 	uint32_t blockers;	/* not 0: in the held list; held: how many of them are unfinished */
 	uint32_t published;	/* the status is in the aiocb */
 	uint32_t refs;
@@ -222,6 +223,12 @@ ASYS__HIDDEN void aio__read_batch(struct aio__batch *batch);
  * of it), so that it cannot overtake them.
  */
 ASYS__HIDDEN void aio__read_batch_before(const struct aio__request *r, struct aio__batch *batch);
+/*
+ * For tests alone (test_refusals.c): when set, called by a thread whose
+ * read went to the device from its ring (owed), before the read joins its
+ * fd's list: the moment at which another thread's requests can come first.
+ */
+ASYS__HIDDEN extern void (*aio__owe_hook)(void);
 /*
  * fdseen.c: what fstat and fcntl said of an fd lately.  aio__fd_seen: the
  * AIO__SEEN_* bits of a regular file or block device seen less than a

@@ -102,6 +102,8 @@ static bool read_done(struct aio__request *r, const struct aiocb *cb, long n)
 	return true;
 }
 
+void (*aio__owe_hook)(void);
+
 /*
  * The kernel runs the read on (it went to the device): the request is in
  * progress, its call running, listed on its fd so that later writes of its
@@ -110,11 +112,15 @@ static bool read_done(struct aio__request *r, const struct aiocb *cb, long n)
  */
 static void owe(struct aio__request *r, const struct aiocb *cb, const struct aio__fdtype *t)
 {
+	void (*hook)(void) = __atomic_load_n(&aio__owe_hook, __ATOMIC_RELAXED);
+
 	aio__prep_at(&r->call, SYS_pread64, r->fildes, (long)cb->aio_buf, (long)cb->aio_nbytes,
 		     r->offset);
 	r->call.flags = ASYS_BOUNDED;
 	r->call.done = aio__call_done;
 	asys__read_owe(&r->call);
+	if (hook)
+		hook();
 	if (aio__fd_add(r, NULL)) {
 		/* no room in the fd table: in progress all the same, unlisted */
 		__atomic_store_n(&r->cb->__return_value, 0, __ATOMIC_RELAXED);
