@@ -426,9 +426,16 @@ static struct {
 	void *w1buf, *w2buf;
 	struct aiocb w1, w2;
 	bool hooked;
-	unsigned handed;	/* writes on fd handed to the engine */
-	bool w2_early;		/* the second one while the first was in progress */
+	unsigned handed;	/* writes on fd handed to the engine (atomic) */
+	bool w2_early;		/* the second one while the first was in progress (atomic) */
 } owed;
+
+/* How many writes reached the engine, and whether the second came early. */
+static unsigned writes_handed(bool *early)
+{
+	*early = __atomic_load_n(&owed.w2_early, __ATOMIC_RELAXED);
+	return __atomic_load_n(&owed.handed, __ATOMIC_RELAXED);
+}
 
 static void writes_meanwhile(void)
 {
@@ -446,7 +453,8 @@ static bool watch_writes(struct asys_call *const calls[], size_t n)
 	for (i = 0; i < n; i++)
 		if (calls[i]->nr == SYS_pwrite64 && (int)calls[i]->arg[0] == owed.fd &&
 		    __atomic_add_fetch(&owed.handed, 1, __ATOMIC_RELAXED) == 2)
-			owed.w2_early = aio_error(&owed.w1) == EINPROGRESS;
+			__atomic_store_n(&owed.w2_early, aio_error(&owed.w1) == EINPROGRESS,
+					 __ATOMIC_RELAXED);
 	return false;
 }
 
@@ -458,6 +466,8 @@ START_TEST(owed_read_starts_only_what_waited_for_it)
 	char path[64];
 	void *rbuf;
 	int fd, round;
+	unsigned handed;
+	bool early;
 
 	use_backend("threads");
 	set_pool(1, 4);
@@ -493,9 +503,10 @@ START_TEST(owed_read_starts_only_what_waited_for_it)
 			/* the device ends the read; the reaper, not the worker, finishes it */
 			wait_final(&r, WAIT_MS);
 			ck_assert_int_eq(aio_return(&r), 4096);
-			ck_assert_msg(owed.handed == 1 && !owed.w2_early,
+			handed = writes_handed(&early);
+			ck_assert_msg(handed == 1 && !early,
 				      "the owed read's end started W2 while W1 waited (%u handed)",
-				      owed.handed);
+				      handed);
 		}
 		release_blocker(&b);
 		wait_final(&r, WAIT_MS);
@@ -512,7 +523,8 @@ START_TEST(owed_read_starts_only_what_waited_for_it)
 	wait_final(&owed.w2, WAIT_MS);
 	assert_status(&owed.w1, 0, 4096);
 	assert_status(&owed.w2, 0, 4096);
-	ck_assert_msg(owed.handed == 2 && !owed.w2_early, "W2 handed over while W1 was in progress");
+	handed = writes_handed(&early);
+	ck_assert_msg(handed == 2 && !early, "W2 handed over while W1 was in progress");
 	ck_assert_int_eq(pread(owed.fd, rbuf, 4096, 0), 4096);
 	ck_assert_msg(!memcmp(rbuf, owed.w2buf, 4096), "the file holds W1's bytes, not W2's");
 	close(owed.fd);
