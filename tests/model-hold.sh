@@ -3,11 +3,12 @@
 # "env LD_PRELOAD=... build/plain/tests/aio-model --seconds 60") so that a
 # violation leaves evidence even when its replay does not reproduce it (a
 # request stuck EINPROGRESS once in hours of runs, say): the violating
-# process stays as it was (AIO_MODEL_HOLD), gdb prints every thread's
-# backtrace and the library's thread pool, owed reads and ring state, and
-# the process is then ended.  The model's output, then gdb's, on standard
-# output; the status is the model's (a violation's: not 0).  Without gdb,
-# only the model's own account is printed.
+# process stays as it was (AIO_MODEL_HOLD); gdb prints where the library's
+# rings stand and what the reaper waits for (tests/model-hold.py), every
+# thread's backtrace, the thread pool, the reaper, the ring backend and the
+# engine; then the process is killed.  The model's output, then gdb's, on
+# standard output; the status is the model's (a violation's: not 0).
+# Without gdb, only the model's own account is printed.
 set -u
 out=$(mktemp "${TMPDIR:-/tmp}/rtaio-model-hold.XXXXXX")
 trap 'rm -f "$out"' EXIT
@@ -33,7 +34,8 @@ if command -v gdb >/dev/null 2>&1; then
 	echo "== gdb: the violating process $pid as it is"
 	# each -ex runs whatever the one before said; a name this build lacks
 	# only prints an error
-	gdb -p "$pid" -batch -nx -ex 'set pagination off' -ex 'info threads' \
+	gdb -p "$pid" -batch -nx -ex 'set pagination off' \
+		-ex "source $(dirname "$0")/model-hold.py" -ex 'info threads' \
 		-ex 'thread apply all bt' \
 		-ex "print 'backend_threads.c'::pool" \
 		-ex "print 'read_owed.c'::reaper" \
