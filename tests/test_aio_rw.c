@@ -1735,6 +1735,41 @@ START_TEST(fsync_after_a_finished_request_runs_itself)
 }
 END_TEST
 
+/*
+ * An fsync whose turn came (handed to the engine) and that aio_cancel then
+ * took from the engine's queue has ECANCELED, not a flush's result: the
+ * fsync queued right after it runs itself (aio-model found the second one
+ * completing with ECANCELED that no aio_cancel had asked for, seed
+ * 23341754515 scenario 535).  Deterministic: the thread backend's only
+ * worker for file I/O is held, so the first fsync waits in its queue.
+ */
+START_TEST(fsync_cancelled_in_the_engine_passes_nothing_on)
+{
+	struct aiocb first, second;
+	struct blocker b;
+	int fd = pattern_file(4096);
+	unsigned long before;
+
+	use_backend("threads");
+	setenv("RTAIO_STATS", "/dev/null", 1);	/* before the first request */
+	set_pool(1, 4);
+	start_blocker(&b, 1);
+	prep_aiocb(&first, fd, NULL, 0, 0);
+	ck_assert_int_eq(aio_fsync(O_SYNC, &first), 0);
+	before = reported(SHARED_SYNCS);	/* counting from the first request on */
+	prep_aiocb(&second, fd, NULL, 0, 0);
+	ck_assert_int_eq(aio_fsync(O_DSYNC, &second), 0);
+	ck_assert_int_eq(aio_cancel(fd, &first), AIO_CANCELED);
+	assert_status(&first, ECANCELED, -1);
+	/* not completed with the first one's ECANCELED: it waits for its turn */
+	ck_assert_int_eq(aio_error(&second), EINPROGRESS);
+	release_blocker(&b);
+	expect_done(&second, 0, 0);
+	ck_assert_uint_eq(reported(SHARED_SYNCS) - before, 0);
+	close(fd);
+}
+END_TEST
+
 START_TEST(fsync_bad_op_is_einval)
 {
 	const int ops[] = { 0, O_RDONLY, O_WRONLY, O_RDWR, O_SYNC | O_APPEND,
@@ -2981,6 +3016,7 @@ static Suite *rw_suite(void)
 	tcase_add_loop_test(sync, fsync_waits_for_pending_earlier_requests, 0, 4);
 	tcase_add_test(sync, fsyncs_in_a_row_share_one_result);
 	tcase_add_test(sync, fsync_after_a_finished_request_runs_itself);
+	tcase_add_test(sync, fsync_cancelled_in_the_engine_passes_nothing_on);
 	tcase_add_test(sync, fsync_bad_op_is_einval);
 	tcase_add_test(sync, fsync_bad_fd_is_ebadf);
 	tcase_add_test(sync, fsync_ignores_garbage_reqprio);

@@ -627,17 +627,20 @@ static void offset_done(struct aio__fd *e, struct aio__request *r, struct aio__r
  * With the bucket lock: r leaves; `after`, the next unfinished request on
  * its fd, follows_sync only if r is the fsync queued right before it (one
  * between them would have finished, and passed its result on or cleared
- * the flag).  An fsync that ran or shared passes its result on to it, if it
- * still waits and is not being cancelled, to be completed once the lock is
- * released (with the refused ones: it never runs either): true if so.
- * Anything else leaves it to run by itself.
+ * the flag).  An fsync that ran or shared passes its result on to it, if
+ * it still waits and is not being cancelled, to be completed once the lock
+ * is released (with the refused ones: it never runs either): true if so.
+ * Anything else leaves it to run by itself: one that aio_cancel took from
+ * the engine's queue after its turn came has ECANCELED, which is not the
+ * result of a flush.
  */
 static bool share_result(struct aio__fd *e, const struct aio__request *r,
 			 struct aio__request *after, struct aio__request **refused)
 {
 	if (!after || !after->follows_sync)
 		return false;
-	if (!(r->op >= AIO__FSYNC && (r->started || r->shared))) {
+	if (!(r->op >= AIO__FSYNC &&
+	      ((r->started && asys_state(&r->call) == ASYS_DONE) || r->shared))) {
 		after->follows_sync = false;
 		return false;
 	}
