@@ -716,6 +716,7 @@ static void submit_one(struct scenario *sc, struct request *r)
 {
 	int rc, op = r->op == OP_FSYNC ? O_SYNC : O_DSYNC;
 	prepare(sc, r);
+	atomic_store(&r->submit_ns, now_ns());
 	if (r->large) {
 		struct aiocb64 *cb = &r->u->cb64;
 		rc = r->op == OP_READ ? aio_read64(cb) : r->op == OP_WRITE ? aio_write64(cb)
@@ -802,19 +803,27 @@ static void cancel_fd(struct scenario *sc, int ti)
 	/*
 	 * Only the requests whose submission had returned before aio_cancel
 	 * was called must be seen by it: a SIGEV_THREAD function may submit
-	 * one at the same moment, which aio_cancel may or may not find.
+	 * one at the same moment, which aio_cancel may or may not find (so
+	 * may cancel: one whose submission began before aio_cancel returned).
 	 */
 	bool before[POOL_REQUESTS] = { false };
 	for (int i = 0; i < sc->nreqs; i++)
 		before[i] = atomic_load(&sc->reqs[i].published) && sc->reqs[i].submitted;
 	int answer = aio_cancel(sc->targets[ti].fd, NULL);
+	long long end = now_ns();
 	if (answer != AIO_CANCELED && answer != AIO_NOTCANCELED && answer != AIO_ALLDONE)
 		violation(sc, "aio_cancel(fd of target %d, NULL) answered %d (%s)", ti, answer,
 			  strerror(errno));
 	for (int i = 0; i < sc->nreqs; i++) {
 		struct request *r = &sc->reqs[i];
-		if (r->target != ti || r->second || !before[i] || atomic_load(&r->reaped))
+		long long began = atomic_load(&r->submit_ns);
+		if (r->target != ti || r->second || atomic_load(&r->reaped))
 			continue;
+		if (!before[i]) {
+			if (began && began <= end)
+				r->cancel_touched = true;
+			continue;
+		}
 		r->cancel_touched = true;
 		if (answer == AIO_ALLDONE && error_of(r) == EINPROGRESS) {
 			char d[256];

@@ -173,6 +173,7 @@ static struct request *blank_request(struct scenario *sc, int ti, unsigned *next
 	atomic_store(&q->published, false);
 	atomic_store(&q->reaped, false);
 	atomic_store(&q->call, CALL_NONE);
+	atomic_store(&q->submit_ns, 0);
 	q->u = &q->own;
 	q->id = (*next_id)++;
 	q->index = (unsigned)sc->nreqs;

@@ -156,6 +156,8 @@ struct request {
 	 * and ret are final and nothing reads the aiocb for it any more */
 	_Atomic bool reaped;
 	_Atomic int call; /* of its SIGEV_THREAD function: enum call */
+	/* when its submission began: a function's may overlap an aio_cancel */
+	_Atomic long long submit_ns;
 };
 enum call { CALL_NONE, CALL_RUNNING, CALL_RETURNED };
 
