@@ -563,24 +563,6 @@ static void push_refused(struct aio__request *r, struct aio__request **refused)
 	*refused = r;
 }
 
-/* With the bucket lock: q, held, counted r, which has finished; start q if that was the last. */
-static void release_one(struct aio__fd *e, struct aio__request *q, const struct aio__request *r,
-			struct aio__request **refused)
-{
-	struct asys_call *call = &q->call;
-
-	if (!q->held || !conflict(r, q) || --q->blockers)
-		return;
-	q->held = false;
-	e->held--;
-	e->held_writes -= q->op == LIO_WRITE;
-	list_cut(&e->held_list, QUEUE, q);
-	if (asys_submit(&call, 1) < 0) {
-		q->call.result = -errno;
-		push_refused(q, refused);
-	}
-}
-
 /*
  * With the bucket lock: r, at an offset, has finished; start the held
  * requests from `from` on that were held for it and for nothing else.
@@ -594,28 +576,38 @@ static void release_held(struct aio__fd *e, struct aio__request *from,
 	if (!e->held || (r->op != LIO_WRITE && !e->held_writes))
 		return;	/* the common case: nothing that r could hold */
 	for (q = from; q; q = next) {
+		struct asys_call *call = &q->call;
+
 		next = q->queue.next;
-		release_one(e, q, r, refused);
+		if (!q->held || !conflict(r, q) || --q->blockers)
+			continue;
+		q->held = false;
+		e->held--;
+		e->held_writes -= q->op == LIO_WRITE;
+		list_cut(&e->held_list, QUEUE, q);
+		if (asys_submit(&call, 1) < 0) {
+			q->call.result = -errno;
+			push_refused(q, refused);
+		}
 	}
 }
 
 /*
  * With the bucket lock: r, at an offset, leaves; start what waited for it.
  * An owed read joined the list after the kernel had it, behind requests
- * that another thread may have added meanwhile: only those after it (from
- * `after` on) counted it, and the held ones before it wait for others.
+ * that another thread may have added meanwhile: only the held ones after
+ * it (from `after` on; the held list keeps the fd's order) counted it.
  */
 static void offset_done(struct aio__fd *e, struct aio__request *r, struct aio__request *after,
 			struct aio__request **refused)
 {
-	struct aio__request *from = e->held_list.head, *q;
+	struct aio__request *from = e->held_list.head;
 
 	if (r->owed) {
-		for (q = after; q && e->held_writes; q = q->fd_next)
-			release_one(e, q, r, refused);
-		return;
-	}
-	if (r->blockers) {
+		for (from = e->held_writes ? after : NULL; from && !from->blockers;
+		     from = from->fd_next)
+			;
+	} else if (r->blockers) {
 		/* cancelled while held (aio__fd_unqueue): it kept its place till now */
 		from = r->queue.next;
 		list_cut(&e->held_list, QUEUE, r);
@@ -639,8 +631,7 @@ static bool share_result(struct aio__fd *e, const struct aio__request *r,
 {
 	if (!after || !after->follows_sync)
 		return false;
-	if (!(r->op >= AIO__FSYNC &&
-	      ((r->started && asys_state(&r->call) == ASYS_DONE) || r->shared))) {
+	if (!(r->op >= AIO__FSYNC && (asys_state(&r->call) == ASYS_DONE || r->shared))) {
 		after->follows_sync = false;
 		return false;
 	}
