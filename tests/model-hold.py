@@ -62,4 +62,37 @@ def show():
                   "" if now == val else "  <- changed: a wake-up missed, or one on its way"))
 
 
+STATES = {0: "idle", 1: "queued", 2: "running", 3: "done", 4: "canceled"}
+FLAGS = ("ordered", "waiting", "started", "cancelling", "partly_read", "held", "unverified",
+         "follows_sync", "shared", "owed")
+
+
+def show_requests():
+    try:
+        slab = gdb.parse_and_eval("'request.c'::pool.slabs")
+    except gdb.error as e:
+        print("no request records here (%s)" % e)
+        return
+    used = 0
+    while int(slab) != 0:
+        recs = slab.dereference()['r']
+        for i in range(int(recs.type.range()[1]) + 1):
+            r = recs[i]
+            if int(r['refs']) == 0:
+                continue
+            used += 1
+            call = r['call']
+            state = int(call['state'])
+            print("request %s: aiocb %s, fd %d, op %d, offset %d, call %s (nr %d, class %d, "
+                  "bstate %d), blockers %d, refs %d, published %d, fd entry %s; %s" %
+                  (r.address, r['cb'], int(r['fildes']), int(r['op']), int(r['offset']),
+                   STATES.get(state & 0xf, str(state)), int(call['nr']), int(call['__class']),
+                   int(call['__bstate']), int(r['blockers']), int(r['refs']),
+                   int(r['published']), r['fd'],
+                   " ".join(f for f in FLAGS if int(r[f])) or "no flag"))
+        slab = slab.dereference()['next']
+    print("%d request records in use" % used)
+
+
 show()
+show_requests()
