@@ -49,7 +49,7 @@ check plain
 for backend in threads uring; do
 	echo "== aio-model ($backend, 60 s)"
 	sh tests/model-hold.sh LD_PRELOAD=build/plain/lib/.libs/librtaio.so RTAIO_BACKEND=$backend \
-		build/plain/tests/aio-model --seconds 60 --pty yes || [ $? -eq 77 ] || status=1
+		build/plain/tests/aio-model --seconds 60 --pty yes --disguise yes || [ $? -eq 77 ] || status=1
 done
 
 # Stops and freezes (tests/freeze.sh): the cgroup freezer, which CI's
@@ -61,7 +61,7 @@ echo "== stops and freezes (plain, about 2 minutes)"
 sh tests/freeze.sh build/plain/tests/test_aio_rw || [ $? -eq 77 ] || status=1
 for backend in threads uring; do
 	sh tests/freeze.sh env LD_PRELOAD=build/plain/lib/.libs/librtaio.so RTAIO_BACKEND=$backend \
-		build/plain/tests/aio-model --seconds 30 --pty yes || [ $? -eq 77 ] || status=1
+		build/plain/tests/aio-model --seconds 30 --pty yes --disguise yes || [ $? -eq 77 ] || status=1
 done
 
 # Real clients (fio with crc32c verification, stress-ng --aio) on librtaio

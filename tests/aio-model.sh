@@ -115,7 +115,7 @@ on() {
 			;;
 		esac
 	done
-	model "run.$backend" RTAIO_BACKEND="$backend" -- --seed "$seed" --seconds "$seconds" --pty yes
+	model "run.$backend" RTAIO_BACKEND="$backend" -- --seed "$seed" --seconds "$seconds" --pty yes --disguise yes
 	case $? in
 	0) echo "ok: $backend: $(tail -n 1 "$dir/run.$backend")" ;;
 	77) echo "SKIP: $backend: $(tail -n 1 "$dir/run.$backend")" ;;

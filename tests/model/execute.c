@@ -136,8 +136,9 @@ const char *function_failure(void)
 
 enum child_status { CHILD_OK, CHILD_SETUP, CHILD_SUBMIT, CHILD_HUNG, CHILD_WRONG, CHILD_INHERITED };
 
-/* Wait (against a deadline) for a child's request. */
-static bool child_wait(struct aiocb *cb, long long deadline)
+/* Wait (against a deadline) for a request of the executor's own: a fork
+ * child's, or a disguise's. */
+static bool own_wait(struct aiocb *cb, long long deadline)
 {
 	const struct aiocb *one[1] = { cb };
 	while (aio_error(cb) == EINPROGRESS) {
@@ -172,7 +173,7 @@ static int child_aio(const struct scenario *sc)
 	cb.aio_sigevent.sigev_notify = SIGEV_NONE;
 	if (aio_read(&cb))
 		return CHILD_SUBMIT;
-	if (!child_wait(&cb, deadline))
+	if (!own_wait(&cb, deadline))
 		return CHILD_HUNG;
 	if (aio_return(&cb) != (ssize_t)sizeof buf || buf[0] || memcmp(buf, buf + 1, sizeof buf - 1))
 		return CHILD_WRONG;
@@ -180,7 +181,7 @@ static int child_aio(const struct scenario *sc)
 	cb.aio_nbytes = sizeof back;
 	if (aio_write(&cb))
 		return CHILD_SUBMIT;
-	if (!child_wait(&cb, deadline))
+	if (!own_wait(&cb, deadline))
 		return CHILD_HUNG;
 	if (aio_return(&cb) != (ssize_t)sizeof back || read(p[0], back, sizeof back) != sizeof back ||
 	    memcmp(back, buf, sizeof back))
@@ -613,17 +614,59 @@ static int open_file(struct scenario *sc, struct target *t)
 	if (ours < 0 && t->kind == T_FILE_DIRECT) {
 		/* the filesystem refuses O_DIRECT: the same requests, buffered */
 		t->kind = T_FILE;
+		t->disguised = false;
 		flags &= ~O_DIRECT;
 		ours = open(path, flags);
 	}
 	t->fd2 = t->number2 = t->two_fds ? open(path, flags) : -1;
+	if (t->disguised) {
+		/* on disk: an O_DIRECT read that RWF_NOWAIT asks not to wait
+		 * for the writeback of a dirty page is refused (EAGAIN), and
+		 * would not reach the device */
+		fdatasync(fd);
+		t->direct_fd = open(path, flags);
+		t->buffered_fd = open(path, flags & ~O_DIRECT);
+	}
 	close(fd);
 	unlink(path);
-	if (t->two_fds && t->fd2 < 0) {
+	if ((t->two_fds && t->fd2 < 0) || (t->disguised && (t->direct_fd < 0 || t->buffered_fd < 0))) {
 		close(ours);
 		return -1;
 	}
 	return ours;
+}
+
+/* A disguised target's number is its file's buffered open() for the time
+ * of an aio_write and an aio_read of 0 bytes through it (the library then
+ * takes the number for a buffered file's for a second), then the O_DIRECT
+ * one's again.  The target's requests in flight meanwhile may run through
+ * either: the same file, their outcome the same. */
+static void disguise(struct scenario *sc, struct target *t)
+{
+	static char none;
+	struct aiocb cbs[2];
+	long long deadline = now_ns() + DEADLINE_S * 1000000000LL;
+	if (dup3(t->buffered_fd, t->fd, O_CLOEXEC) < 0)
+		violation(sc, "cannot disguise fd %d: %s", t->fd, strerror(errno));
+	for (int i = 0; i < 2; i++) {
+		memset(&cbs[i], 0, sizeof cbs[i]);
+		cbs[i].aio_fildes = t->fd;
+		cbs[i].aio_buf = &none;
+		cbs[i].aio_sigevent.sigev_notify = SIGEV_NONE;
+		if (i ? aio_read(&cbs[i]) : aio_write(&cbs[i]))
+			violation(sc, "an %s of 0 bytes through fd %d (disguised) was refused: %s",
+				  i ? "aio_read" : "aio_write", t->fd, strerror(errno));
+	}
+	for (int i = 0; i < 2; i++) {
+		if (!own_wait(&cbs[i], deadline))
+			violation(sc, "an %s of 0 bytes through fd %d (disguised) still EINPROGRESS "
+				      "after %d s", i ? "aio_read" : "aio_write", t->fd, DEADLINE_S);
+		if (aio_error(&cbs[i]) || aio_return(&cbs[i]))
+			violation(sc, "an %s of 0 bytes through fd %d (disguised) failed: %s",
+				  i ? "aio_read" : "aio_write", t->fd, strerror(aio_error(&cbs[i])));
+	}
+	if (dup3(t->direct_fd, t->fd, O_CLOEXEC) < 0)
+		violation(sc, "cannot undisguise fd %d: %s", t->fd, strerror(errno));
 }
 
 static bool open_target(struct scenario *sc, int ti)
@@ -664,6 +707,8 @@ static bool open_target(struct scenario *sc, int ti)
 	if (t->fd < 0)
 		return false;
 	t->number = t->fd;
+	if (t->disguised)
+		disguise(sc, t);
 	bool dgram = t->kind == T_DGRAM;
 	if (t->kind == T_PIPE_IN || both_ways(t->kind))
 		t->has_writer = !pthread_create(&t->writer, NULL, dgram ? peer_dgram_writer : peer_writer,
@@ -848,6 +893,7 @@ static void close_foreign(struct scenario *sc)
 		bool ours = fd <= 2 || fd == dirfd(d) || e->d_name[0] == '.';
 		for (int i = 0; i < sc->ntargets; i++)
 			ours = ours || fd == sc->targets[i].fd || fd == sc->targets[i].fd2 ||
+			       fd == sc->targets[i].buffered_fd || fd == sc->targets[i].direct_fd ||
 			       fd == __atomic_load_n(&sc->targets[i].peer_fd, __ATOMIC_ACQUIRE);
 		if (!ours)
 			victims[n++] = fd;
@@ -1060,6 +1106,7 @@ void execute(struct scenario *sc)
 			[A_PAUSE] = "a pause", [A_CLOSE_FOREIGN] = "closing descriptors",
 			[A_REAP] = "waiting for a request whose aiocb is reused",
 			[A_FORK] = "fork with requests in flight",
+			[A_DISGUISE] = "disguising an O_DIRECT file",
 		};
 		progress(what[ac->kind], a);
 		switch (ac->kind) {
@@ -1087,6 +1134,9 @@ void execute(struct scenario *sc)
 		case A_FORK:
 			if (!fork_child(sc, why, sizeof why))
 				violation(sc, "a fork with requests in flight (action [%d]): %s", a, why);
+			break;
+		case A_DISGUISE:
+			disguise(sc, &sc->targets[ac->arg]);
 			break;
 		}
 	}
@@ -1163,7 +1213,11 @@ void teardown(struct scenario *sc)
 			close(t->fd);
 		if (t->fd2 >= 0)
 			close(t->fd2);
-		t->fd = t->fd2 = -1;
+		if (t->disguised) {
+			close(t->buffered_fd);
+			close(t->direct_fd);
+		}
+		t->fd = t->fd2 = t->buffered_fd = t->direct_fd = -1;
 		free(t->received);
 		t->received = NULL;
 	}

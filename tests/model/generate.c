@@ -90,6 +90,7 @@ static void setup_target(struct rng *r, struct target *t)
 	memset(t, 0, sizeof *t);
 	t->kind = kinds[rng_below(r, sizeof kinds / sizeof kinds[0])];
 	t->fd = t->peer_fd = t->number = t->fd2 = t->number2 = -1;
+	t->buffered_fd = t->direct_fd = -1;
 	t->salt = (uint32_t)rng_next(r);
 	if (is_file(t->kind)) {
 		t->initial_size = rng_chance(r, 20) ? 0 : random_size(r, 2 << 20);
@@ -427,6 +428,41 @@ static void choose_second_fds(struct rng *r, struct scenario *sc)
 	}
 }
 
+/* Does action a submit a read of target ti? */
+static bool reads_target(const struct scenario *sc, const struct action *a, int ti)
+{
+	if (a->kind == A_SUBMIT)
+		return sc->reqs[a->arg].target == ti && sc->reqs[a->arg].op == OP_READ;
+	for (int m = 0; a->kind == A_LIST && m < sc->lists[a->arg].count; m++) {
+		int q = sc->lists[a->arg].members[m];
+		if (q >= 0 && sc->reqs[q].target == ti && sc->reqs[q].op == OP_READ)
+			return true;
+	}
+	return false;
+}
+
+/* Half the O_DIRECT files are disguised: the library saw their number as
+ * a buffered file's just before their first request, and again just before
+ * up to two of the actions that submit reads of them.  A program does that
+ * when it closes a file and opens another, or the same one with O_DIRECT,
+ * into its number, or when it sets O_DIRECT with F_SETFL; the library's
+ * stale answer must cost it time, never data nor progress. */
+static void choose_disguises(struct rng *r, struct scenario *sc)
+{
+	for (int ti = 0; ti < sc->ntargets; ti++) {
+		struct target *t = &sc->targets[ti];
+		t->disguised = t->kind == T_FILE_DIRECT && rng_chance(r, 50);
+		for (int n = t->disguised ? (int)rng_below(r, 3) : 0; n > 0; n--) {
+			int reads[MAX_ACTIONS], nreads = 0;
+			for (int a = 0; a < sc->nactions; a++)
+				if (reads_target(sc, &sc->actions[a], ti))
+					reads[nreads++] = a;
+			if (nreads)
+				insert_action(sc, reads[rng_below(r, (uint64_t)nreads)], A_DISGUISE, ti);
+		}
+	}
+}
+
 void generate(struct scenario *sc, struct request *pool)
 {
 	/* ids of requests and lists: unique in a run, and the same when the
@@ -535,6 +571,9 @@ void generate(struct scenario *sc, struct request *pool)
 	convert_sockets(&kinds, sc);
 	choose_unread_pipes(&kinds, sc);
 	choose_second_fds(&kinds, sc);
+	struct rng disguises = { kinds.s ^ 0xa54ff53a5f1d36f1ULL };
+	if (opt.disguise)
+		choose_disguises(&disguises, sc);
 }
 
 static const char *const op_names[2][4] = {
@@ -594,9 +633,10 @@ void print_plan(const struct scenario *sc)
 			snprintf(what, sizeof what, "%d datagrams", t->ndgrams);
 		else
 			snprintf(what, sizeof what, "%zu bytes", t->peer_bytes);
-		printf("  target %d: %s%s, initial size %zu, peer writes %s (late %u us, "
+		printf("  target %d: %s%s%s, initial size %zu, peer writes %s (late %u us, "
 		       "chunks %u, pauses %u us)%s\n",
-		       i, target_name(t->kind), t->two_fds ? " opened twice" : "", t->initial_size,
+		       i, target_name(t->kind), t->two_fds ? " opened twice" : "",
+		       t->disguised ? ", its number a buffered file's first" : "", t->initial_size,
 		       what, t->peer_delay_us,
 		       t->peer_chunk, t->peer_pause_us,
 		       t->never_reads ? ", peer never reads and closes its end once the other "
@@ -644,6 +684,9 @@ void print_plan(const struct scenario *sc)
 			break;
 		case A_FORK:
 			printf(" fork: the child does AIO of its own and exits\n");
+			break;
+		case A_DISGUISE:
+			printf(" target %d's number is a buffered file's for a moment\n", a->arg);
 			break;
 		}
 	}

@@ -1,7 +1,7 @@
 /*
  * aio-model [--seed S] [--seconds N] [--scenarios N] [--first K] [--verbose]
  *           [--dir D] [--close-foreign yes|no] [--no-cancel] [--fork yes|no]
- *           [--interrupt yes|no] [--pty yes|no] [--plans]
+ *           [--interrupt yes|no] [--pty yes|no] [--disguise yes|no] [--plans]
  *
  * Runs scenarios K, K+1, ... of seed S (model.h says what a scenario is)
  * until N of them ran or N seconds passed, judges each, and watches
@@ -22,7 +22,10 @@
  * SA_RESTART; --pty yes turns some stream socketpairs into ptys (off by
  * default, so that the seeds found before keep their scenarios; it found
  * rtaio's io_uring backend running pty writes in its ring thread, seeds
- * 4/265 and 9/117);
+ * 4/265 and 9/117); --disguise yes has the library see the number of
+ * some O_DIRECT files as a buffered file's just before their first
+ * requests (off by default, for the same reason; rtaio then sends their
+ * first reads the way of cached reads, and they find the device);
  * --plans prints the scenarios' plans and runs none (to find a seed that
  * makes a given kind of scenario).  With AIO_MODEL_HOLD set in the
  * environment, a process that found a violation stays as it is, printing
@@ -126,7 +129,7 @@ static void usage(const char *me)
 	fprintf(stderr,
 		"usage: %s [--seed S] [--seconds N] [--scenarios N] [--first K] [--verbose]\n"
 		"          [--dir DIR] [--close-foreign yes|no] [--no-cancel] [--fork yes|no]\n"
-		"          [--interrupt yes|no] [--pty yes|no] [--plans]\n",
+		"          [--interrupt yes|no] [--pty yes|no] [--disguise yes|no] [--plans]\n",
 		me);
 	exit(2);
 }
@@ -178,6 +181,8 @@ static void options(int argc, char **argv)
 			interrupt_arg = v;
 		else if (!strcmp(a, "--pty") && v)
 			opt.pty = !strcmp(v, "yes");
+		else if (!strcmp(a, "--disguise") && v)
+			opt.disguise = !strcmp(v, "yes");
 		else
 			usage(argv[0]);
 		i++;

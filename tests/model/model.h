@@ -7,7 +7,8 @@
  * requests on them, and a plan of actions (submissions one by one or in
  * lio_listio lists, cancellations, pauses, closing the descriptors the
  * program did not open, waiting for a request and aio_return before its
- * aiocb is submitted again, a fork whose child does AIO of its own) plus
+ * aiocb is submitted again, a fork whose child does AIO of its own, an
+ * O_DIRECT file's number turned a buffered file's for a moment) plus
  * the threads that wait in aio_suspend, signals that interrupt the waits,
  * and what each SIGEV_THREAD function does (block, wait for a later
  * request's function to return, pthread_exit, submit a follow-up request,
@@ -37,7 +38,7 @@
 
 /* MAX_REQUESTS and PLAN_ACTIONS bound the plan proper; the follow-ups that
  * SIGEV_THREAD functions submit and the actions added to a plan (reaping a
- * request whose aiocb is reused, a fork) come on top. */
+ * request whose aiocb is reused, a fork, disguises) come on top. */
 enum { MAX_TARGETS = 5, MAX_REQUESTS = 48, MAX_FOLLOWUPS = 16, PLAN_ACTIONS = 96,
        MAX_ACTIONS = 2 * PLAN_ACTIONS, MAX_WAITERS = 3, MAX_LIST = 8,
        IDS_PER_SCENARIO = 2 * MAX_REQUESTS, POOL_REQUESTS = MAX_REQUESTS + MAX_FOLLOWUPS,
@@ -76,6 +77,13 @@ struct target {
 	 * where one through fd touches: the two are independent) */
 	bool two_fds;
 	int fd2, number2;
+	/* O_DIRECT files: the library sees fd's number as a buffered file's
+	 * first (at setup, then at each A_DISGUISE), so that its first reads
+	 * go the way of cached reads and find the device (rtaio's owed reads):
+	 * for a moment the number is buffered_fd's, a buffered open() of the
+	 * same file, then direct_fd's again */
+	bool disguised;
+	int buffered_fd, direct_fd;
 	/* files: initial size; the content is pattern_byte(salt, offset) */
 	size_t initial_size;
 	uint32_t salt;
@@ -170,6 +178,7 @@ enum action_kind {
 	A_CLOSE_FOREIGN, /* close every descriptor the program did not open */
 	A_REAP,          /* wait for a request, aio_return it: its aiocb is reused next */
 	A_FORK,          /* fork with requests in flight: the child does AIO of its own */
+	A_DISGUISE,      /* a disguised target's number turns buffered for a moment */
 };
 
 struct list {
@@ -231,6 +240,7 @@ struct options {
 	 * EINTR; glibc then writes to the caller's stack later) */
 	bool interrupt_lio_wait;
 	bool pty; /* ptys among the targets (off by default: see main.c) */
+	bool disguise; /* disguised O_DIRECT files (off by default: see main.c) */
 	/* ThreadSanitizer's runtime is in the process: it holds a signal that
 	 * arrives outside a call it intercepts until the thread makes one, one
 	 * pending instance per signal number and thread, and drops another
