@@ -11,8 +11,9 @@
  * Linked with the static library: the injection is asys__refuse_hook, a
  * hidden engine symbol that librtaio.so does not export.  The same hook
  * watches what is handed to the engine, and aio__owe_hook (hidden too)
- * lets a test act at the moment an owed read joins its fd's list (the
- * last test).
+ * lets a test act at the moment an owed read joins its fd's list, and
+ * asys__owed_wake_lost drops the kernel's wake-up after it (the last two
+ * tests).
  */
 #include "aioutil.h"
 #include "../lib/asys/engine.h"
@@ -458,11 +459,38 @@ static bool watch_writes(struct asys_call *const calls[], size_t n)
 	return false;
 }
 
+/*
+ * path (/proc/self/fd/N of a file) opened without O_DIRECT, a read through
+ * it (rtaio takes the number for a buffered file's), closed, and opened
+ * again with O_DIRECT into the same number: the next read through it is
+ * tried at once and, if the device does not answer inside the call, owed.
+ * The fd, or -1 where the file system refuses O_DIRECT.
+ */
+static int reopen_direct(const char *path, void *buf)
+{
+	int buffered = open(path, O_RDWR | O_CLOEXEC), direct;
+	struct aiocb r;
+
+	ck_assert_int_ge(buffered, 0);
+	prep_aiocb(&r, buffered, buf, 4096, 4096);
+	submit_read(&r);
+	wait_final(&r, WAIT_MS);
+	close(buffered);
+	direct = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (direct < 0) {
+		ck_assert_int_eq(errno, EINVAL);
+		return -1;
+	}
+	ck_assert_int_eq(direct, buffered);
+	return direct;
+}
+
 START_TEST(owed_read_starts_only_what_waited_for_it)
 {
 	enum { ROUNDS = 20 };
 	struct blocker b;
 	struct aiocb r;
+	struct asys__stats before, after;
 	char path[64];
 	void *rbuf;
 	int fd, round;
@@ -481,21 +509,13 @@ START_TEST(owed_read_starts_only_what_waited_for_it)
 	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 	__atomic_store_n(&aio__owe_hook, writes_meanwhile, __ATOMIC_RELAXED);
 	__atomic_store_n(&asys__refuse_hook, watch_writes, __ATOMIC_RELAXED);
+	asys__stats(&before);
 	for (round = 0; round < ROUNDS && !owed.hooked; round++) {
-		int buffered = open(path, O_RDWR | O_CLOEXEC);
-
-		ck_assert_int_ge(buffered, 0);
-		prep_aiocb(&r, buffered, rbuf, 4096, 4096);
-		submit_read(&r);	/* rtaio takes the number for a buffered file */
-		wait_final(&r, WAIT_MS);
-		close(buffered);
-		owed.fd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
+		owed.fd = reopen_direct(path, rbuf);
 		if (owed.fd < 0) {
-			ck_assert_int_eq(errno, EINVAL);
 			printf("SKIP: no O_DIRECT on this file system\n");
 			goto out;
 		}
-		ck_assert_int_eq(owed.fd, buffered);
 		start_blocker(&b, 1);
 		prep_aiocb(&r, owed.fd, rbuf, 4096, 0);
 		submit_read(&r);
@@ -528,12 +548,83 @@ START_TEST(owed_read_starts_only_what_waited_for_it)
 	ck_assert_int_eq(pread(owed.fd, rbuf, 4096, 0), 4096);
 	ck_assert_msg(!memcmp(rbuf, owed.w2buf, 4096), "the file holds W1's bytes, not W2's");
 	close(owed.fd);
+	asys__stats(&after);
+	ck_assert_uint_gt(after.reads_owed, before.reads_owed);
+	ck_assert_msg(after.owed_unwoken == before.owed_unwoken,
+		      "the reaper found an owed read done with no wake-up");
 out:
 	__atomic_store_n(&asys__refuse_hook, NULL, __ATOMIC_RELAXED);
 	__atomic_store_n(&aio__owe_hook, NULL, __ATOMIC_RELAXED);
 	free(rbuf);
 	free(owed.w1buf);
 	free(owed.w2buf);
+	close(fd);
+}
+END_TEST
+
+static bool read_owed;
+
+static void note_owed(void)
+{
+	__atomic_store_n(&read_owed, true, __ATOMIC_RELAXED);
+}
+
+/*
+ * The reaper finishes an owed read when the kernel's wake-up after it
+ * never comes (the hook leaves it out): the read completes all the same,
+ * with its data, and the statistics count the ring found so.  The reads
+ * are large, so that the reaper is asleep when the device ends one (it
+ * finishes one that is done when it takes the ring without a wake-up, as
+ * it should): at least one of ROUNDS must have been found so.
+ */
+START_TEST(owed_read_completes_without_its_wake_up)
+{
+	enum { ROUNDS = 20, BIG = 4 << 20, FILE_SIZE = 4 * BIG };
+	struct asys__stats before, after;
+	struct aiocb r;
+	char path[64];
+	void *rbuf;
+	int fd, direct, round;
+
+	fd = pattern_file(FILE_SIZE);
+	ck_assert_int_eq(fdatasync(fd), 0);
+	ck_assert_int_eq(posix_memalign(&rbuf, 4096, BIG), 0);
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	__atomic_store_n(&aio__owe_hook, note_owed, __ATOMIC_RELAXED);
+	__atomic_store_n(&asys__owed_wake_lost, true, __ATOMIC_RELAXED);
+	asys__stats(&before);
+	after = before;
+	for (round = 0; round < ROUNDS && after.owed_unwoken == before.owed_unwoken; round++) {
+		off_t off = (off_t)(round % 4) * BIG;
+
+		direct = reopen_direct(path, rbuf);
+		if (direct < 0) {
+			printf("SKIP: no O_DIRECT on this file system\n");
+			goto out;
+		}
+		prep_aiocb(&r, direct, rbuf, BIG, off);
+		submit_read(&r);
+		wait_final(&r, WAIT_MS);
+		assert_status(&r, 0, BIG);
+		ck_assert_int_eq(first_bad_byte(rbuf, (uint64_t)off, BIG), -1);
+		close(direct);
+		asys__stats(&after);
+	}
+	if (!__atomic_load_n(&read_owed, __ATOMIC_RELAXED)) {
+		printf("SKIP: no read went from the ring to the device in %d rounds "
+		       "(io_uring without futex operations, or a device that answers at once)\n",
+		       ROUNDS);
+		goto out;
+	}
+	printf("owed_read_completes_without_its_wake_up: %lu owed reads, %lu found done "
+	       "with no wake-up, in %d rounds\n", after.reads_owed - before.reads_owed,
+	       after.owed_unwoken - before.owed_unwoken, round);
+	ck_assert_msg(after.owed_unwoken == before.owed_unwoken + 1,
+		      "no owed read was found done without its wake-up in %d rounds", round);
+out:
+	__atomic_store_n(&asys__owed_wake_lost, false, __ATOMIC_RELAXED);
+	__atomic_store_n(&aio__owe_hook, NULL, __ATOMIC_RELAXED);
+	free(rbuf);
 	close(fd);
 }
 END_TEST
@@ -550,6 +641,7 @@ static Suite *refusals_suite(void)
 	tcase_add_test(tc, list_batch_refused_whole);
 	suite_add_tcase(s, tc);
 	tcase_add_test(owed_reads, owed_read_starts_only_what_waited_for_it);
+	tcase_add_test(owed_reads, owed_read_completes_without_its_wake_up);
 	suite_add_tcase(s, owed_reads);
 	return s;
 }

@@ -420,6 +420,11 @@ static int write_report(int fd)
 	put(&o, " allocated (");
 	put_num(&o, records * sizeof(struct aio__request));
 	put(&o, " bytes)\n");
+	put(&o, "reads sent to the device at submission: ");
+	put_num(&o, e.reads_owed);
+	put(&o, " (rings of them found done with no wake-up: ");
+	put_num(&o, e.owed_unwoken);
+	put(&o, ")\n");
 	if (!aio__stats_enabled()) {
 		put(&o, "requests: not counted (RTAIO_STATS unset)\n");
 		flush(&o);

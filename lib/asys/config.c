@@ -160,6 +160,7 @@ void asys__stats(struct asys__stats *out)
 	*out = (struct asys__stats){ .choice = b ? choices[asys__engine.choice] : NULL };
 	if (b)
 		b->stats(out);
+	asys__owed_stats(&out->reads_owed, &out->owed_unwoken);
 }
 
 void asys__prompt_hook(void (*done)(struct asys_call *call))

@@ -51,6 +51,8 @@ struct asys__stats {
 	int ring;		/* 1: a ring is up; 0: none needed yet; -errno: none to be had */
 	unsigned long workers;	/* thread backend workers started */
 	unsigned long ring_threads;
+	unsigned long reads_owed;	/* reads at submission that went to the device */
+	unsigned long owed_unwoken;	/* rings of them finished without their wake-up */
 };
 ASYS__HIDDEN void asys__stats(struct asys__stats *out);
 
@@ -100,6 +102,8 @@ ASYS__HIDDEN void asys__read_now_release(void);
  * refuse each submission with EAGAIN.
  */
 ASYS__HIDDEN extern bool (*asys__refuse_hook)(struct asys_call *const calls[], size_t n);
+/* For tests alone: when set, owed reads are handed over without their wake-up. */
+ASYS__HIDDEN extern bool asys__owed_wake_lost;
 
 /* Around fork and unloading, from the engine's own handlers. */
 ASYS__HIDDEN void asys__read_now_fork_prepare(void);

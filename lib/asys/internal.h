@@ -216,6 +216,8 @@ ASYS__HIDDEN unsigned asys__owed_reap(struct asys__ring *ring, struct asys_call 
 				      unsigned *expected);
 /* An owner thread, before it exits: wait until its rings are finished. */
 ASYS__HIDDEN void asys__owed_wait(const unsigned *owner_out);
+/* Reads taken so far, and rings finished by a look, their wake-up lost (asys__stats). */
+ASYS__HIDDEN void asys__owed_stats(unsigned long *owed, unsigned long *unwoken);
 ASYS__HIDDEN void asys__owed_fork_prepare(void);
 ASYS__HIDDEN void asys__owed_fork_parent(void);
 ASYS__HIDDEN void asys__owed_fork_child(void);

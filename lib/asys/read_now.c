@@ -244,6 +244,8 @@ void asys__read_owe(struct asys_call *call)
 	__atomic_store_n(&call->state, ASYS_RUNNING, __ATOMIC_RELEASE);
 }
 
+bool asys__owed_wake_lost;
+
 /* After the owed reads: a FUTEX_WAKE of the CQ tail, started once they are done. */
 static int send_wake(struct asys__ring *ring)
 {
@@ -273,7 +275,7 @@ void asys__read_now_release(void)
 		return;
 	me.owing = NULL;
 	expected = t->owed;
-	if (send_wake(&t->ring) == 0 &&
+	if ((__atomic_load_n(&asys__owed_wake_lost, __ATOMIC_RELAXED) || send_wake(&t->ring) == 0) &&
 	    asys__owed_take(&t->ring, t->calls, expected, &me.owed_out) == 0) {
 		asys__ring_disown(&t->ring);	/* the reaper's mappings keep it */
 		free(t);

@@ -26,6 +26,17 @@
  *
  * A read that the device refused without waiting (RWF_NOWAIT: -EAGAIN) is
  * run again plainly by the reaper, as the thread backend would.
+ *
+ * The reaper does not stake a read's end on the one wake-up: while it
+ * holds rings, it looks at them every LOOK_NS too.  A ring whose reads
+ * have all completed, with its FUTEX_WAKE not run, seen so at a look and
+ * still so at the next, is finished there, and counted (asys__stats): a
+ * wake-up that never comes (how the kernel orders a drained request has
+ * changed before: Linux 6.16 starts it once every earlier request is
+ * freed, no longer once its completion is posted) costs two looks, not
+ * the read, and shows in the statistics report.  Completions seen at a
+ * look while reads are still out are finished there too: their wake-up is
+ * due only after the last.
  */
 #include <limits.h>
 #include <linux/futex.h>
@@ -41,12 +52,14 @@
 #include "ring.h"
 
 #define WAIT_MAX 127	/* futex_waitv takes 128 words: the rings' tails and `gen` */
+#define LOOK_NS 10000000	/* between looks at the rings held */
 
 struct owed_ring {
 	struct asys__ring ring;
 	struct asys_call *calls[ASYS__READS_MAX];	/* by user_data */
 	unsigned expected;	/* reads still in the kernel */
 	unsigned *owner_out;	/* the owner's count of rings owed (its TLS) */
+	bool unwoken;		/* all its reads done at the last look, no wake-up yet */
 	struct owed_ring *next;
 };
 
@@ -57,8 +70,9 @@ static struct {
 	uint32_t gen;		/* bumped for each new ring and to stop: the reaper's futex */
 	struct asys__crew crew;
 	bool alive, stopping;
+	unsigned long owed, unwoken;	/* reads taken; rings finished by a look (relaxed) */
 } reaper = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0,
-	     ASYS__CREW_INITIALIZER(&reaper.lock), false, false };
+	     ASYS__CREW_INITIALIZER(&reaper.lock), false, false, 0, 0 };
 
 static void poke(void)
 {
@@ -101,11 +115,45 @@ static void close_finished(struct owed_ring *done)
 	}
 }
 
+/* Has the ring's FUTEX_WAKE, after its reads, completed? */
+static bool wake_ran(const struct asys__ring *ring, unsigned head, unsigned tail)
+{
+	for (; head != tail; head++)
+		if (ring->cqes[head & ring->cq_mask].user_data >= ASYS__READS_MAX)
+			return true;
+	return false;
+}
+
+/*
+ * At a look: the tail to wait for without reaping o now, if its reads are
+ * all done and their FUTEX_WAKE has not run (it may be on its way); or
+ * reap it (returning its head), counting it if the last look found it so
+ * already.  A wake that ran while the reaper was not asleep on the ring
+ * (the ring was new to it, say) woke nobody, and is not counted.
+ */
+static unsigned look_at(struct owed_ring *o, bool *reap)
+{
+	unsigned tail = __atomic_load_n(o->ring.cq_tail, __ATOMIC_ACQUIRE);
+	unsigned head = *o->ring.cq_head;
+
+	*reap = true;
+	if (tail - head < o->expected || wake_ran(&o->ring, head, tail))
+		return 0;	/* reads still out (those done are finished now), or woken */
+	if (o->unwoken) {
+		__atomic_fetch_add(&reaper.unwoken, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	o->unwoken = true;
+	*reap = false;
+	return tail;
+}
+
 static void *reaper_thread(struct asys__member *self)
 {
 	struct futex_waitv w[WAIT_MAX + 1];
 	struct timespec soon;
 	struct __kernel_timespec soon64;	/* futex_waitv's, whatever time_t is */
+	bool looking = false;	/* the last wait ended at its timeout */
 
 	pthread_mutex_lock(&reaper.lock);
 	for (;;) {
@@ -121,11 +169,17 @@ static void *reaper_thread(struct asys__member *self)
 		w[n++] = (struct futex_waitv){ gen, (uintptr_t)&reaper.gen,
 					       FUTEX_32 | FUTEX_PRIVATE_FLAG, 0 };
 		while (mine) {
-			unsigned tail;
+			unsigned tail = 0;
+			bool reap = true;
 
 			o = mine;
 			mine = o->next;
-			tail = asys__owed_reap(&o->ring, o->calls, &o->expected);
+			if (looking)
+				tail = look_at(o, &reap);
+			else
+				o->unwoken = false;
+			if (reap)
+				tail = asys__owed_reap(&o->ring, o->calls, &o->expected);
 			if (!o->expected) {
 				o->next = done;
 				done = o;
@@ -153,9 +207,10 @@ static void *reaper_thread(struct asys__member *self)
 		pthread_mutex_unlock(&reaper.lock);
 		close_finished(done);
 		/* rings beyond what one wait takes are looked at every millisecond */
-		asys__deadline(more ? &(struct timespec){ 0, 1000000 } : NULL, &soon);
+		asys__deadline(&(struct timespec){ 0, more ? 1000000 : LOOK_NS }, &soon);
 		soon64 = (struct __kernel_timespec){ soon.tv_sec, soon.tv_nsec };
-		syscall(SYS_futex_waitv, w, n, 0, more ? &soon64 : NULL, CLOCK_MONOTONIC);
+		looking = syscall(SYS_futex_waitv, w, n, 0, n > 1 ? &soon64 : NULL,
+				  CLOCK_MONOTONIC) < 0 && errno == ETIMEDOUT;
 		pthread_mutex_lock(&reaper.lock);
 	}
 	reaper.alive = false;
@@ -189,6 +244,8 @@ int asys__owed_take(const struct asys__ring *ring, struct asys_call *const calls
 		o->calls[i] = calls[i];
 	o->expected = expected;
 	o->owner_out = owner_out;
+	o->unwoken = false;
+	__atomic_fetch_add(&reaper.owed, expected, __ATOMIC_RELAXED);
 	++*owner_out;
 	o->next = reaper.rings;
 	reaper.rings = o;
@@ -203,6 +260,12 @@ void asys__owed_wait(const unsigned *owner_out)
 	while (*owner_out)
 		pthread_cond_wait(&reaper.finished, &reaper.lock);
 	pthread_mutex_unlock(&reaper.lock);
+}
+
+void asys__owed_stats(unsigned long *owed, unsigned long *unwoken)
+{
+	*owed = __atomic_load_n(&reaper.owed, __ATOMIC_RELAXED);
+	*unwoken = __atomic_load_n(&reaper.unwoken, __ATOMIC_RELAXED);
 }
 
 void asys__owed_fork_prepare(void)
@@ -224,6 +287,7 @@ void asys__owed_fork_child(void)
 	reaper.rings = NULL;
 	reaper.alive = false;
 	reaper.gen = 0;
+	reaper.owed = reaper.unwoken = 0;
 	pthread_cond_init(&reaper.finished, NULL);
 	asys__crew_forget(&reaper.crew);
 	pthread_mutex_unlock(&reaper.lock);
