@@ -12,8 +12,8 @@
  * hidden engine symbol that librtaio.so does not export.  The same hook
  * watches what is handed to the engine, and aio__owe_hook (hidden too)
  * lets a test act at the moment an owed read joins its fd's list, and
- * asys__owed_wake_lost drops the kernel's wake-up after it (the last two
- * tests).
+ * asys__owed_wake_lost takes the kernel's wake-up after it away (the last
+ * two tests).
  */
 #include "aioutil.h"
 #include "../lib/asys/engine.h"
@@ -571,11 +571,12 @@ static void note_owed(void)
 
 /*
  * The reaper finishes an owed read when the kernel's wake-up after it
- * never comes (the hook leaves it out): the read completes all the same,
- * with its data, and the statistics count the ring found so.  The reads
- * are large, so that the reaper is asleep when the device ends one (it
- * finishes one that is done when it takes the ring without a wake-up, as
- * it should): at least one of ROUNDS must have been found so.
+ * never comes (the hook leaves the FUTEX_WAKE out, loop 1, or points it at
+ * another word, loop 2): the read completes all the same, with its data,
+ * and the statistics count the ring found so.  The reads are large, so
+ * that the reaper is asleep when the device ends one (it finishes one that
+ * is done when it takes the ring without a wake-up, as it should): at
+ * least one of ROUNDS must have been found so.
  */
 START_TEST(owed_read_completes_without_its_wake_up)
 {
@@ -591,7 +592,7 @@ START_TEST(owed_read_completes_without_its_wake_up)
 	ck_assert_int_eq(posix_memalign(&rbuf, 4096, BIG), 0);
 	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 	__atomic_store_n(&aio__owe_hook, note_owed, __ATOMIC_RELAXED);
-	__atomic_store_n(&asys__owed_wake_lost, true, __ATOMIC_RELAXED);
+	__atomic_store_n(&asys__owed_wake_lost, _i, __ATOMIC_RELAXED);
 	asys__stats(&before);
 	after = before;
 	for (round = 0; round < ROUNDS && after.owed_unwoken == before.owed_unwoken; round++) {
@@ -616,13 +617,14 @@ START_TEST(owed_read_completes_without_its_wake_up)
 		       ROUNDS);
 		goto out;
 	}
-	printf("owed_read_completes_without_its_wake_up: %lu owed reads, %lu found done "
-	       "with no wake-up, in %d rounds\n", after.reads_owed - before.reads_owed,
-	       after.owed_unwoken - before.owed_unwoken, round);
+	printf("owed_read_completes_without_its_wake_up (%s): %lu owed reads, %lu found done "
+	       "with no wake-up, in %d rounds\n", _i == 1 ? "no FUTEX_WAKE" : "another word woken",
+	       after.reads_owed - before.reads_owed, after.owed_unwoken - before.owed_unwoken,
+	       round);
 	ck_assert_msg(after.owed_unwoken == before.owed_unwoken + 1,
 		      "no owed read was found done without its wake-up in %d rounds", round);
 out:
-	__atomic_store_n(&asys__owed_wake_lost, false, __ATOMIC_RELAXED);
+	__atomic_store_n(&asys__owed_wake_lost, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&aio__owe_hook, NULL, __ATOMIC_RELAXED);
 	free(rbuf);
 	close(fd);
@@ -641,7 +643,7 @@ static Suite *refusals_suite(void)
 	tcase_add_test(tc, list_batch_refused_whole);
 	suite_add_tcase(s, tc);
 	tcase_add_test(owed_reads, owed_read_starts_only_what_waited_for_it);
-	tcase_add_test(owed_reads, owed_read_completes_without_its_wake_up);
+	tcase_add_loop_test(owed_reads, owed_read_completes_without_its_wake_up, 1, 3);
 	suite_add_tcase(s, owed_reads);
 	return s;
 }

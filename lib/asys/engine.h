@@ -102,8 +102,11 @@ ASYS__HIDDEN void asys__read_now_release(void);
  * refuse each submission with EAGAIN.
  */
 ASYS__HIDDEN extern bool (*asys__refuse_hook)(struct asys_call *const calls[], size_t n);
-/* For tests alone: when set, owed reads are handed over without their wake-up. */
-ASYS__HIDDEN extern bool asys__owed_wake_lost;
+/*
+ * For tests alone: owed reads are handed over without their wake-up (1),
+ * or with a FUTEX_WAKE of another word than their ring's tail (2).
+ */
+ASYS__HIDDEN extern int asys__owed_wake_lost;
 
 /* Around fork and unloading, from the engine's own handlers. */
 ASYS__HIDDEN void asys__read_now_fork_prepare(void);

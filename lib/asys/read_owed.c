@@ -30,13 +30,14 @@
  * The reaper does not stake a read's end on the one wake-up: while it
  * holds rings, it looks at them every LOOK_NS too.  A ring whose reads
  * have all completed, with its FUTEX_WAKE not run, seen so at a look and
- * still so at the next, is finished there, and counted (asys__stats): a
- * wake-up that never comes (how the kernel orders a drained request has
- * changed before: Linux 6.16 starts it once every earlier request is
- * freed, no longer once its completion is posted) costs two looks, not
- * the read, and shows in the statistics report.  Completions seen at a
- * look while reads are still out are finished there too: their wake-up is
- * due only after the last.
+ * still so at the next, is finished there, and counted (asys__stats), as
+ * is one whose FUTEX_WAKE ran while the reaper slept on its tail and did
+ * not wake it: a wake-up that never comes (how the kernel orders a
+ * drained request has changed before: Linux 6.16 starts it once every
+ * earlier request is freed, no longer once its completion is posted)
+ * costs a look or two, not the read, and shows in the statistics report.
+ * Completions seen at a look while reads are still out are finished there
+ * too: their wake-up is due only after the last.
  */
 #include <limits.h>
 #include <linux/futex.h>
@@ -60,6 +61,7 @@ struct owed_ring {
 	unsigned expected;	/* reads still in the kernel */
 	unsigned *owner_out;	/* the owner's count of rings owed (its TLS) */
 	bool unwoken;		/* all its reads done at the last look, no wake-up yet */
+	bool watched;		/* its tail was a word of the reaper's last wait */
 	struct owed_ring *next;
 };
 
@@ -125,24 +127,30 @@ static bool wake_ran(const struct asys__ring *ring, unsigned head, unsigned tail
 }
 
 /*
- * At a look: the tail to wait for without reaping o now, if its reads are
- * all done and their FUTEX_WAKE has not run (it may be on its way); or
- * reap it (returning its head), counting it if the last look found it so
- * already.  A wake that ran while the reaper was not asleep on the ring
- * (the ring was new to it, say) woke nobody, and is not counted.
+ * At a look (the last wait ended at its timeout, with no wake-up): the
+ * tail to wait for without reaping o now, if its reads are all done and
+ * their FUTEX_WAKE has not run (it may be on its way); or reap it
+ * (returning its head).  Counted: a ring found so at the last look
+ * already, and one whose FUTEX_WAKE ran while the reaper slept on its
+ * tail (anything posted before that sleep began would have ended it at
+ * once), both wake-ups that never came.
  */
 static unsigned look_at(struct owed_ring *o, bool *reap)
 {
 	unsigned tail = __atomic_load_n(o->ring.cq_tail, __ATOMIC_ACQUIRE);
 	unsigned head = *o->ring.cq_head;
+	bool ran;
 
 	*reap = true;
-	if (tail - head < o->expected || wake_ran(&o->ring, head, tail))
-		return 0;	/* reads still out (those done are finished now), or woken */
-	if (o->unwoken) {
+	if (tail - head < o->expected)
+		return 0;	/* reads still out: those done are finished now */
+	ran = wake_ran(&o->ring, head, tail);
+	if (ran ? o->watched : o->unwoken) {
 		__atomic_fetch_add(&reaper.unwoken, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
+	if (ran)
+		return 0;	/* before the reaper slept on the ring: it woke nobody */
 	o->unwoken = true;
 	*reap = false;
 	return tail;
@@ -187,7 +195,8 @@ static void *reaper_thread(struct asys__member *self)
 			}
 			o->next = keep;
 			keep = o;
-			if (n <= WAIT_MAX)
+			o->watched = n <= WAIT_MAX;
+			if (o->watched)
 				w[n++] = (struct futex_waitv){ tail, (uintptr_t)o->ring.cq_tail,
 							       FUTEX_32 | FUTEX_PRIVATE_FLAG, 0 };
 			else
@@ -244,7 +253,7 @@ int asys__owed_take(const struct asys__ring *ring, struct asys_call *const calls
 		o->calls[i] = calls[i];
 	o->expected = expected;
 	o->owner_out = owner_out;
-	o->unwoken = false;
+	o->unwoken = o->watched = false;
 	__atomic_fetch_add(&reaper.owed, expected, __ATOMIC_RELAXED);
 	++*owner_out;
 	o->next = reaper.rings;
