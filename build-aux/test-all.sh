@@ -46,9 +46,11 @@ check plain
 # the sanitizer builds' make check runs tests/aio-model.sh (the regression
 # scenarios and 15 s of a random seed per backend, with the sanitizer's
 # runtime preloaded before librtaio), about a minute in each.
-# The statistics report (RTAIO_STATS) says whether the owed-read reaper
-# ever found reads done with no wake-up from the kernel (it finishes them
-# at its next look; lib/asys/read_owed.c): that is a failure too.
+# The statistics report (RTAIO_STATS) says how many owed reads the runs
+# made and how many the reaper found done with no wake-up from the kernel
+# (lib/asys/read_owed.c: the scenarios' signals delay or cancel it; the
+# reaper's looks finish them, and a read left in progress is the model's
+# violation).
 model_stats=$(mktemp)
 for backend in threads uring; do
 	echo "== aio-model ($backend, 60 s)"
@@ -57,10 +59,6 @@ for backend in threads uring; do
 		RTAIO_STATS="$model_stats" \
 		build/plain/tests/aio-model --seconds 60 --pty yes --disguise yes || [ $? -eq 77 ] || status=1
 	grep '^reads sent to the device' "$model_stats" || true
-	if grep -q 'found done with no wake-up: [1-9]' "$model_stats"; then
-		echo "FAIL: the reaper found owed reads done with no wake-up from the kernel"
-		status=1
-	fi
 done
 rm -f "$model_stats"
 

@@ -27,17 +27,22 @@
  * A read that the device refused without waiting (RWF_NOWAIT: -EAGAIN) is
  * run again plainly by the reaper, as the thread backend would.
  *
- * The reaper does not stake a read's end on the one wake-up: while it
- * holds rings, it looks at them every LOOK_NS too.  A ring whose reads
- * have all completed, with its FUTEX_WAKE not run, seen so at a look and
- * still so at the next, is finished there, and counted (asys__stats), as
- * is one whose FUTEX_WAKE ran while the reaper slept on its tail and did
- * not wake it: a wake-up that never comes (how the kernel orders a
- * drained request has changed before: Linux 6.16 starts it once every
- * earlier request is freed, no longer once its completion is posted)
- * costs a look or two, not the read, and shows in the statistics report.
- * Completions seen at a look while reads are still out are finished there
- * too: their wake-up is due only after the last.
+ * The reaper does not stake a read's end on that one wake-up: Linux (6.16
+ * at least) runs a drained request on an io_uring worker thread (io-wq) of
+ * the submitting thread, and starts one on demand; when a signal arrives
+ * as it does, it tries again 5 and 10 ms later, then gives up and cancels
+ * the request (io-wq.c, WORKER_INIT_LIMIT).  Under a storm of signals
+ * (aio-model's), a trace showed the FUTEX_WAKE run 10 ms after the read's
+ * completion, or cancelled; 6 owed reads in 1,323 had no wake-up 20 ms
+ * after their completion, and a cancelled one stayed EINPROGRESS for good.
+ * So, while it holds rings, the reaper looks at them every LOOK_NS too.  A
+ * ring whose reads have all completed, with its FUTEX_WAKE not run, seen
+ * so at a look and still so at the next, is finished there; so is one
+ * whose FUTEX_WAKE ran (or was cancelled) while the reaper slept on its
+ * tail and did not wake it.  Both are counted (asys__stats): a wake-up
+ * late or lost costs a look or two, not the read.  Completions seen at a
+ * look while reads are still out are finished there too: their wake-up is
+ * due only after the last.
  */
 #include <limits.h>
 #include <linux/futex.h>
