@@ -30,8 +30,11 @@ def show():
     while int(o) != 0:
         od = o.dereference()
         tails[int(od['ring']['cq_tail'])] = o
-        print("ring owed to the reaper %s: %d reads expected, %s" % (o, int(od['expected']),
-                                                                     ring_state(od['ring'])))
+        print("ring owed to the reaper %s: %d reads expected, %s%s%s" % (
+            o, int(od['expected']), ring_state(od['ring']),
+            ", watched in the reaper's last wait" if int(od['watched']) else "",
+            ", its reads found done with no wake-up at the last look" if int(od['unwoken'])
+            else ""))
         o = od['next']
     for th in gdb.selected_inferior().threads():
         if th.name != "rtaio-reaper":
