@@ -87,6 +87,12 @@ static void poke(void)
 	asys__wake(&reaper.gen);
 }
 
+/* Is it the completion of the FUTEX_WAKE after the reads (read_now.c's user_data)? */
+static bool is_wake(const struct io_uring_cqe *cqe)
+{
+	return cqe->user_data >= ASYS__READS_MAX;
+}
+
 /* Complete the calls whose completions the ring holds; the tail seen. */
 unsigned asys__owed_reap(struct asys__ring *ring, struct asys_call *const calls[],
 			 unsigned *expected)
@@ -99,8 +105,8 @@ unsigned asys__owed_reap(struct asys__ring *ring, struct asys_call *const calls[
 			struct asys_call *call;
 			long res = cqe[i].res;
 
-			if (cqe[i].user_data >= ASYS__READS_MAX)
-				continue;	/* the wake */
+			if (is_wake(&cqe[i]))
+				continue;
 			--*expected;
 			call = calls[cqe[i].user_data];
 			if (res == -EAGAIN)
@@ -122,43 +128,41 @@ static void close_finished(struct owed_ring *done)
 	}
 }
 
-/* Has the ring's FUTEX_WAKE, after its reads, completed? */
+/* Has the ring's FUTEX_WAKE completed, among the completions not reaped? */
 static bool wake_ran(const struct asys__ring *ring, unsigned head, unsigned tail)
 {
 	for (; head != tail; head++)
-		if (ring->cqes[head & ring->cq_mask].user_data >= ASYS__READS_MAX)
+		if (is_wake(&ring->cqes[head & ring->cq_mask]))
 			return true;
 	return false;
 }
 
 /*
- * At a look (the last wait ended at its timeout, with no wake-up): the
- * tail to wait for without reaping o now, if its reads are all done and
- * their FUTEX_WAKE has not run (it may be on its way); or reap it
- * (returning its head).  Counted: a ring found so at the last look
- * already, and one whose FUTEX_WAKE ran while the reaper slept on its
- * tail (anything posted before that sleep began would have ended it at
- * once), both wake-ups that never came.
+ * At a look (the last wait ended at its timeout, with no wake-up): true,
+ * with the tail to wait for, to leave o unreaped, its reads all done and
+ * their FUTEX_WAKE not run (it may be on its way); false to reap it now.
+ * Counted: a ring found so at the last look already, and one whose
+ * FUTEX_WAKE ran while the reaper slept on its tail (anything posted
+ * before that sleep began would have ended it at once), both wake-ups
+ * that never came.
  */
-static unsigned look_at(struct owed_ring *o, bool *reap)
+static bool wait_unreaped(struct owed_ring *o, unsigned *tail)
 {
-	unsigned tail = __atomic_load_n(o->ring.cq_tail, __ATOMIC_ACQUIRE);
 	unsigned head = *o->ring.cq_head;
 	bool ran;
 
-	*reap = true;
-	if (tail - head < o->expected)
-		return 0;	/* reads still out: those done are finished now */
-	ran = wake_ran(&o->ring, head, tail);
+	*tail = __atomic_load_n(o->ring.cq_tail, __ATOMIC_ACQUIRE);
+	if (*tail - head < o->expected)
+		return false;	/* reads still out: those done are finished now */
+	ran = wake_ran(&o->ring, head, *tail);
 	if (ran ? o->watched : o->unwoken) {
 		__atomic_fetch_add(&reaper.unwoken, 1, __ATOMIC_RELAXED);
-		return 0;
+		return false;
 	}
 	if (ran)
-		return 0;	/* before the reaper slept on the ring: it woke nobody */
+		return false;	/* before the reaper slept on the ring: it woke nobody */
 	o->unwoken = true;
-	*reap = false;
-	return tail;
+	return true;
 }
 
 static void *reaper_thread(struct asys__member *self)
@@ -182,17 +186,14 @@ static void *reaper_thread(struct asys__member *self)
 		w[n++] = (struct futex_waitv){ gen, (uintptr_t)&reaper.gen,
 					       FUTEX_32 | FUTEX_PRIVATE_FLAG, 0 };
 		while (mine) {
-			unsigned tail = 0;
-			bool reap = true;
+			unsigned tail;
 
 			o = mine;
 			mine = o->next;
-			if (looking)
-				tail = look_at(o, &reap);
-			else
+			if (!looking || !wait_unreaped(o, &tail)) {
 				o->unwoken = false;
-			if (reap)
 				tail = asys__owed_reap(&o->ring, o->calls, &o->expected);
+			}
 			if (!o->expected) {
 				o->next = done;
 				done = o;
@@ -221,8 +222,10 @@ static void *reaper_thread(struct asys__member *self)
 		pthread_mutex_unlock(&reaper.lock);
 		close_finished(done);
 		/* rings beyond what one wait takes are looked at every millisecond */
-		asys__deadline(&(struct timespec){ 0, more ? 1000000 : LOOK_NS }, &soon);
-		soon64 = (struct __kernel_timespec){ soon.tv_sec, soon.tv_nsec };
+		if (n > 1) {
+			asys__deadline(&(struct timespec){ 0, more ? 1000000 : LOOK_NS }, &soon);
+			soon64 = (struct __kernel_timespec){ soon.tv_sec, soon.tv_nsec };
+		}
 		looking = syscall(SYS_futex_waitv, w, n, 0, n > 1 ? &soon64 : NULL,
 				  CLOCK_MONOTONIC) < 0 && errno == ETIMEDOUT;
 		pthread_mutex_lock(&reaper.lock);

@@ -630,7 +630,11 @@ static int open_file(struct scenario *sc, struct target *t)
 	close(fd);
 	unlink(path);
 	if ((t->two_fds && t->fd2 < 0) || (t->disguised && (t->direct_fd < 0 || t->buffered_fd < 0))) {
-		close(ours);
+		const int opened[] = { ours, t->fd2, t->direct_fd, t->buffered_fd };
+		for (size_t i = 0; i < sizeof opened / sizeof opened[0]; i++)
+			if (opened[i] >= 0)
+				close(opened[i]);
+		t->fd2 = t->direct_fd = t->buffered_fd = -1;
 		return -1;
 	}
 	return ours;
