@@ -35,6 +35,7 @@ enum {
 #define ASYS_BOUNDED	0x4u	/* the caller vouches that the call cannot block indefinitely */
 #define ASYS_UNBOUNDED	0x8u	/* the caller knows that the call may block indefinitely */
 #define ASYS_SERIAL	0x10u	/* hint: calls on fd arg[0] with this flag contend; run one at a time */
+#define ASYS_DIRECT	0x20u	/* hint: fd arg[0] has O_DIRECT: send a pread from this thread */
 
 #define ASYS_MAX_ARGS 6
 
@@ -43,7 +44,8 @@ struct asys_call {
 	long arg[ASYS_MAX_ARGS];
 	long result;			/* return value, or -errno; valid once final */
 	uint32_t state;			/* futex completion word: see asys_state() */
-	uint32_t flags;			/* ASYS_LINK, ASYS_LINK_ARG, ASYS_BOUNDED, ASYS_UNBOUNDED, ASYS_SERIAL */
+	uint32_t flags;			/* ASYS_LINK, ASYS_LINK_ARG, ASYS_BOUNDED, ASYS_UNBOUNDED,
+					   ASYS_SERIAL, ASYS_DIRECT */
 	uint32_t link;			/* with ASYS_LINK: index of an earlier call in the list */
 	uint32_t link_arg;		/* with ASYS_LINK_ARG: which argument, 0 to 5 */
 	void (*done)(struct asys_call *); /* optional completion hook */

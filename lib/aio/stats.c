@@ -425,6 +425,11 @@ static int write_report(int fd)
 	put(&o, " (rings of them found done with no wake-up: ");
 	put_num(&o, e.owed_unwoken);
 	put(&o, ")\n");
+	put(&o, "O_DIRECT reads sent to the device by their submitting thread: ");
+	put_num(&o, e.reads_direct);
+	put(&o, " (refused by the device and sent again the usual way: ");
+	put_num(&o, e.reads_refused);
+	put(&o, ")\n");
 	if (!aio__stats_enabled()) {
 		put(&o, "requests: not counted (RTAIO_STATS unset)\n");
 		flush(&o);

@@ -129,6 +129,26 @@ static int write_flags(struct aio__fdtype *t)
 }
 
 /*
+ * Does t's fd have O_DIRECT, as fdseen.c or submission found it?  A read
+ * through it is then sent by the submitting thread (ASYS_DIRECT), as a
+ * read at submission is: not with RTAIO_INLINE_READS=0, where this thread
+ * must not touch the buffer (the kernel pins its pages as it takes the
+ * read).  Asked when fdseen.c's answer has just expired.
+ */
+static bool read_direct(struct aio__fdtype *t)
+{
+	int seen, flags;
+
+	if (!aio__inline_reads)
+		return false;
+	seen = t->flags == -1 ? aio__fd_seen(t->fd) : -1;
+	if (seen >= 0)
+		return !(seen & AIO__SEEN_BUFFERED);
+	flags = aio__fd_flags(t);
+	return flags >= 0 && (flags & O_DIRECT);
+}
+
+/*
  * Turn the request into its engine call, and decide whether it must wait
  * for its turn on the fd.  -errno for a request that fails at once.
  */
@@ -160,6 +180,8 @@ static int prepare_call(struct aio__request *r, const struct aiocb *cb, struct a
 				     buf, len, r->offset);
 		/* what fstat or preadv2 told: the engine need not ask again */
 		r->call.flags = seekable ? ASYS_BOUNDED : ASYS_UNBOUNDED;
+		if (r->op == LIO_READ && !r->ordered && read_direct(t))
+			r->call.flags |= ASYS_DIRECT;
 		/* buffered writes to a file take its inode lock in turn anyway */
 		if (r->op == LIO_WRITE && !r->ordered && t->regular == 1 &&
 		    !(write_flags(t) & (O_DIRECT | O_DSYNC)))

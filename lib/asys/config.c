@@ -62,6 +62,7 @@ static void fork_parent(void)
  */
 static void fork_child(void)
 {
+	asys__direct_fork_child();
 	asys__read_now_fork_child();
 	asys__engine.backend->fork_child();
 	asys__engine.completions.seq = 0;
@@ -149,6 +150,7 @@ __attribute__((destructor)) void asys__unload(void)
 {
 	if (__atomic_load_n(&asys__engine.backend, __ATOMIC_ACQUIRE))
 		asys__engine.backend->unload();
+	asys__direct_unload();
 	asys__read_now_unload();
 }
 
@@ -160,7 +162,8 @@ void asys__stats(struct asys__stats *out)
 	*out = (struct asys__stats){ .choice = b ? choices[asys__engine.choice] : NULL };
 	if (b)
 		b->stats(out);
-	asys__owed_stats(&out->reads_owed, &out->owed_unwoken);
+	asys__owed_stats(&out->reads_owed, &out->owed_unwoken, &out->reads_direct,
+			 &out->reads_refused);
 }
 
 void asys__prompt_hook(void (*done)(struct asys_call *call))

@@ -7,10 +7,13 @@
 #include "crew.h"
 #include "engine.h"
 
+__thread bool asys__crew_member __attribute__((tls_model("initial-exec")));
+
 static void *run(void *arg)
 {
 	struct asys__member *m = arg;
 
+	asys__crew_member = true;
 	pthread_setname_np(pthread_self(), m->name);
 	return m->fn(m);
 }

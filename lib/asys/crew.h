@@ -22,6 +22,9 @@ struct asys__member {
 	const char *name;		/* shown by ps and /proc: rtaio's threads are told apart */
 };
 
+/* Is the calling thread one of a crew's (rtaio's own)? */
+ASYS__HIDDEN extern __thread bool asys__crew_member __attribute__((tls_model("initial-exec")));
+
 struct asys__crew {
 	pthread_mutex_t *lock;		/* the owner's */
 	struct asys__member *live;	/* started, not left yet: a fork child frees them */

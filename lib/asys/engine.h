@@ -53,6 +53,8 @@ struct asys__stats {
 	unsigned long ring_threads;
 	unsigned long reads_owed;	/* reads at submission that went to the device */
 	unsigned long owed_unwoken;	/* rings of them finished without their wake-up */
+	unsigned long reads_direct;	/* O_DIRECT reads sent from their submitter's ring */
+	unsigned long reads_refused;	/* of those and the owed ones, refused by the device */
 };
 ASYS__HIDDEN void asys__stats(struct asys__stats *out);
 

@@ -202,23 +202,67 @@ static inline bool asys__transition(struct asys_call *call, uint32_t from, uint3
 ASYS__HIDDEN void asys__publish(struct asys_call *call, long result, uint32_t final_state);
 
 /*
- * read_owed.c: the reads at submission that the kernel runs on, completed
- * by the reaper thread.  A ring with `expected` reads still in the kernel,
- * and a FUTEX_WAKE of its CQ tail after them, passes to the reaper, calls[i]
- * being the call of the read whose user_data is i; the owner counts it in
- * *owner_out until it is finished.  0, or -errno when no reaper can run.
+ * read_owed.c: reads that the kernel runs on, completed by the reaper
+ * thread as their completions arrive in their ring.  A ring is handed
+ * over whole with the reads at submission that went to the device
+ * (read_now.c), or kept by its owner thread, which goes on sending its
+ * O_DIRECT reads to it (direct.c).
  */
 struct asys__ring;
+struct asys__owed_ring;
+/*
+ * A ring with `expected` reads still in the kernel, and a FUTEX_WAKE of
+ * its CQ tail after them, passes to the reaper, calls[i] being the call of
+ * the read whose user_data is i; the owner counts it in *owner_out until
+ * it is finished.  0, or -errno when no reaper can run.
+ */
 ASYS__HIDDEN int asys__owed_take(const struct asys__ring *ring, struct asys_call *const calls[],
 				 unsigned expected, unsigned *owner_out);
-/* Complete the calls whose completions are in the ring; returns the CQ tail seen. */
+/*
+ * Complete the calls whose completions are in the ring; returns the CQ
+ * tail seen.  *expected is decremented for each (atomically: an owner
+ * that keeps the ring adds to it).
+ */
 ASYS__HIDDEN unsigned asys__owed_reap(struct asys__ring *ring, struct asys_call *const calls[],
 				      unsigned *expected);
 /* An owner thread, before it exits: wait until its rings are finished. */
 ASYS__HIDDEN void asys__owed_wait(const unsigned *owner_out);
-/* Reads taken so far, and rings finished by a look, their wake-up lost (asys__stats). */
-ASYS__HIDDEN void asys__owed_stats(unsigned long *owed, unsigned long *unwoken);
+/*
+ * Reads taken so far, rings finished by a look, their wake-up lost, reads
+ * sent to kept rings, and reads the device refused (asys__stats).
+ */
+ASYS__HIDDEN void asys__owed_stats(unsigned long *owed, unsigned long *unwoken,
+				   unsigned long *direct, unsigned long *refused);
+/*
+ * A ring that its owner keeps: the reaper watches it from now on (the
+ * owner's until asys__owed_leave), counted in *owner_out.  Each read the
+ * owner sends has a slot (user_data), taken with asys__owed_slot before
+ * the read goes in, given back by the reaper once the read is complete,
+ * and is hard-linked to a FUTEX_WAKE of the CQ tail.  NULL when no reaper
+ * can run, or it watches as many rings as it can already.
+ */
+ASYS__HIDDEN struct asys__owed_ring *asys__owed_keep(const struct asys__ring *ring,
+						     unsigned *owner_out);
+ASYS__HIDDEN struct asys__ring *asys__owed_ring_of(struct asys__owed_ring *o);
+/* Slots free; only the owner takes them, so as many asys__owed_slot calls succeed. */
+ASYS__HIDDEN unsigned asys__owed_room(const struct asys__owed_ring *o);
+/* A free slot for call, counted as expected. */
+ASYS__HIDDEN unsigned asys__owed_slot(struct asys__owed_ring *o, struct asys_call *call);
+/* A slot whose read never went in: its call, the slot free again. */
+ASYS__HIDDEN struct asys_call *asys__owed_unslot(struct asys__owed_ring *o, unsigned slot);
+/* The owner has sent the reads of the slots it took. */
+ASYS__HIDDEN void asys__owed_sent(struct asys__owed_ring *o);
+/* The owner is gone: the reaper finishes the reads sent, then the ring. */
+ASYS__HIDDEN void asys__owed_leave(struct asys__owed_ring *o);
 ASYS__HIDDEN void asys__owed_fork_prepare(void);
+/*
+ * direct.c: send calls (a list) from the calling thread's own ring when
+ * each is a pread marked ASYS_DIRECT in no chain: 0 when it took them all
+ * (RUNNING, for the reaper to complete), -EAGAIN when it took none.
+ */
+ASYS__HIDDEN int asys__direct_submit(struct asys_call *const calls[], size_t n);
+ASYS__HIDDEN void asys__direct_fork_child(void);
+ASYS__HIDDEN void asys__direct_unload(void);
 ASYS__HIDDEN void asys__owed_fork_parent(void);
 ASYS__HIDDEN void asys__owed_fork_child(void);
 ASYS__HIDDEN void asys__owed_unload(void);

@@ -24,8 +24,9 @@
  * destructor in read_now.c waits) until the reaper has finished its rings:
  * a wait for the device, at thread exit only.  At exit() nothing waits.
  *
- * A read that the device refused without waiting (RWF_NOWAIT: -EAGAIN) is
- * run again plainly by the reaper, as the thread backend would.
+ * A read that the device refused without waiting (RWF_NOWAIT: -EAGAIN: its
+ * queue full, say) goes to the backend, which runs it plainly; the reaper
+ * runs it itself only when the backend takes no call.
  *
  * The reaper does not stake a read's end on that one wake-up: Linux (6.16
  * at least) runs a drained request on an io_uring worker thread (io-wq) of
@@ -48,6 +49,7 @@
 #include <linux/futex.h>
 #include <linux/time_types.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,26 +62,37 @@
 #define WAIT_MAX 127	/* futex_waitv takes 128 words: the rings' tails and `gen` */
 #define LOOK_NS 10000000	/* between looks at the rings held */
 
-struct owed_ring {
+#define KEPT_MAX 64	/* rings kept by their owners that the reaper watches */
+#define IDLE_NS 1000000000	/* kept rings without reads this long: no more looks */
+
+struct asys__owed_ring {
 	struct asys__ring ring;
-	struct asys_call *calls[ASYS__READS_MAX];	/* by user_data */
-	unsigned expected;	/* reads still in the kernel */
-	unsigned *owner_out;	/* the owner's count of rings owed (its TLS) */
+	/* by user_data; a kept ring's owner stores them as the reaper loads them */
+	struct asys_call *calls[ASYS__READS_MAX];
+	unsigned expected;	/* reads still in the kernel (atomic) */
+	unsigned *owner_out;	/* the owner's count of its rings not finished (its TLS) */
+	uint64_t free;		/* kept: its slots without a read, a bit each (atomic) */
+	bool kept;		/* its owner sends reads to it, until it leaves */
+	bool left;		/* kept: the owner has gone (atomic) */
 	bool unwoken;		/* all its reads done at the last look, no wake-up yet */
 	bool watched;		/* its tail was a word of the reaper's last wait */
-	struct owed_ring *next;
+	struct asys__owed_ring *next;
 };
 
 static struct {
 	pthread_mutex_t lock;	/* guards all but `gen`'s value */
 	pthread_cond_t finished;	/* an owner's count went down */
-	struct owed_ring *rings;	/* handed over, not being reaped now */
+	struct asys__owed_ring *rings;	/* handed over, not being reaped now */
 	uint32_t gen;		/* bumped for each new ring and to stop: the reaper's futex */
 	struct asys__crew crew;
 	bool alive, stopping;
+	bool untimed;		/* the reaper sleeps with no look to come (atomic) */
+	unsigned kept;		/* kept rings */
 	unsigned long owed, unwoken;	/* reads taken; rings finished by a look (relaxed) */
+	unsigned long direct;	/* reads sent to kept rings (relaxed) */
+	unsigned long refused;	/* reads the device refused, run again (relaxed) */
 } reaper = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0,
-	     ASYS__CREW_INITIALIZER(&reaper.lock), false, false, 0, 0 };
+	     ASYS__CREW_INITIALIZER(&reaper.lock), false, false, false, 0, 0, 0, 0, 0 };
 
 static void poke(void)
 {
@@ -93,9 +106,27 @@ static bool is_wake(const struct io_uring_cqe *cqe)
 	return cqe->user_data >= ASYS__READS_MAX;
 }
 
-/* Complete the calls whose completions the ring holds; the tail seen. */
-unsigned asys__owed_reap(struct asys__ring *ring, struct asys_call *const calls[],
-			 unsigned *expected)
+/*
+ * A read that the device refused without waiting goes to the backend: the
+ * reaper would run reads one at a time, and a device whose queue is full
+ * refuses many.  Run here if the backend takes none.
+ */
+static void run_refused(struct asys_call *call)
+{
+	__atomic_fetch_add(&reaper.refused, 1, __ATOMIC_RELAXED);
+	asys__transition(call, ASYS_RUNNING, ASYS_QUEUED | ASYS__SUBMITTING);
+	if (asys__engine.backend->submit(&call, 1) == 0)
+		return;
+	asys__transition(call, ASYS_QUEUED | ASYS__SUBMITTING, ASYS_RUNNING);
+	asys__finish(call, asys__execute(call));
+}
+
+/*
+ * Complete the calls whose completions the ring holds, giving their slots
+ * back to `free` (a kept ring's); the tail seen.
+ */
+static unsigned reap(struct asys__ring *ring, struct asys_call *const calls[],
+		     unsigned *expected, uint64_t *free)
 {
 	struct io_uring_cqe cqe[ASYS__READS_MAX + 1];
 	unsigned i, n;
@@ -107,20 +138,34 @@ unsigned asys__owed_reap(struct asys__ring *ring, struct asys_call *const calls[
 
 			if (is_wake(&cqe[i]))
 				continue;
-			--*expected;
-			call = calls[cqe[i].user_data];
+			call = __atomic_load_n(&calls[cqe[i].user_data], __ATOMIC_ACQUIRE);
+			if (free)
+				__atomic_fetch_or(free, 1ull << cqe[i].user_data, __ATOMIC_RELEASE);
+			__atomic_fetch_sub(expected, 1, __ATOMIC_RELAXED);
 			if (res == -EAGAIN)
-				res = asys__execute(call);
-			asys__finish(call, res);
+				run_refused(call);
+			else
+				asys__finish(call, res);
 		}
 	}
 	return *ring->cq_head;
 }
 
-static void close_finished(struct owed_ring *done)
+unsigned asys__owed_reap(struct asys__ring *ring, struct asys_call *const calls[],
+			 unsigned *expected)
+{
+	return reap(ring, calls, expected, NULL);
+}
+
+static unsigned reap_ring(struct asys__owed_ring *o)
+{
+	return reap(&o->ring, o->calls, &o->expected, o->kept ? &o->free : NULL);
+}
+
+static void close_finished(struct asys__owed_ring *done)
 {
 	while (done) {
-		struct owed_ring *o = done;
+		struct asys__owed_ring *o = done;
 
 		done = o->next;
 		asys__ring_close(&o->ring);
@@ -146,7 +191,7 @@ static bool wake_ran(const struct asys__ring *ring, unsigned head, unsigned tail
  * before that sleep began would have ended it at once), both wake-ups
  * that never came.
  */
-static bool wait_unreaped(struct owed_ring *o, unsigned *tail)
+static bool wait_unreaped(struct asys__owed_ring *o, unsigned *tail)
 {
 	unsigned head = *o->ring.cq_head;
 	bool ran;
@@ -165,21 +210,69 @@ static bool wait_unreaped(struct owed_ring *o, unsigned *tail)
 	return true;
 }
 
+/*
+ * Is o finished: its reads complete, and no more to come?  A kept ring's
+ * `left` first: once it is seen, so is every read the owner sent.
+ */
+static bool finished(struct asys__owed_ring *o, bool stopping)
+{
+	bool more = o->kept && !__atomic_load_n(&o->left, __ATOMIC_ACQUIRE) && !stopping;
+
+	return !more && !__atomic_load_n(&o->expected, __ATOMIC_ACQUIRE);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	asys__now(&ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Whether the next wait looks at the rings kept when it times out.  While
+ * reads are out, and for IDLE_NS after, it does; then it sleeps until a
+ * wake-up, and an owner that sends a read meanwhile wakes it
+ * (asys__owed_sent): `untimed`, then the reads, each side's store before
+ * its load of the other's.
+ */
+static bool timed(const struct asys__owed_ring *keep, uint64_t *busy_until)
+{
+	const struct asys__owed_ring *o;
+	uint64_t now = now_ns();
+
+	for (o = keep; o; o = o->next)
+		if (__atomic_load_n(&o->expected, __ATOMIC_RELAXED))
+			break;
+	if (o)
+		*busy_until = now + IDLE_NS;
+	if (o || now < *busy_until)
+		return true;
+	__atomic_store_n(&reaper.untimed, true, __ATOMIC_SEQ_CST);
+	for (o = keep; o; o = o->next)
+		if (__atomic_load_n(&o->expected, __ATOMIC_SEQ_CST)) {
+			__atomic_store_n(&reaper.untimed, false, __ATOMIC_RELAXED);
+			return true;
+		}
+	return false;
+}
+
 static void *reaper_thread(struct asys__member *self)
 {
 	struct futex_waitv w[WAIT_MAX + 1];
 	struct timespec soon;
 	struct __kernel_timespec soon64;	/* futex_waitv's, whatever time_t is */
 	bool looking = false;	/* the last wait ended at its timeout */
+	uint64_t busy_until = 0;	/* looks go on until then with no read out */
 
 	pthread_mutex_lock(&reaper.lock);
 	for (;;) {
-		struct owed_ring *mine = reaper.rings, *keep = NULL, *done = NULL, *o;
+		struct asys__owed_ring *mine = reaper.rings, *keep = NULL, *done = NULL, *o;
 		uint32_t gen = __atomic_load_n(&reaper.gen, __ATOMIC_ACQUIRE);
+		bool stopping = reaper.stopping, more = false, look;
 		unsigned n = 0;
-		bool more = false;
 
-		if (reaper.stopping && !mine)
+		if (stopping && !mine)
 			break;
 		reaper.rings = NULL;
 		pthread_mutex_unlock(&reaper.lock);
@@ -190,11 +283,12 @@ static void *reaper_thread(struct asys__member *self)
 
 			o = mine;
 			mine = o->next;
-			if (!looking || !wait_unreaped(o, &tail)) {
+			/* a kept ring's reads each have their own wake-up: never held back */
+			if (o->kept || !looking || !wait_unreaped(o, &tail)) {
 				o->unwoken = false;
-				tail = asys__owed_reap(&o->ring, o->calls, &o->expected);
+				tail = reap_ring(o);
 			}
-			if (!o->expected) {
+			if (finished(o, stopping)) {
 				o->next = done;
 				done = o;
 				continue;
@@ -208,9 +302,12 @@ static void *reaper_thread(struct asys__member *self)
 			else
 				more = true;
 		}
+		look = n > 1 && (more || timed(keep, &busy_until));
 		pthread_mutex_lock(&reaper.lock);
-		for (o = done; o; o = o->next)
+		for (o = done; o; o = o->next) {
 			--*o->owner_out;
+			reaper.kept -= o->kept;
+		}
 		if (done)
 			pthread_cond_broadcast(&reaper.finished);
 		while (keep) {
@@ -222,12 +319,13 @@ static void *reaper_thread(struct asys__member *self)
 		pthread_mutex_unlock(&reaper.lock);
 		close_finished(done);
 		/* rings beyond what one wait takes are looked at every millisecond */
-		if (n > 1) {
+		if (look) {
 			asys__deadline(&(struct timespec){ 0, more ? 1000000 : LOOK_NS }, &soon);
 			soon64 = (struct __kernel_timespec){ soon.tv_sec, soon.tv_nsec };
 		}
-		looking = syscall(SYS_futex_waitv, w, n, 0, n > 1 ? &soon64 : NULL,
+		looking = syscall(SYS_futex_waitv, w, n, 0, look ? &soon64 : NULL,
 				  CLOCK_MONOTONIC) < 0 && errno == ETIMEDOUT;
+		__atomic_store_n(&reaper.untimed, false, __ATOMIC_RELAXED);
 		pthread_mutex_lock(&reaper.lock);
 	}
 	reaper.alive = false;
@@ -236,39 +334,124 @@ static void *reaper_thread(struct asys__member *self)
 	return NULL;
 }
 
-int asys__owed_take(const struct asys__ring *ring, struct asys_call *const calls[],
-		    unsigned expected, unsigned *owner_out)
+/* With the lock: the reaper runs, or -errno. */
+static int start(void)
 {
-	struct owed_ring *o = malloc(sizeof *o);
 	int err = 0;
-	unsigned i;
 
-	if (!o)
-		return -ENOMEM;
-	pthread_mutex_lock(&reaper.lock);
 	asys__crew_reap(&reaper.crew);
 	if (!reaper.alive && !reaper.stopping) {
 		err = asys__crew_start(&reaper.crew, reaper_thread, "rtaio-reaper", 0);
 		reaper.alive = !err;
 	}
-	if (!reaper.alive) {
+	return reaper.alive ? 0 : err ? err : -ESHUTDOWN;
+}
+
+/* With the lock: o joins the rings to reap. */
+static void add(struct asys__owed_ring *o, unsigned *owner_out)
+{
+	o->owner_out = owner_out;
+	o->unwoken = o->watched = false;
+	++*owner_out;
+	o->next = reaper.rings;
+	reaper.rings = o;
+}
+
+int asys__owed_take(const struct asys__ring *ring, struct asys_call *const calls[],
+		    unsigned expected, unsigned *owner_out)
+{
+	struct asys__owed_ring *o = malloc(sizeof *o);
+	int err;
+	unsigned i;
+
+	if (!o)
+		return -ENOMEM;
+	pthread_mutex_lock(&reaper.lock);
+	err = start();
+	if (err) {
 		pthread_mutex_unlock(&reaper.lock);
 		free(o);
-		return err ? err : -ESHUTDOWN;
+		return err;
 	}
 	o->ring = *ring;
 	for (i = 0; i < ASYS__READS_MAX; i++)
 		o->calls[i] = calls[i];
 	o->expected = expected;
-	o->owner_out = owner_out;
-	o->unwoken = o->watched = false;
+	o->kept = false;
 	__atomic_fetch_add(&reaper.owed, expected, __ATOMIC_RELAXED);
-	++*owner_out;
-	o->next = reaper.rings;
-	reaper.rings = o;
+	add(o, owner_out);
 	pthread_mutex_unlock(&reaper.lock);
 	poke();
 	return 0;
+}
+
+struct asys__owed_ring *asys__owed_keep(const struct asys__ring *ring, unsigned *owner_out)
+{
+	struct asys__owed_ring *o = malloc(sizeof *o);
+
+	if (!o)
+		return NULL;
+	pthread_mutex_lock(&reaper.lock);
+	if (reaper.kept == KEPT_MAX || start()) {
+		pthread_mutex_unlock(&reaper.lock);
+		free(o);
+		return NULL;
+	}
+	o->ring = *ring;
+	memset(o->calls, 0, sizeof o->calls);
+	o->expected = 0;
+	o->free = ~0ull >> (64 - ASYS__READS_MAX);
+	o->kept = true;
+	o->left = false;
+	reaper.kept++;
+	add(o, owner_out);
+	pthread_mutex_unlock(&reaper.lock);
+	poke();
+	return o;
+}
+
+struct asys__ring *asys__owed_ring_of(struct asys__owed_ring *o)
+{
+	return &o->ring;
+}
+
+unsigned asys__owed_room(const struct asys__owed_ring *o)
+{
+	return (unsigned)__builtin_popcountll(__atomic_load_n(&o->free, __ATOMIC_ACQUIRE));
+}
+
+unsigned asys__owed_slot(struct asys__owed_ring *o, struct asys_call *call)
+{
+	unsigned slot = (unsigned)__builtin_ctzll(__atomic_load_n(&o->free, __ATOMIC_ACQUIRE));
+
+	__atomic_fetch_and(&o->free, ~(1ull << slot), __ATOMIC_RELAXED);
+	__atomic_store_n(&o->calls[slot], call, __ATOMIC_RELEASE);
+	/* before asys__owed_sent's look at `untimed` (see timed()) */
+	__atomic_fetch_add(&o->expected, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&reaper.direct, 1, __ATOMIC_RELAXED);
+	return slot;
+}
+
+struct asys_call *asys__owed_unslot(struct asys__owed_ring *o, unsigned slot)
+{
+	struct asys_call *call = o->calls[slot];
+
+	__atomic_fetch_or(&o->free, 1ull << slot, __ATOMIC_RELEASE);
+	__atomic_fetch_sub(&o->expected, 1, __ATOMIC_RELAXED);
+	return call;
+}
+
+void asys__owed_sent(struct asys__owed_ring *o)
+{
+	(void)o;
+	if (__atomic_load_n(&reaper.untimed, __ATOMIC_SEQ_CST))
+		poke();
+}
+
+void asys__owed_leave(struct asys__owed_ring *o)
+{
+	__atomic_store_n(&o->left, true, __ATOMIC_RELEASE);
+	poke();
 }
 
 void asys__owed_wait(const unsigned *owner_out)
@@ -279,10 +462,13 @@ void asys__owed_wait(const unsigned *owner_out)
 	pthread_mutex_unlock(&reaper.lock);
 }
 
-void asys__owed_stats(unsigned long *owed, unsigned long *unwoken)
+void asys__owed_stats(unsigned long *owed, unsigned long *unwoken, unsigned long *direct,
+		      unsigned long *refused)
 {
+	*refused = __atomic_load_n(&reaper.refused, __ATOMIC_RELAXED);
 	*owed = __atomic_load_n(&reaper.owed, __ATOMIC_RELAXED);
 	*unwoken = __atomic_load_n(&reaper.unwoken, __ATOMIC_RELAXED);
+	*direct = __atomic_load_n(&reaper.direct, __ATOMIC_RELAXED);
 }
 
 void asys__owed_fork_prepare(void)
@@ -299,12 +485,14 @@ void asys__owed_fork_parent(void)
 /* The child has no reaper, and its rings' reads are the parent's. */
 void asys__owed_fork_child(void)
 {
-	struct owed_ring *all = reaper.rings;
+	struct asys__owed_ring *all = reaper.rings;
 
 	reaper.rings = NULL;
 	reaper.alive = false;
 	reaper.gen = 0;
-	reaper.owed = reaper.unwoken = 0;
+	reaper.untimed = false;
+	reaper.kept = 0;
+	reaper.owed = reaper.unwoken = reaper.direct = reaper.refused = 0;
 	pthread_cond_init(&reaper.finished, NULL);
 	asys__crew_forget(&reaper.crew);
 	pthread_mutex_unlock(&reaper.lock);

@@ -8,7 +8,8 @@
 #include "internal.h"
 
 #define LINKED (ASYS_LINK | ASYS_LINK_ARG)
-#define KNOWN_FLAGS (ASYS_LINK | ASYS_LINK_ARG | ASYS_BOUNDED | ASYS_UNBOUNDED | ASYS_SERIAL)
+#define KNOWN_FLAGS (ASYS_LINK | ASYS_LINK_ARG | ASYS_BOUNDED | ASYS_UNBOUNDED | ASYS_SERIAL | \
+		     ASYS_DIRECT)
 #define CLASS_FLAGS (ASYS_BOUNDED | ASYS_UNBOUNDED)
 
 /* 0, or -EINVAL; *linked tells whether the list has chains. */
@@ -165,14 +166,19 @@ static void link_chains(struct asys_call *const calls[], size_t n)
  */
 bool (*asys__refuse_hook)(struct asys_call *const calls[], size_t n);
 
-/* The backend takes the calls, or the test hook refuses them: 0 or -errno. */
-static int hand_to_backend(struct asys_call *const calls[], size_t n)
+/*
+ * The calling thread's ring takes O_DIRECT reads (direct.c), the backend
+ * the rest, or the test hook refuses them: 0 or -errno.
+ */
+static int hand_to_backend(struct asys_call *const calls[], size_t n, bool linked)
 {
 	bool (*refuse)(struct asys_call *const calls[], size_t n) =
 		__atomic_load_n(&asys__refuse_hook, __ATOMIC_RELAXED);
 
 	if (refuse && refuse(calls, n))
 		return -EAGAIN;
+	if (!linked && asys__direct_submit(calls, n) == 0)
+		return 0;
 	return asys__engine.backend->submit(calls, n);
 }
 
@@ -201,7 +207,7 @@ int asys_submit(struct asys_call *const calls[], size_t n)
 		pthread_mutex_lock(&asys__engine.chain_lock);
 		link_chains(calls, n);
 	}
-	err = hand_to_backend(calls, n);
+	err = hand_to_backend(calls, n, linked);
 	if (err)
 		unclaim(calls, n);
 	if (linked)
