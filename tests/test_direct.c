@@ -119,11 +119,13 @@ END_TEST
 /*
  * A read that the kernel fails at once (a buffer O_DIRECT does not take)
  * still wakes the reaper (its FUTEX_WAKE is hard-linked), and reports what
- * pread(2) would: EINVAL.  The reads around it are unharmed.
+ * pread(2) would: EINVAL.  So does a read at offset -1, which io_uring
+ * would serve at the file position (fuzz_aio found it).  The reads around
+ * them are unharmed.
  */
 START_TEST(direct_read_error_is_reported)
 {
-	struct aiocb bad, good;
+	struct aiocb bad, good, negative;
 	unsigned long before;
 	char *buf = aligned(2 * BLOCK);
 	off_t at = BLOCK;
@@ -136,11 +138,15 @@ START_TEST(direct_read_error_is_reported)
 	before = direct_reads();
 	prep_aiocb(&bad, direct, buf + 1, BLOCK, 0);
 	prep_aiocb(&good, direct, buf + BLOCK, BLOCK, at);
+	prep_aiocb(&negative, direct, buf, BLOCK, -1);
 	submit_read(&bad);
 	submit_read(&good);
+	ck_assert_int_eq(aio_read(&negative), 0);
 	wait_final(&bad, WAIT_MS);
+	wait_final(&negative, WAIT_MS);
 	ck_assert_uint_ge(direct_reads() - before, 1);
 	assert_status(&bad, EINVAL, -1);
+	assert_status(&negative, EINVAL, -1);
 	assert_read(&good, (void *[]){ buf + BLOCK }, &at, 1, BLOCK);
 	free(buf);
 	close(direct);

@@ -35,6 +35,7 @@
 #include "engine.h"
 #include "internal.h"
 #include "ring.h"
+#include "sysarg.h"
 
 #define SLOTS ASYS__READS_MAX
 #define WAKE_DATA ((uint64_t)SLOTS)	/* user_data of the FUTEX_WAKEs, past every slot */
@@ -105,10 +106,16 @@ static struct asys__owed_ring *ring(void)
 	return me.ring;
 }
 
+/*
+ * As the io_uring backend's (backend_uring.c): io_uring would read at the
+ * file position for an offset of -1 where pread64 fails, and its length
+ * has 32 bits.
+ */
 static bool eligible(const struct asys_call *c)
 {
 	return c->nr == SYS_pread64 && (c->flags & ASYS_DIRECT) &&
-	       !(c->flags & (ASYS_LINK | ASYS_LINK_ARG));
+	       !(c->flags & (ASYS_LINK | ASYS_LINK_ARG)) && asys__arg64(c->arg, 3) >= 0 &&
+	       c->arg[2] >= 0 && (unsigned long)c->arg[2] <= UINT32_MAX;
 }
 
 /* The read, then the FUTEX_WAKE that follows it whatever its result. */
@@ -119,9 +126,9 @@ static void prep(struct asys__ring *r, const struct asys_call *c, unsigned slot)
 	sqe->opcode = IORING_OP_READ;
 	sqe->flags = IOSQE_IO_HARDLINK;
 	sqe->fd = (int)c->arg[0];
-	sqe->addr = (uint64_t)c->arg[1];
+	sqe->addr = asys__arg_ptr(c->arg[1]);
 	sqe->len = (uint32_t)c->arg[2];
-	sqe->off = (uint64_t)c->arg[3];
+	sqe->off = (uint64_t)asys__arg64(c->arg, 3);	/* two longs on i386 and armhf */
 	sqe->rw_flags = RWF_NOWAIT;
 	sqe->user_data = slot;
 	sqe = asys__ring_sqe(r);
