@@ -28,6 +28,14 @@ static unsigned long direct_reads(void)
 	return s.reads_direct;
 }
 
+static unsigned long reads_by_owner(void)
+{
+	struct asys__stats s;
+
+	asys__stats(&s);
+	return s.reads_by_owner;
+}
+
 static unsigned long refused_reads(void)
 {
 	struct asys__stats s;
@@ -539,6 +547,348 @@ START_TEST(no_direct_reads_without_inline_reads)
 }
 END_TEST
 
+enum { LONG_READS = 16, LONG_READ = 8 << 20 };
+
+/*
+ * A thread ("owner") with long O_DIRECT reads of its own in flight, in
+ * aio_suspend for a pipe read that nothing completes: it waits in its
+ * ring, where its reads' completions end the wait.
+ */
+static struct {
+	int direct, pipe[2];
+	struct aiocb cbs[LONG_READS], pipe_cb;
+	void *bufs[LONG_READS];
+	off_t off[LONG_READS];
+	char pipe_buf[8];
+	long timeout_ms;	/* of the aio_suspend; 0: none */
+	int result, err;
+	int out_at_return;	/* reads still in progress when aio_suspend returned */
+	bool suspended;
+} own;
+
+static void *owner(void *arg)
+{
+	const struct aiocb *l[1] = { &own.pipe_cb };
+	struct timespec t = ms_ts(own.timeout_ms);
+	int i;
+
+	(void)arg;
+	pthread_setname_np(pthread_self(), "owner");
+	for (i = 0; i < LONG_READS; i++)
+		if (aio_read(&own.cbs[i]))
+			abort();
+	if (aio_read(&own.pipe_cb))
+		abort();
+	__atomic_store_n(&own.suspended, true, __ATOMIC_RELEASE);
+	own.result = aio_suspend(l, 1, own.timeout_ms ? &t : NULL);
+	own.err = errno;
+	for (i = 0; i < LONG_READS; i++)
+		own.out_at_return += aio_error(&own.cbs[i]) == EINPROGRESS;
+	return NULL;
+}
+
+static bool owner_reads_done(const void *arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = 0; i < LONG_READS; i++)
+		if (aio_error(&own.cbs[i]) == EINPROGRESS)
+			return false;
+	return true;
+}
+
+static void owner_setup(int fd)
+{
+	int i;
+
+	ck_assert_int_eq(pipe2(own.pipe, O_CLOEXEC), 0);
+	for (i = 0; i < LONG_READS; i++) {
+		own.bufs[i] = aligned(LONG_READ);
+		own.off[i] = (off_t)i * LONG_READ;
+		prep_aiocb(&own.cbs[i], own.direct, own.bufs[i], LONG_READ, own.off[i]);
+	}
+	prep_aiocb(&own.pipe_cb, own.pipe[0], own.pipe_buf, 1, 0);
+	(void)fd;
+}
+
+static void owner_teardown(int fd)
+{
+	int i;
+
+	ck_assert_int_eq(write(own.pipe[1], "x", 1), 1);
+	wait_final(&own.pipe_cb, WAIT_MS);
+	assert_read(own.cbs, own.bufs, own.off, LONG_READS, LONG_READ);
+	for (i = 0; i < LONG_READS; i++)
+		free(own.bufs[i]);
+	close(own.pipe[0]);
+	close(own.pipe[1]);
+	close(own.direct);
+	close(fd);
+}
+
+/*
+ * Start the owner and wait until it sleeps in aio_suspend: true if its
+ * reads were still out then (it sleeps on its ring), false if they were
+ * all done first (it sleeps on the pipe read alone).
+ */
+static bool owner_in_ring(pthread_t *th)
+{
+	double end = now_sec() + 10.0;
+	struct timespec ms = ms_ts(1);
+
+	ck_assert_int_eq(pthread_create(th, NULL, owner, NULL), 0);
+	while (!__atomic_load_n(&own.suspended, __ATOMIC_ACQUIRE))
+		sched_yield();
+	while (task_in_syscall("owner", SYS_futex, -1) != 1) {
+		ck_assert_msg(now_sec() < end, "the owner never slept");
+		nanosleep(&ms, NULL);
+	}
+	return !owner_reads_done(NULL);
+}
+
+static void restart_me(int sig)
+{
+	(void)sig;
+	signals_taken++;
+}
+
+/*
+ * aio_suspend in the owner's ring ends with EINTR at a signal handler,
+ * also one installed with SA_RESTART, as every aio_suspend must (the
+ * kernel restarts a futex_waitv after such a handler: the ring wait is
+ * io_uring_enter's); at its timeout with EAGAIN; and at pthread_cancel,
+ * a cancellation point, after which the thread's exit waits for its
+ * reads.  Both sides: the owner must have been caught asleep in its ring
+ * with its reads out (the test says SKIP if the device always beat it).
+ */
+START_TEST(suspend_in_own_ring_ends_as_posix_says)
+{
+	struct sigaction sa;
+	pthread_t th;
+	void *ret;
+	int fd;
+
+	if (!direct_file((size_t)LONG_READS * LONG_READ, &fd, &own.direct))
+		return;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = restart_me;
+	sa.sa_flags = SA_RESTART;
+	ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	owner_setup(fd);
+	own.timeout_ms = _i == 1 ? 5 : 0;
+	if (_i == 1) {
+		ck_assert_int_eq(pthread_create(&th, NULL, owner, NULL), 0);
+		join_within(th, WAIT_MS);
+		ck_assert_int_eq(own.result, -1);
+		ck_assert_int_eq(own.err, EAGAIN);
+		if (!own.out_at_return)
+			printf("SKIP: the device completed %d reads of %d MiB within 5 ms\n",
+			       LONG_READS, LONG_READ >> 20);
+	} else if (!owner_in_ring(&th)) {
+		printf("SKIP: the device completed %d reads of %d MiB before the owner slept\n",
+		       LONG_READS, LONG_READ >> 20);
+	}
+	if (_i == 0) {
+		ck_assert_int_eq(pthread_kill(th, SIGUSR1), 0);
+		join_within(th, WAIT_MS);
+		ck_assert_int_eq(own.result, -1);
+		ck_assert_int_eq(own.err, EINTR);
+		ck_assert_int_gt(signals_taken, 0);
+	} else if (_i == 2) {
+		ck_assert_int_eq(pthread_cancel(th), 0);
+		ck_assert_int_eq(pthread_join(th, &ret), 0);
+		ck_assert_ptr_eq(ret, PTHREAD_CANCELED);
+	}
+	owner_teardown(fd);
+}
+END_TEST
+
+/*
+ * A thread that waits in aio_suspend for its own reads, all of them
+ * without a notification, completes them itself: no other thread of
+ * rtaio's is woken for them.  The reaper completes reads that come while
+ * their thread is not waiting, so the rounds go on until this thread has
+ * completed some (each round waits for its first read before sending the
+ * rest, as a program that keeps reads in flight does).  Both sides: reads
+ * must still have been out when the thread began to wait.
+ */
+START_TEST(waiting_thread_completes_its_own_reads)
+{
+	enum { N = 16, ROUNDS = 20 };
+	struct aiocb cbs[N];
+	void *bufs[N];
+	off_t off[N];
+	unsigned long by_owner = reads_by_owner();
+	int fd, direct, i, round, out = 0;
+
+	if (!direct_file((size_t)N * BLOCK, &fd, &direct))
+		return;
+	for (i = 0; i < N; i++)
+		bufs[i] = aligned(BLOCK);
+	for (round = 0; round < ROUNDS && reads_by_owner() == by_owner; round++) {
+		for (i = 0; i < N; i++) {
+			off[i] = (off_t)((i + round) % N) * BLOCK;
+			prep_aiocb(&cbs[i], direct, bufs[i], BLOCK, off[i]);
+			submit_read(&cbs[i]);
+			if (i == 0)
+				wait_final(&cbs[0], WAIT_MS);
+		}
+		for (i = 1; i < N; i++)
+			out += aio_error(&cbs[i]) == EINPROGRESS;
+		assert_read(cbs, bufs, off, N, BLOCK);
+	}
+	if (!out)
+		printf("SKIP: the device completed every read at once\n");
+	else
+		ck_assert_msg(reads_by_owner() > by_owner,
+			      "the reaper completed all %d reads of %d rounds", N * round, round);
+	for (i = 0; i < N; i++)
+		free(bufs[i]);
+	close(direct);
+	close(fd);
+}
+END_TEST
+
+static struct {
+	struct aiocb *earlier;
+	int handled;
+	unsigned long by_owner;	/* before the handler waited */
+	unsigned long by_owner_after;
+} inside;
+
+static void wait_in_handler(int sig)
+{
+	const struct aiocb *l[1] = { inside.earlier };
+
+	(void)sig;
+	inside.by_owner = reads_by_owner();
+	while (aio_error(inside.earlier) == EINPROGRESS)
+		aio_suspend(l, 1, NULL);
+	inside.by_owner_after = reads_by_owner();
+	inside.handled++;
+}
+
+static bool raise_inside(struct asys_call *const calls[], size_t n)
+{
+	(void)calls;
+	(void)n;
+	if (!inside.handled)
+		raise(SIGUSR2);
+	return false;
+}
+
+/*
+ * A signal handler that waits in aio_suspend while its thread is inside
+ * aio_read (asys_submit, with the engine's locks to take): it completes
+ * nothing itself, and the earlier read it waits for, in its thread's own
+ * ring, completes all the same (the reaper takes the ring back).
+ */
+START_TEST(handler_inside_rtaio_completes_nothing_itself)
+{
+	struct aiocb first, earlier, later;
+	void *bufs[3];
+	off_t off[3] = { 0, LONG_READ, 2 * (off_t)LONG_READ };
+	struct sigaction sa;
+	int fd, direct, i;
+
+	if (!direct_file(3 * (size_t)LONG_READ, &fd, &direct))
+		return;
+	for (i = 0; i < 3; i++)
+		bufs[i] = aligned(LONG_READ);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = wait_in_handler;
+	ck_assert_int_eq(sigaction(SIGUSR2, &sa, NULL), 0);
+	/* the ring attended once: this thread waited in it */
+	prep_aiocb(&first, direct, bufs[0], LONG_READ, off[0]);
+	submit_read(&first);
+	assert_read(&first, &bufs[0], &off[0], 1, LONG_READ);
+	prep_aiocb(&earlier, direct, bufs[1], LONG_READ, off[1]);
+	submit_read(&earlier);
+	inside.earlier = &earlier;
+	__atomic_store_n(&asys__refuse_hook, raise_inside, __ATOMIC_RELAXED);
+	prep_aiocb(&later, direct, bufs[2], LONG_READ, off[2]);
+	submit_read(&later);
+	__atomic_store_n(&asys__refuse_hook, NULL, __ATOMIC_RELAXED);
+	ck_assert_int_eq(inside.handled, 1);
+	ck_assert_uint_eq(inside.by_owner_after, inside.by_owner);
+	assert_read(&earlier, &bufs[1], &off[1], 1, LONG_READ);
+	assert_read(&later, &bufs[2], &off[2], 1, LONG_READ);
+	for (i = 0; i < 3; i++)
+		free(bufs[i]);
+	close(direct);
+	close(fd);
+}
+END_TEST
+
+static struct {
+	int direct;
+	struct aiocb cbs[LONG_READS];
+	void *bufs[LONG_READS];
+	off_t off[LONG_READS];
+	pthread_barrier_t checked;
+	bool submitted;
+} lent;
+
+static void *wait_for_one_then_stop(void *arg)
+{
+	const struct aiocb *l[1] = { &lent.cbs[0] };
+	int i;
+
+	(void)arg;
+	for (i = 0; i < LONG_READS; i++)
+		if (aio_read(&lent.cbs[i]))
+			abort();
+	__atomic_store_n(&lent.submitted, true, __ATOMIC_RELEASE);
+	while (aio_error(&lent.cbs[0]) == EINPROGRESS)
+		aio_suspend(l, 1, NULL);
+	pthread_barrier_wait(&lent.checked);	/* waits no more in rtaio until the end */
+	return NULL;
+}
+
+/*
+ * The owner waits for one of its reads, then no more: another thread
+ * waiting for the others gets them (the owner's ring goes back to the
+ * reaper when a thread that reaps nothing sleeps), and so does one that
+ * polls aio_error (the reaper takes the ring back at its next look).
+ */
+START_TEST(other_thread_gets_reads_of_an_owner_gone_quiet)
+{
+	pthread_t th;
+	int fd, i;
+
+	if (!direct_file((size_t)LONG_READS * LONG_READ, &fd, &lent.direct))
+		return;
+	for (i = 0; i < LONG_READS; i++) {
+		lent.bufs[i] = aligned(LONG_READ);
+		lent.off[i] = (off_t)i * LONG_READ;
+		prep_aiocb(&lent.cbs[i], lent.direct, lent.bufs[i], LONG_READ, lent.off[i]);
+	}
+	ck_assert_int_eq(pthread_barrier_init(&lent.checked, NULL, 2), 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, wait_for_one_then_stop, NULL), 0);
+	while (!__atomic_load_n(&lent.submitted, __ATOMIC_ACQUIRE))
+		sched_yield();
+	if (_i == 1) {
+		double end = now_sec() + WAIT_MS / 1000;
+		struct timespec ms = ms_ts(1);
+
+		for (i = 0; i < LONG_READS; i++)
+			while (aio_error(&lent.cbs[i]) == EINPROGRESS) {
+				ck_assert_msg(now_sec() < end, "read %d still in progress", i);
+				nanosleep(&ms, NULL);
+			}
+	}
+	assert_read(lent.cbs, lent.bufs, lent.off, LONG_READS, LONG_READ);
+	pthread_barrier_wait(&lent.checked);
+	join_within(th, WAIT_MS);
+	pthread_barrier_destroy(&lent.checked);
+	for (i = 0; i < LONG_READS; i++)
+		free(lent.bufs[i]);
+	close(lent.direct);
+	close(fd);
+}
+END_TEST
+
 static Suite *direct_suite(void)
 {
 	Suite *s = suite_create("direct");
@@ -553,6 +903,10 @@ static Suite *direct_suite(void)
 	tcase_add_test(tc, more_threads_than_rings);
 	tcase_add_test(tc, direct_reads_under_signals);
 	tcase_add_test(tc, refused_direct_reads_go_the_usual_way);
+	tcase_add_test(tc, waiting_thread_completes_its_own_reads);
+	tcase_add_loop_test(tc, suspend_in_own_ring_ends_as_posix_says, 0, 3);
+	tcase_add_test(tc, handler_inside_rtaio_completes_nothing_itself);
+	tcase_add_loop_test(tc, other_thread_gets_reads_of_an_owner_gone_quiet, 0, 2);
 	tcase_add_test(tc, no_direct_reads_without_inline_reads);
 	suite_add_tcase(s, tc);
 	return s;

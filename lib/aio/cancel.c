@@ -98,7 +98,11 @@ int aio__cancel(int fd, struct aiocb *cb);
 
 int aio__cancel(int fd, struct aiocb *cb)
 {
-	int outcome = cancel(fd, cb);
+	int outcome;
+
+	asys__busy_enter();
+	outcome = cancel(fd, cb);
+	asys__busy_leave();
 
 	switch (outcome) {
 	case AIO_CANCELED:
