@@ -9,15 +9,6 @@
  * which completes the calls as their completions arrive; the submitting
  * thread sets up a new ring for its next reads.
  *
- * A kept ring (direct.c) stays its owner's: the owner goes on sending its
- * O_DIRECT reads to it, each with a hard-linked FUTEX_WAKE of its own, and
- * the reaper watches it until the owner leaves.  While the owner waits in
- * it, completing what it finds there itself (asys__owed_attend), the
- * reaper leaves it alone.  It takes it back at a look that finds the owner
- * elsewhere; when a thread that completes nothing itself goes to sleep
- * (asys__owed_nudge: what it waits for may be one of those reads); and
- * when a read with a notification goes in.
- *
  * The reaper sleeps on the rings' CQ tails (futex_waitv): the kernel posts
  * a completion without a futex wake, so the submitter puts after its reads
  * an IORING_OP_FUTEX_WAKE of the ring's CQ tail with IOSQE_IO_DRAIN, which
