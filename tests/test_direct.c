@@ -80,17 +80,6 @@ static void *aligned(size_t size)
 	return buf;
 }
 
-/* The end of a test: its n buffers freed, its two descriptors closed. */
-static void done_with(void **bufs, int n, int direct, int fd)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		free(bufs[i]);
-	close(direct);
-	close(fd);
-}
-
 /* Each of n reads of len bytes, at off[i] into bufs[i], final with its data. */
 static void assert_read(struct aiocb *cbs, void **bufs, const off_t *off, int n, size_t len)
 {
@@ -128,7 +117,10 @@ START_TEST(direct_reads_complete_with_their_data)
 	}
 	assert_read(cbs, bufs, off, N, BLOCK);
 	ck_assert_uint_ge(direct_reads() - before, 64);
-	done_with(bufs, N, direct, fd);
+	for (i = 0; i < N; i++)
+		free(bufs[i]);
+	close(direct);
+	close(fd);
 }
 END_TEST
 
@@ -199,7 +191,10 @@ START_TEST(direct_reads_are_not_cancelled)
 	ck_assert_msg(r == AIO_NOTCANCELED || r == AIO_ALLDONE, "aio_cancel of all: %d", r);
 	assert_read(cbs, bufs, off, N, BIG);
 	ck_assert_uint_eq(direct_reads() - before, N);
-	done_with(bufs, N, direct, fd);
+	for (i = 0; i < N; i++)
+		free(bufs[i]);
+	close(direct);
+	close(fd);
 }
 END_TEST
 
@@ -259,7 +254,10 @@ START_TEST(direct_reads_outlive_their_thread)
 	ck_assert_uint_eq(direct_reads() - before, ROUNDS * EXIT_READS);
 	if (!left_in_progress)
 		printf("SKIP: the device answered every read before its thread left\n");
-	done_with(leaver.bufs, EXIT_READS, leaver.direct, fd);
+	for (i = 0; i < EXIT_READS; i++)
+		free(leaver.bufs[i]);
+	close(leaver.direct);
+	close(fd);
 }
 END_TEST
 
@@ -311,7 +309,10 @@ START_TEST(fork_child_sends_its_own_direct_reads)
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		      "the child's reads: wait status %#x (exit 2: not sent from its ring)", status);
 	assert_read(cbs, bufs, off, N, BIG);
-	done_with(bufs, N, direct, fd);
+	for (i = 0; i < N; i++)
+		free(bufs[i]);
+	close(direct);
+	close(fd);
 }
 END_TEST
 
@@ -511,7 +512,10 @@ START_TEST(direct_reads_under_signals)
 	join_within(th, WAIT_MS);
 	ck_assert_uint_eq(direct_reads() - before, N);
 	ck_assert_int_gt(signals_taken, 0);
-	done_with(bufs, DEPTH, direct, fd);
+	for (k = 0; k < DEPTH; k++)
+		free(bufs[k]);
+	close(direct);
+	close(fd);
 }
 END_TEST
 
@@ -739,7 +743,10 @@ START_TEST(waiting_thread_completes_its_own_reads)
 	else
 		ck_assert_msg(reads_by_owner() > by_owner,
 			      "the reaper completed all %d reads of %d rounds", N * round, round);
-	done_with(bufs, N, direct, fd);
+	for (i = 0; i < N; i++)
+		free(bufs[i]);
+	close(direct);
+	close(fd);
 }
 END_TEST
 
@@ -807,7 +814,10 @@ START_TEST(handler_inside_rtaio_completes_nothing_itself)
 	ck_assert_uint_eq(inside.by_owner_after, inside.by_owner);
 	assert_read(&earlier, &bufs[1], &off[1], 1, LONG_READ);
 	assert_read(&later, &bufs[2], &off[2], 1, LONG_READ);
-	done_with(bufs, 3, direct, fd);
+	for (i = 0; i < 3; i++)
+		free(bufs[i]);
+	close(direct);
+	close(fd);
 }
 END_TEST
 
@@ -872,7 +882,10 @@ START_TEST(other_thread_gets_reads_of_an_owner_gone_quiet)
 	pthread_barrier_wait(&lent.checked);
 	join_within(th, WAIT_MS);
 	pthread_barrier_destroy(&lent.checked);
-	done_with(lent.bufs, LONG_READS, lent.direct, fd);
+	for (i = 0; i < LONG_READS; i++)
+		free(lent.bufs[i]);
+	close(lent.direct);
+	close(fd);
 }
 END_TEST
 
