@@ -98,11 +98,7 @@ int aio__cancel(int fd, struct aiocb *cb);
 
 int aio__cancel(int fd, struct aiocb *cb)
 {
-	int outcome;
-
-	asys__busy_enter();
-	outcome = cancel(fd, cb);
-	asys__busy_leave();
+	int outcome = cancel(fd, cb);
 
 	switch (outcome) {
 	case AIO_CANCELED:

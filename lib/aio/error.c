@@ -11,11 +11,6 @@ ssize_t aio__return(struct aiocb *cb);
 
 int aio__error(const struct aiocb *cb)
 {
-	int err = __atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE);
-
-	if (err != EINPROGRESS)
-		return err;
-	asys__direct_poll();
 	return __atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE);
 }
 AIO__EXPORT(aio__error, aio_error);

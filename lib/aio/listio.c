@@ -73,7 +73,6 @@ static int wait_list(struct aio__list *l)
 		    !__atomic_compare_exchange_n(&l->pending, &v, v | LIST_SLEEPING, false,
 						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			continue;
-		asys__owed_nudge();	/* this thread's reads may be in its own ring */
 		if (asys__futex_wait(&l->pending, v | LIST_SLEEPING, NULL) == -EINTR)
 			return -EINTR;
 	}
@@ -101,11 +100,9 @@ static int listio(int mode, struct aiocb *const list[], int nent, struct sigeven
 		return -1;
 	}
 	aio__init();
-	asys__busy_enter();
 	aio__batch_init(&batch, &reads);
 	l = calloc(1, sizeof *l);
 	if (!l) {
-		asys__busy_leave();
 		errno = EAGAIN;
 		return -1;
 	}
@@ -128,7 +125,6 @@ static int listio(int mode, struct aiocb *const list[], int nent, struct sigeven
 	aio__batch_flush(&batch);
 	__atomic_fetch_add(&l->refs, 1, __ATOMIC_RELAXED);	/* kept for the wait */
 	aio__list_done(l, false);	/* the submitter's hold */
-	asys__busy_leave();
 	if (mode == LIO_WAIT && wait_list(l) == -EINTR) {
 		list_put(l);
 		errno = EINTR;

@@ -429,8 +429,6 @@ static int write_report(int fd)
 	put_num(&o, e.reads_direct);
 	put(&o, " (refused by the device and sent again the usual way: ");
 	put_num(&o, e.reads_refused);
-	put(&o, "; completed by the thread that waited for them: ");
-	put_num(&o, e.reads_by_owner);
 	put(&o, ")\n");
 	if (!aio__stats_enabled()) {
 		put(&o, "requests: not counted (RTAIO_STATS unset)\n");

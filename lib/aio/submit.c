@@ -182,9 +182,6 @@ static int prepare_call(struct aio__request *r, const struct aiocb *cb, struct a
 		r->call.flags = seekable ? ASYS_BOUNDED : ASYS_UNBOUNDED;
 		if (r->op == LIO_READ && !r->ordered && read_direct(t))
 			r->call.flags |= ASYS_DIRECT;
-		/* nothing to notify: a waiting thread may complete it (asys__direct_suspend) */
-		if (r->note.notify == SIGEV_NONE && !r->list)
-			r->call.flags |= ASYS__QUIET;
 		/* buffered writes to a file take its inode lock in turn anyway */
 		if (r->op == LIO_WRITE && !r->ordered && t->regular == 1 &&
 		    !(write_flags(t) & (O_DIRECT | O_DSYNC)))
@@ -327,11 +324,9 @@ static int submit_one(struct aiocb *cb, int op, bool wide)
 	struct aio__batch batch;
 	int err;
 
-	asys__busy_enter();
 	aio__batch_init(&batch, NULL);
 	err = aio__submit(cb, op, wide, NULL, true, &batch);
 	aio__batch_flush(&batch);
-	asys__busy_leave();
 	if (!err)
 		err = batch.refused;
 	return api_result(err);

@@ -66,7 +66,7 @@ int aio__suspend(const struct aiocb *const list[], int nent, const struct timesp
 	/* counted before any status is read: a completion after that is seen */
 	l.completions = completions_of(&l);
 	if (!r && scan(&l) == -1) {
-		r = asys__direct_suspend(&aio__completions, scan, &l, &deadline);
+		r = asys__seq_wait(&aio__completions, scan, &l, &deadline, true);
 	}
 	if (r >= 0)
 		return 0;

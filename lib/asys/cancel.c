@@ -4,7 +4,6 @@
  * as CANCELED with -ECANCELED.  A running call is interrupted where the
  * backend can (io_uring, on pipes and sockets); final calls are left alone.
  */
-#include "engine.h"
 #include "internal.h"
 
 static int state_error(const struct asys_call *call)
@@ -42,7 +41,7 @@ static int interrupt(struct asys_call *call)
 	return -1;
 }
 
-static int cancel(struct asys_call *call)
+int asys_cancel(struct asys_call *call)
 {
 	uint32_t s, saved;
 	bool chained;
@@ -82,14 +81,4 @@ static int cancel(struct asys_call *call)
 	}
 	asys__settle(call, -ECANCELED, ASYS_CANCELED, true, chained);
 	return 0;
-}
-
-int asys_cancel(struct asys_call *call)
-{
-	int r;
-
-	asys__busy_enter();
-	r = cancel(call);
-	asys__busy_leave();
-	return r;
 }

@@ -163,7 +163,7 @@ void asys__stats(struct asys__stats *out)
 	if (b)
 		b->stats(out);
 	asys__owed_stats(&out->reads_owed, &out->owed_unwoken, &out->reads_direct,
-			 &out->reads_refused, &out->reads_by_owner);
+			 &out->reads_refused);
 }
 
 void asys__prompt_hook(void (*done)(struct asys_call *call))
@@ -182,7 +182,6 @@ int asys_configure(const struct asys_config *set, struct asys_config *old)
 		errno = EINVAL;
 		return -1;
 	}
-	asys__busy_enter();
 	e->backend->lock_config();
 	if (old)
 		*old = e->config;
@@ -193,6 +192,5 @@ int asys_configure(const struct asys_config *set, struct asys_config *old)
 	if (set && set->idle_msec)
 		e->config.idle_msec = set->idle_msec;
 	e->backend->unlock_config();
-	asys__busy_leave();
 	return 0;
 }

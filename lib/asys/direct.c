@@ -6,24 +6,12 @@
  * the ring thread submits only when the program sleeps, and the reads
  * reach the device in lockstep batches.
  *
- * The thread completes them itself when it waits for them in aio_suspend
- * (asys__direct_suspend) or polls aio_error (asys__direct_poll), as a
- * program on raw io_uring reaps its own completions: no other thread is
- * woken.  Else the reaper thread completes them (read_owed.c), which
- * watches the ring for as long as the thread lives, except while the
- * thread reaps it.  Each read is hard-linked to an IORING_OP_FUTEX_WAKE of
- * the ring's CQ tail, which the kernel starts once the read's completion
- * is posted, in the same task work, whatever the read's result: the
- * reaper sleeps on the tail.
- *
- * Completing a request in aio_suspend or aio_error, which must be
- * async-signal-safe: only a request with nothing to notify and in no list
- * (ASYS__QUIET: status, the fd's list, the request's record: locks, no
- * allocation), never while the thread is inside rtaio otherwise
- * (asys__busy: a handler may have interrupted it holding those locks),
- * and with every signal blocked while it completes, so that a handler's
- * wait never finds a completion taken from the ring and not yet
- * published.  A read carries RWF_NOWAIT, so the kernel never hands it to an
+ * The reaper thread completes them (read_owed.c): the ring is kept by its
+ * thread and watched by the reaper for as long as the thread lives.  Each
+ * read is hard-linked to an IORING_OP_FUTEX_WAKE of the ring's CQ tail,
+ * which the kernel starts once the read's completion is posted, in the
+ * same task work, whatever the read's result: the reaper sleeps on the
+ * tail.  A read carries RWF_NOWAIT, so the kernel never hands it to an
  * io-wq worker, which a signal can keep from starting (see read_owed.c):
  * one that the device would make wait fails with EAGAIN, and the reaper
  * runs it plainly, as the thread backend would.
@@ -41,7 +29,6 @@
  * a fork child has none of them.
  */
 #include <linux/futex.h>
-#include <signal.h>
 #include <sys/syscall.h>
 
 #include "crew.h"
@@ -52,8 +39,6 @@
 
 #define SLOTS ASYS__READS_MAX
 #define WAKE_DATA ((uint64_t)SLOTS)	/* user_data of the FUTEX_WAKEs, past every slot */
-
-__thread unsigned asys__busy __attribute__((tls_model("initial-exec")));
 
 /* Initial-exec, as read_now.c's: see there. */
 static __thread struct {
@@ -205,114 +190,6 @@ int asys__direct_submit(struct asys_call *const calls[], size_t n)
 	if (asys__ring_pending(r))
 		broken(r);
 	return 0;
-}
-
-/*
- * The thread completes what its ring holds, every signal blocked: a
- * handler's wait must never find a read taken from the ring and not yet
- * finished by the code it interrupted.
- */
-static void reap_here(struct asys__owed_ring *o)
-{
-	sigset_t all, old;
-
-	if (!asys__ring_ready(asys__owed_ring_of(o)))
-		return;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	asys__busy_enter();
-	asys__owed_reap_here(o);
-	asys__busy_leave();
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-}
-
-struct ring_sleep {
-	struct asys__owed_ring *o;
-	const struct timespec *deadline;
-};
-
-/*
- * Put a FUTEX_WAIT of word, while it holds val, in the ring, unless one is
- * there: a completion posted elsewhere (a bump of the sequence) then posts
- * one in this ring too.  False if it could not go in.
- */
-static bool arm(struct asys__owed_ring *o, uint32_t *word, uint32_t val)
-{
-	struct asys__ring *r = asys__owed_ring_of(o);
-	struct io_uring_sqe *sqe;
-	int err;
-
-	if (!asys__owed_arm(o))
-		return true;
-	/* a handler that came meanwhile would find the SQ half written */
-	asys__busy_enter();
-	sqe = asys__ring_sqe(r);
-	if (sqe) {
-		sqe->opcode = ASYS__OP_FUTEX_WAIT;
-		sqe->addr = (uint64_t)(uintptr_t)word;
-		sqe->addr2 = val;
-		sqe->addr3 = FUTEX_BITSET_MATCH_ANY;
-		sqe->fd = ASYS__FUTEX2_WORD32_PRIVATE;
-		sqe->user_data = ASYS__OWED_WAIT_DATA;
-		asys__ring_commit(r);
-		while ((err = asys__ring_enter(r, 0)) == -EINTR)
-			;
-	}
-	asys__busy_leave();
-	if (sqe && err >= 0 && !asys__ring_pending(r))
-		return true;
-	asys__owed_disarm(o);
-	return false;
-}
-
-/*
- * asys__seq_wait_by's sleep for the owner of a ring with reads out: a
- * futex wait on the ring's CQ tail.  A read's completion is task work of
- * this thread's: it interrupts the wait, posts the completion, and the
- * wait, restarted, finds the tail moved; a completion posted elsewhere
- * ends the FUTEX_WAIT in the ring, which posts one too.  So aio_suspend's
- * timeout, EINTR (after any handler, SA_RESTART or not) and cancellation
- * are those of any futex wait of rtaio's.  Then the thread completes what
- * the ring holds itself.
- */
-static int ring_sleep(void *arg, uint32_t *word, uint32_t val)
-{
-	struct ring_sleep *s = arg;
-	struct asys__ring *r = asys__owed_ring_of(s->o);
-	unsigned tail;
-	int err = 0;
-
-	if (!asys__owed_attend(s->o) || !arm(s->o, word, val)) {
-		/* nothing out, not for this thread to finish, or no room */
-		asys__owed_unattend(s->o);
-		asys__owed_nudge();
-		return asys__futex_sleep(word, val, s->deadline, true);
-	}
-	tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
-	if (tail == __atomic_load_n(r->cq_head, __ATOMIC_RELAXED))
-		err = asys__futex_sleep(r->cq_tail, tail, s->deadline, true);
-	asys__owed_unattend(s->o);
-	reap_here(s->o);
-	return err;
-}
-
-void asys__direct_poll(void)
-{
-	if (me.status == 1 && me.ring && !asys__busy &&
-	    !__atomic_load_n(&direct.unloaded, __ATOMIC_RELAXED))
-		reap_here(me.ring);
-}
-
-long asys__direct_suspend(struct asys__seq *s, long (*scan)(const void *ctx), const void *ctx,
-			  const struct timespec *deadline)
-{
-	struct ring_sleep rs = { me.ring, deadline };
-
-	if (me.status != 1 || !me.ring || asys__busy ||
-	    __atomic_load_n(&direct.unloaded, __ATOMIC_RELAXED))
-		return asys__seq_wait(s, scan, ctx, deadline, true);
-	reap_here(rs.o);
-	return asys__seq_wait_by(s, scan, ctx, ring_sleep, &rs);
 }
 
 void asys__direct_fork_child(void)

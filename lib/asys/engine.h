@@ -55,51 +55,8 @@ struct asys__stats {
 	unsigned long owed_unwoken;	/* rings of them finished without their wake-up */
 	unsigned long reads_direct;	/* O_DIRECT reads sent from their submitter's ring */
 	unsigned long reads_refused;	/* of those and the owed ones, refused by the device */
-	unsigned long reads_by_owner;	/* direct reads completed by their thread's aio_suspend */
 };
 ASYS__HIDDEN void asys__stats(struct asys__stats *out);
-
-/*
- * A call of the layer's whose done hook may run in a waiting thread of the
- * layer's, inside asys__direct_suspend (its completions in the thread's
- * own ring): no lock of its own held then, no allocation, nothing but
- * async-signal-safe calls.  A bit of asys_call.flags beside the public ones.
- */
-#define ASYS__QUIET 0x80000000u
-
-/*
- * The calling thread is inside rtaio with a lock or its free list in hand:
- * every entry point but the async-signal-safe ones counts itself here, so
- * that a signal handler's aio_suspend completes nothing itself then.
- */
-ASYS__HIDDEN extern __thread unsigned asys__busy __attribute__((tls_model("initial-exec")));
-
-static inline void asys__busy_enter(void)
-{
-	asys__busy++;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-}
-
-static inline void asys__busy_leave(void)
-{
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	asys__busy--;
-}
-
-/*
- * asys__seq_wait (cancellable) for a waiting thread that has O_DIRECT
- * reads of its own in its ring (direct.c): it waits there, and completes
- * those it finds done itself, when they are all ASYS__QUIET and it is not
- * inside rtaio otherwise (a signal handler's wait).
- */
-ASYS__HIDDEN long asys__direct_suspend(struct asys__seq *s, long (*scan)(const void *ctx),
-				       const void *ctx, const struct timespec *deadline);
-
-/*
- * aio_error found a request in progress: a thread that polls completes
- * the reads its ring holds done, as one that waits would.
- */
-ASYS__HIDDEN void asys__direct_poll(void);
 
 /* A read for asys__read_now(): pread(fd, buf, len, off), its result. */
 struct asys__read {

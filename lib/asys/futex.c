@@ -140,7 +140,7 @@ static void unwinding(void *arg)
  * that is in asynchronous mode, which glibc's own cancellable system calls
  * switch to for the duration of the call: do the same around the sleep.
  */
-int asys__cancellable(int (*sleep)(void *arg), void *arg)
+static int cancellable_wait(uint32_t *word, uint32_t val, const struct timespec *deadline)
 {
 	int old, r;
 
@@ -148,7 +148,7 @@ int asys__cancellable(int (*sleep)(void *arg), void *arg)
 	pthread_cleanup_push(unwinding, NULL);
 #endif
 	pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &old);
-	r = sleep(arg);
+	r = asys__futex_wait(word, val, deadline);
 	pthread_setcanceltype(old, NULL);
 #ifdef ASAN_BUILD
 	pthread_cleanup_pop(0);
@@ -156,42 +156,8 @@ int asys__cancellable(int (*sleep)(void *arg), void *arg)
 	return r;
 }
 
-struct futex_sleep {
-	const struct timespec *deadline;
-	bool cancellable;
-	uint32_t *word;
-	uint32_t val;
-};
-
-static int futex_sleep_now(void *arg)
-{
-	const struct futex_sleep *f = arg;
-
-	return asys__futex_wait(f->word, f->val, f->deadline);
-}
-
-int asys__futex_sleep(uint32_t *word, uint32_t val, const struct timespec *deadline,
-		      bool cancellable)
-{
-	struct futex_sleep f = { deadline, cancellable, word, val };
-
-	return cancellable ? asys__cancellable(futex_sleep_now, &f) : futex_sleep_now(&f);
-}
-
-/*
- * A waiter that completes nothing itself: rings that their owners reap
- * go back to the reaper first (read_owed.c), which then watches them.
- */
-static int futex_sleep(void *arg, uint32_t *word, uint32_t val)
-{
-	const struct futex_sleep *f = arg;
-
-	asys__owed_nudge();
-	return asys__futex_sleep(word, val, f->deadline, f->cancellable);
-}
-
-long asys__seq_wait_by(struct asys__seq *s, long (*scan)(const void *ctx), const void *ctx,
-		       int (*sleep)(void *arg, uint32_t *word, uint32_t val), void *arg)
+long asys__seq_wait(struct asys__seq *s, long (*scan)(const void *ctx), const void *ctx,
+		    const struct timespec *deadline, bool cancellable)
 {
 	long r;
 
@@ -206,17 +172,12 @@ long asys__seq_wait_by(struct asys__seq *s, long (*scan)(const void *ctx), const
 		r = scan(ctx);
 		if (r != -1)
 			break;
-		r = sleep(arg, &s->seq, seq);
+		if (cancellable)
+			r = cancellable_wait(&s->seq, seq, deadline);
+		else
+			r = asys__futex_wait(&s->seq, seq, deadline);
 		if (r)
 			break;
 	}
 	return r;
-}
-
-long asys__seq_wait(struct asys__seq *s, long (*scan)(const void *ctx), const void *ctx,
-		    const struct timespec *deadline, bool cancellable)
-{
-	struct futex_sleep f = { deadline, cancellable, NULL, 0 };
-
-	return asys__seq_wait_by(s, scan, ctx, futex_sleep, &f);
 }

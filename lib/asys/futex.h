@@ -48,23 +48,5 @@ ASYS__HIDDEN void asys__seq_bump(struct asys__seq *s);
 ASYS__HIDDEN long asys__seq_wait(struct asys__seq *s, long (*scan)(const void *ctx),
 				 const void *ctx, const struct timespec *deadline,
 				 bool cancellable);
-/*
- * The same with another way to sleep: sleep(arg, word, val) returns 0 on a
- * wake-up or a changed value, else -errno, which is returned.
- */
-ASYS__HIDDEN long asys__seq_wait_by(struct asys__seq *s, long (*scan)(const void *ctx),
-				    const void *ctx,
-				    int (*sleep)(void *arg, uint32_t *word, uint32_t val),
-				    void *arg);
-/* asys__futex_wait, a thread cancellation point if cancellable. */
-ASYS__HIDDEN int asys__futex_sleep(uint32_t *word, uint32_t val, const struct timespec *deadline,
-				   bool cancellable);
-/*
- * read_owed.c: a waiter that completes nothing itself is about to sleep:
- * rings that their owners reap go back to the reaper, which watches them.
- */
-ASYS__HIDDEN void asys__owed_nudge(void);
-/* sleep(arg) as a thread cancellation point (asynchronous mode): its result. */
-ASYS__HIDDEN int asys__cancellable(int (*sleep)(void *arg), void *arg);
 
 #endif /* ASYS_FUTEX_H */

@@ -229,12 +229,10 @@ ASYS__HIDDEN unsigned asys__owed_reap(struct asys__ring *ring, struct asys_call 
 ASYS__HIDDEN void asys__owed_wait(const unsigned *owner_out);
 /*
  * Reads taken so far, rings finished by a look, their wake-up lost, reads
- * sent to kept rings, reads the device refused, and reads completed by
- * their owner (asys__stats).
+ * sent to kept rings, and reads the device refused (asys__stats).
  */
 ASYS__HIDDEN void asys__owed_stats(unsigned long *owed, unsigned long *unwoken,
-				   unsigned long *direct, unsigned long *refused,
-				   unsigned long *by_owner);
+				   unsigned long *direct, unsigned long *refused);
 /*
  * A ring that its owner keeps: the reaper watches it from now on (the
  * owner's until asys__owed_leave), counted in *owner_out.  Each read the
@@ -252,29 +250,6 @@ ASYS__HIDDEN unsigned asys__owed_room(const struct asys__owed_ring *o);
 ASYS__HIDDEN unsigned asys__owed_slot(struct asys__owed_ring *o, struct asys_call *call);
 /* A slot whose read never went in: its call, the slot free again. */
 ASYS__HIDDEN struct asys_call *asys__owed_unslot(struct asys__owed_ring *o, unsigned slot);
-/*
- * The owner is about to wait in its ring, and to complete what it reaps
- * there (asys__owed_reap_here): false, leaving it to the reaper, when it
- * has no read out or one whose call is not ASYS__QUIET.  The reaper then
- * leaves the ring alone while the owner is inside its wait
- * (asys__owed_unattend ends it), unless a waiter that reaps nothing sleeps
- * meanwhile (asys__owed_nudge).
- */
-ASYS__HIDDEN bool asys__owed_attend(struct asys__owed_ring *o);
-ASYS__HIDDEN void asys__owed_unattend(struct asys__owed_ring *o);
-/*
- * The owner reaps o now, unless the reaper is, or a read out is not
- * ASYS__QUIET: each call completed here.
- */
-ASYS__HIDDEN void asys__owed_reap_here(struct asys__owed_ring *o);
-/*
- * True if the owner is to put its FUTEX_WAIT in o (user_data
- * ASYS__OWED_WAIT_DATA): none is there; whoever reaps its completion says
- * so.  asys__owed_disarm: the one it put there never went in.
- */
-ASYS__HIDDEN bool asys__owed_arm(struct asys__owed_ring *o);
-ASYS__HIDDEN void asys__owed_disarm(struct asys__owed_ring *o);
-#define ASYS__OWED_WAIT_DATA ((uint64_t)ASYS__READS_MAX + 1)
 /* The owner has sent the reads of the slots it took. */
 ASYS__HIDDEN void asys__owed_sent(struct asys__owed_ring *o);
 /* The owner is gone: the reaper finishes the reads sent, then the ring. */

@@ -76,12 +76,6 @@ struct asys__owed_ring {
 	bool left;		/* kept: the owner has gone (atomic) */
 	bool unwoken;		/* all its reads done at the last look, no wake-up yet */
 	bool watched;		/* its tail was a word of the reaper's last wait */
-	/* kept rings, atomics: */
-	unsigned loud;		/* reads out whose calls are not ASYS__QUIET */
-	bool reaping;		/* the owner or the reaper is reaping it */
-	bool attended;		/* its owner reaps it (asys__owed_attend), until taken back */
-	bool inside;		/* its owner waits in it now */
-	bool armed;		/* a FUTEX_WAIT of the owner's is in it */
 	struct asys__owed_ring *next;
 };
 
@@ -97,12 +91,8 @@ static struct {
 	unsigned long owed, unwoken;	/* reads taken; rings finished by a look (relaxed) */
 	unsigned long direct;	/* reads sent to kept rings (relaxed) */
 	unsigned long refused;	/* reads the device refused, run again (relaxed) */
-	unsigned long by_owner;	/* reads completed by their owner (relaxed) */
-	unsigned attending;	/* kept rings that their owners reap (atomic) */
-	bool take_back;		/* a waiter that reaps nothing sleeps: take them back (atomic) */
 } reaper = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, 0,
-	     ASYS__CREW_INITIALIZER(&reaper.lock), false, false, false, 0, 0, 0, 0, 0, 0, 0,
-	     false };
+	     ASYS__CREW_INITIALIZER(&reaper.lock), false, false, false, 0, 0, 0, 0, 0 };
 
 static void poke(void)
 {
@@ -133,31 +123,24 @@ static void run_refused(struct asys_call *call)
 
 /*
  * Complete the calls whose completions the ring holds, giving their slots
- * back to `kept` (a kept ring's); the tail seen.
+ * back to `free` (a kept ring's); the tail seen.
  */
 static unsigned reap(struct asys__ring *ring, struct asys_call *const calls[],
-		     unsigned *expected, struct asys__owed_ring *kept)
+		     unsigned *expected, uint64_t *free)
 {
-	struct io_uring_cqe cqe[ASYS__READS_MAX + 2];
+	struct io_uring_cqe cqe[ASYS__READS_MAX + 1];
 	unsigned i, n;
 
-	while ((n = asys__ring_reap(ring, cqe, ASYS__READS_MAX + 2))) {
+	while ((n = asys__ring_reap(ring, cqe, ASYS__READS_MAX + 1))) {
 		for (i = 0; i < n; i++) {
 			struct asys_call *call;
 			long res = cqe[i].res;
 
-			if (is_wake(&cqe[i])) {
-				if (kept && cqe[i].user_data == ASYS__OWED_WAIT_DATA)
-					__atomic_store_n(&kept->armed, false, __ATOMIC_RELEASE);
+			if (is_wake(&cqe[i]))
 				continue;
-			}
 			call = __atomic_load_n(&calls[cqe[i].user_data], __ATOMIC_ACQUIRE);
-			if (kept) {
-				if (!(call->flags & ASYS__QUIET))
-					__atomic_fetch_sub(&kept->loud, 1, __ATOMIC_RELAXED);
-				__atomic_fetch_or(&kept->free, 1ull << cqe[i].user_data,
-						  __ATOMIC_RELEASE);
-			}
+			if (free)
+				__atomic_fetch_or(free, 1ull << cqe[i].user_data, __ATOMIC_RELEASE);
 			__atomic_fetch_sub(expected, 1, __ATOMIC_RELAXED);
 			if (res == -EAGAIN)
 				run_refused(call);
@@ -174,28 +157,9 @@ unsigned asys__owed_reap(struct asys__ring *ring, struct asys_call *const calls[
 	return reap(ring, calls, expected, NULL);
 }
 
-/*
- * The reaper's reaping of a ring; a kept ring's owner may be reaping it: it
- * then finishes what it took.  The tail seen.
- */
 static unsigned reap_ring(struct asys__owed_ring *o)
 {
-	unsigned tail;
-
-	if (!o->kept)
-		return reap(&o->ring, o->calls, &o->expected, NULL);
-	if (__atomic_exchange_n(&o->reaping, true, __ATOMIC_ACQUIRE))
-		return __atomic_load_n(o->ring.cq_head, __ATOMIC_RELAXED);	/* the owner's reaping */
-	tail = reap(&o->ring, o->calls, &o->expected, o);
-	__atomic_store_n(&o->reaping, false, __ATOMIC_RELEASE);
-	return tail;
-}
-
-/* The owner no longer reaps o (or it is finished): the reaper watches it. */
-static void take_back(struct asys__owed_ring *o)
-{
-	if (__atomic_exchange_n(&o->attended, false, __ATOMIC_ACQ_REL))
-		__atomic_fetch_sub(&reaper.attending, 1, __ATOMIC_RELEASE);
+	return reap(&o->ring, o->calls, &o->expected, o->kept ? &o->free : NULL);
 }
 
 static void close_finished(struct asys__owed_ring *done)
@@ -257,25 +221,6 @@ static bool finished(struct asys__owed_ring *o, bool stopping)
 	return !more && !__atomic_load_n(&o->expected, __ATOMIC_ACQUIRE);
 }
 
-/*
- * Is o a kept ring that its owner reaps, which the reaper leaves alone?
- * Not once the owner has left; nor when a waiter that reaps nothing asked
- * for them all back (`taking`: the owner's reads may be what it waits
- * for); nor at a look (every LOOK_NS, whatever wakes the reaper between)
- * that finds the owner not waiting in it (it may not come back soon: the
- * reaper sees to its reads until it waits there again).
- */
-static bool attended(struct asys__owed_ring *o, bool taking, bool looking)
-{
-	if (!o->kept || !__atomic_load_n(&o->attended, __ATOMIC_ACQUIRE))
-		return false;
-	if (!__atomic_load_n(&o->left, __ATOMIC_ACQUIRE) && !taking &&
-	    !(looking && !__atomic_load_n(&o->inside, __ATOMIC_ACQUIRE)))
-		return true;
-	take_back(o);
-	return false;
-}
-
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -319,15 +264,12 @@ static void *reaper_thread(struct asys__member *self)
 	struct __kernel_timespec soon64;	/* futex_waitv's, whatever time_t is */
 	bool looking = false;	/* the last wait ended at its timeout */
 	uint64_t busy_until = 0;	/* looks go on until then with no read out */
-	uint64_t next_look = 0;	/* at owners' rings, however often wake-ups come */
 
 	pthread_mutex_lock(&reaper.lock);
 	for (;;) {
 		struct asys__owed_ring *mine = reaper.rings, *keep = NULL, *done = NULL, *o;
 		uint32_t gen = __atomic_load_n(&reaper.gen, __ATOMIC_ACQUIRE);
 		bool stopping = reaper.stopping, more = false, look;
-		bool taking = __atomic_exchange_n(&reaper.take_back, false, __ATOMIC_ACQ_REL);
-		bool look_now = looking || now_ns() >= next_look;
 		unsigned n = 0;
 
 		if (stopping && !mine)
@@ -341,19 +283,12 @@ static void *reaper_thread(struct asys__member *self)
 
 			o = mine;
 			mine = o->next;
-			if (attended(o, taking, look_now)) {
-				o->watched = false;
-				o->next = keep;
-				keep = o;
-				continue;
-			}
 			/* a kept ring's reads each have their own wake-up: never held back */
 			if (o->kept || !looking || !wait_unreaped(o, &tail)) {
 				o->unwoken = false;
 				tail = reap_ring(o);
 			}
 			if (finished(o, stopping)) {
-				take_back(o);
 				o->next = done;
 				done = o;
 				continue;
@@ -367,10 +302,7 @@ static void *reaper_thread(struct asys__member *self)
 			else
 				more = true;
 		}
-		/* rings their owners reap are not watched, and looked at all the same */
-		look = keep && (more || timed(keep, &busy_until));
-		if (look_now)
-			next_look = now_ns() + LOOK_NS;
+		look = n > 1 && (more || timed(keep, &busy_until));
 		pthread_mutex_lock(&reaper.lock);
 		for (o = done; o; o = o->next) {
 			--*o->owner_out;
@@ -471,8 +403,6 @@ struct asys__owed_ring *asys__owed_keep(const struct asys__ring *ring, unsigned 
 	o->free = ~0ull >> (64 - ASYS__READS_MAX);
 	o->kept = true;
 	o->left = false;
-	o->loud = 0;
-	o->reaping = o->attended = o->inside = o->armed = false;
 	reaper.kept++;
 	add(o, owner_out);
 	pthread_mutex_unlock(&reaper.lock);
@@ -494,14 +424,6 @@ unsigned asys__owed_slot(struct asys__owed_ring *o, struct asys_call *call)
 {
 	unsigned slot = (unsigned)__builtin_ctzll(__atomic_load_n(&o->free, __ATOMIC_ACQUIRE));
 
-	if (!(call->flags & ASYS__QUIET)) {
-		__atomic_fetch_add(&o->loud, 1, __ATOMIC_RELAXED);
-		/* its notification must not wait for the owner's next aio_suspend */
-		if (__atomic_load_n(&o->attended, __ATOMIC_ACQUIRE)) {
-			take_back(o);
-			poke();
-		}
-	}
 	__atomic_fetch_and(&o->free, ~(1ull << slot), __ATOMIC_RELAXED);
 	__atomic_store_n(&o->calls[slot], call, __ATOMIC_RELEASE);
 	/* before asys__owed_sent's look at `untimed` (see timed()) */
@@ -514,60 +436,9 @@ struct asys_call *asys__owed_unslot(struct asys__owed_ring *o, unsigned slot)
 {
 	struct asys_call *call = o->calls[slot];
 
-	if (!(call->flags & ASYS__QUIET))
-		__atomic_fetch_sub(&o->loud, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_or(&o->free, 1ull << slot, __ATOMIC_RELEASE);
 	__atomic_fetch_sub(&o->expected, 1, __ATOMIC_RELAXED);
 	return call;
-}
-
-bool asys__owed_attend(struct asys__owed_ring *o)
-{
-	if (!__atomic_load_n(&o->expected, __ATOMIC_ACQUIRE) ||
-	    __atomic_load_n(&o->loud, __ATOMIC_ACQUIRE))
-		return false;
-	__atomic_store_n(&o->inside, true, __ATOMIC_RELEASE);
-	if (!__atomic_exchange_n(&o->attended, true, __ATOMIC_ACQ_REL))
-		__atomic_fetch_add(&reaper.attending, 1, __ATOMIC_RELEASE);
-	return true;
-}
-
-void asys__owed_unattend(struct asys__owed_ring *o)
-{
-	__atomic_store_n(&o->inside, false, __ATOMIC_RELEASE);
-}
-
-bool asys__owed_arm(struct asys__owed_ring *o)
-{
-	return !__atomic_exchange_n(&o->armed, true, __ATOMIC_ACQ_REL);
-}
-
-void asys__owed_disarm(struct asys__owed_ring *o)
-{
-	__atomic_store_n(&o->armed, false, __ATOMIC_RELEASE);
-}
-
-void asys__owed_reap_here(struct asys__owed_ring *o)
-{
-	unsigned before;
-
-	/* the owner alone sends reads: no loud one comes while it reaps */
-	if (!asys__ring_ready(&o->ring) || __atomic_load_n(&o->loud, __ATOMIC_ACQUIRE) ||
-	    __atomic_exchange_n(&o->reaping, true, __ATOMIC_ACQUIRE))
-		return;
-	before = __atomic_load_n(&o->expected, __ATOMIC_RELAXED);
-	reap(&o->ring, o->calls, &o->expected, o);
-	__atomic_fetch_add(&reaper.by_owner, before - __atomic_load_n(&o->expected, __ATOMIC_RELAXED),
-			   __ATOMIC_RELAXED);
-	__atomic_store_n(&o->reaping, false, __ATOMIC_RELEASE);
-}
-
-void asys__owed_nudge(void)
-{
-	if (__atomic_load_n(&reaper.attending, __ATOMIC_ACQUIRE)) {
-		__atomic_store_n(&reaper.take_back, true, __ATOMIC_RELEASE);
-		poke();
-	}
 }
 
 void asys__owed_sent(struct asys__owed_ring *o)
@@ -592,9 +463,8 @@ void asys__owed_wait(const unsigned *owner_out)
 }
 
 void asys__owed_stats(unsigned long *owed, unsigned long *unwoken, unsigned long *direct,
-		      unsigned long *refused, unsigned long *by_owner)
+		      unsigned long *refused)
 {
-	*by_owner = __atomic_load_n(&reaper.by_owner, __ATOMIC_RELAXED);
 	*refused = __atomic_load_n(&reaper.refused, __ATOMIC_RELAXED);
 	*owed = __atomic_load_n(&reaper.owed, __ATOMIC_RELAXED);
 	*unwoken = __atomic_load_n(&reaper.unwoken, __ATOMIC_RELAXED);
@@ -622,9 +492,7 @@ void asys__owed_fork_child(void)
 	reaper.gen = 0;
 	reaper.untimed = false;
 	reaper.kept = 0;
-	reaper.owed = reaper.unwoken = reaper.direct = reaper.refused = reaper.by_owner = 0;
-	reaper.attending = 0;
-	reaper.take_back = false;
+	reaper.owed = reaper.unwoken = reaper.direct = reaper.refused = 0;
 	pthread_cond_init(&reaper.finished, NULL);
 	asys__crew_forget(&reaper.crew);
 	pthread_mutex_unlock(&reaper.lock);

@@ -220,9 +220,7 @@ int asys__ring_enter(struct asys__ring *r, unsigned min_complete)
 
 bool asys__ring_ready(const struct asys__ring *r)
 {
-	/* a kept ring's owner asks while the reaper may be reaping (read_owed.c) */
-	return __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE) !=
-	       __atomic_load_n(r->cq_head, __ATOMIC_RELAXED);
+	return __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE) != *r->cq_head;
 }
 
 unsigned asys__ring_reap(struct asys__ring *r, struct io_uring_cqe *out, unsigned max)

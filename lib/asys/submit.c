@@ -9,7 +9,7 @@
 
 #define LINKED (ASYS_LINK | ASYS_LINK_ARG)
 #define KNOWN_FLAGS (ASYS_LINK | ASYS_LINK_ARG | ASYS_BOUNDED | ASYS_UNBOUNDED | ASYS_SERIAL | \
-		     ASYS_DIRECT | ASYS__QUIET)
+		     ASYS_DIRECT)
 #define CLASS_FLAGS (ASYS_BOUNDED | ASYS_UNBOUNDED)
 
 /* 0, or -EINVAL; *linked tells whether the list has chains. */
@@ -182,7 +182,7 @@ static int hand_to_backend(struct asys_call *const calls[], size_t n, bool linke
 	return asys__engine.backend->submit(calls, n);
 }
 
-static int submit(struct asys_call *const calls[], size_t n)
+int asys_submit(struct asys_call *const calls[], size_t n)
 {
 	bool linked = false;
 	int err;
@@ -217,14 +217,4 @@ static int submit(struct asys_call *const calls[], size_t n)
 		return -1;
 	}
 	return 0;
-}
-
-int asys_submit(struct asys_call *const calls[], size_t n)
-{
-	int r;
-
-	asys__busy_enter();
-	r = submit(calls, n);
-	asys__busy_leave();
-	return r;
 }

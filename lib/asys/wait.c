@@ -56,7 +56,6 @@ static int wait_one(struct asys_call *call, const struct timespec *deadline)
 			return -EINVAL;
 		if (is_final(s))
 			return 0;
-		asys__owed_nudge();	/* the call may be a read in its owner's ring */
 		err = asys__futex_wait(&call->state, s, deadline);
 		if (err)
 			return err;
