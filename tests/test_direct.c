@@ -72,6 +72,17 @@ static void *aligned(size_t size)
 	return buf;
 }
 
+/* The end of a test: its n buffers freed, its two descriptors closed. */
+static void done_with(void **bufs, int n, int direct, int fd)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		free(bufs[i]);
+	close(direct);
+	close(fd);
+}
+
 /* Each of n reads of len bytes, at off[i] into bufs[i], final with its data. */
 static void assert_read(struct aiocb *cbs, void **bufs, const off_t *off, int n, size_t len)
 {
@@ -109,10 +120,7 @@ START_TEST(direct_reads_complete_with_their_data)
 	}
 	assert_read(cbs, bufs, off, N, BLOCK);
 	ck_assert_uint_ge(direct_reads() - before, 64);
-	for (i = 0; i < N; i++)
-		free(bufs[i]);
-	close(direct);
-	close(fd);
+	done_with(bufs, N, direct, fd);
 }
 END_TEST
 
@@ -183,10 +191,7 @@ START_TEST(direct_reads_are_not_cancelled)
 	ck_assert_msg(r == AIO_NOTCANCELED || r == AIO_ALLDONE, "aio_cancel of all: %d", r);
 	assert_read(cbs, bufs, off, N, BIG);
 	ck_assert_uint_eq(direct_reads() - before, N);
-	for (i = 0; i < N; i++)
-		free(bufs[i]);
-	close(direct);
-	close(fd);
+	done_with(bufs, N, direct, fd);
 }
 END_TEST
 
@@ -246,10 +251,7 @@ START_TEST(direct_reads_outlive_their_thread)
 	ck_assert_uint_eq(direct_reads() - before, ROUNDS * EXIT_READS);
 	if (!left_in_progress)
 		printf("SKIP: the device answered every read before its thread left\n");
-	for (i = 0; i < EXIT_READS; i++)
-		free(leaver.bufs[i]);
-	close(leaver.direct);
-	close(fd);
+	done_with(leaver.bufs, EXIT_READS, leaver.direct, fd);
 }
 END_TEST
 
@@ -301,10 +303,7 @@ START_TEST(fork_child_sends_its_own_direct_reads)
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		      "the child's reads: wait status %#x (exit 2: not sent from its ring)", status);
 	assert_read(cbs, bufs, off, N, BIG);
-	for (i = 0; i < N; i++)
-		free(bufs[i]);
-	close(direct);
-	close(fd);
+	done_with(bufs, N, direct, fd);
 }
 END_TEST
 
@@ -504,10 +503,7 @@ START_TEST(direct_reads_under_signals)
 	join_within(th, WAIT_MS);
 	ck_assert_uint_eq(direct_reads() - before, N);
 	ck_assert_int_gt(signals_taken, 0);
-	for (k = 0; k < DEPTH; k++)
-		free(bufs[k]);
-	close(direct);
-	close(fd);
+	done_with(bufs, DEPTH, direct, fd);
 }
 END_TEST
 
