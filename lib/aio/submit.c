@@ -129,23 +129,21 @@ static int write_flags(struct aio__fdtype *t)
 }
 
 /*
- * Does t's fd have O_DIRECT, as fdseen.c or submission found it?  A read
- * through it is then sent by the submitting thread (ASYS_DIRECT), as a
- * read at submission is: not with RTAIO_INLINE_READS=0, where this thread
- * must not touch the buffer (the kernel pins its pages as it takes the
- * read).  Asked when fdseen.c's answer has just expired.
+ * Does a seekable t's fd have O_DIRECT, as nowait.c's buffered() found it
+ * (no system call of its own)?  A read through it is then sent by the
+ * submitting thread (ASYS_DIRECT), as a read at submission is: not with
+ * RTAIO_INLINE_READS=0, where this thread must not touch the buffer (the
+ * kernel pins its pages as it takes the read).  Its flags, if it asked them; else fdseen.c's answer, which
+ * counts a regular file or block device as buffered unless it had
+ * O_DIRECT.
  */
-static bool read_direct(struct aio__fdtype *t)
+static bool read_direct(const struct aio__fdtype *t)
 {
-	int seen, flags;
-
 	if (!aio__inline_reads)
-		return false;
-	seen = t->flags == -1 ? aio__fd_seen(t->fd) : -1;
-	if (seen >= 0)
-		return !(seen & AIO__SEEN_BUFFERED);
-	flags = aio__fd_flags(t);
-	return flags >= 0 && (flags & O_DIRECT);
+		return false;	/* t->flags may be a write's of the same list */
+	if (t->flags != -1)
+		return t->flags >= 0 && (t->flags & O_DIRECT);
+	return t->buffered == 0;
 }
 
 /*

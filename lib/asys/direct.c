@@ -186,7 +186,7 @@ int asys__direct_submit(struct asys_call *const calls[], size_t n)
 	asys__ring_commit(r);
 	while (asys__ring_enter(r, 0) == -EINTR)
 		;
-	asys__owed_sent(o);
+	asys__owed_sent();
 	if (asys__ring_pending(r))
 		broken(r);
 	return 0;

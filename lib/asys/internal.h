@@ -251,7 +251,7 @@ ASYS__HIDDEN unsigned asys__owed_slot(struct asys__owed_ring *o, struct asys_cal
 /* A slot whose read never went in: its call, the slot free again. */
 ASYS__HIDDEN struct asys_call *asys__owed_unslot(struct asys__owed_ring *o, unsigned slot);
 /* The owner has sent the reads of the slots it took. */
-ASYS__HIDDEN void asys__owed_sent(struct asys__owed_ring *o);
+ASYS__HIDDEN void asys__owed_sent(void);
 /* The owner is gone: the reaper finishes the reads sent, then the ring. */
 ASYS__HIDDEN void asys__owed_leave(struct asys__owed_ring *o);
 ASYS__HIDDEN void asys__owed_fork_prepare(void);

@@ -441,9 +441,8 @@ struct asys_call *asys__owed_unslot(struct asys__owed_ring *o, unsigned slot)
 	return call;
 }
 
-void asys__owed_sent(struct asys__owed_ring *o)
+void asys__owed_sent(void)
 {
-	(void)o;
 	if (__atomic_load_n(&reaper.untimed, __ATOMIC_SEQ_CST))
 		poke();
 }
